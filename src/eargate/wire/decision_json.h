@@ -1,0 +1,33 @@
+// Decision -> SPEC.md §2 response JSON, plus the one-line reason used in headers and 451 bodies.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "eargate/core/request.h"
+#include "eargate/decide/decision.h"
+#include "eargate/rules/policy.h"
+
+namespace eargate::wire {
+
+// Appends the decision JSON object (no trailing newline) to *out.
+void AppendDecisionJson(const rules::PolicySnapshot& policy, const core::Request& request,
+                        const decide::Decision& decision, std::string_view decision_id,
+                        std::string* out);
+
+// A one-line human reason: "US-person status unverified", "license required: notice
+// bis-2026-06-12 covers mythos-5 application access exported to DE", or "allowed".
+std::string DecisionReason(const rules::PolicySnapshot& policy, const core::Request& request,
+                           const decide::Decision& decision);
+
+// The text of one finding (as in the JSON "text" field).
+std::string FindingText(const rules::PolicySnapshot& policy, const core::Request& request,
+                        const decide::Decision& decision, const decide::Finding& finding);
+
+// Appends s as a JSON string literal (quotes included), escaping as RFC 8259 requires.
+void AppendJsonString(std::string_view s, std::string* out);
+
+// A random decision id (UUID v4 text). Thread-safe.
+std::string NewDecisionId();
+
+}  // namespace eargate::wire
