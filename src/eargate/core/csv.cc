@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "absl/strings/str_cat.h"
+#include "eargate/core/strings.h"
 #include "eargate/core/status.h"
 
 namespace eargate::core {
@@ -72,7 +72,7 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
     }
     if (in_quotes) {
       return absl::InvalidArgumentError(
-          absl::StrCat("line ", row.line, ": unterminated quoted field"));
+          StrCat("line ", row.line, ": unterminated quoted field"));
     }
     row.fields.push_back(std::move(field));
     if (row.fields.size() == 1 && row.fields[0].empty()) continue;  // blank line
@@ -83,10 +83,10 @@ absl::StatusOr<std::vector<CsvRow>> ParseCsv(std::string_view text) {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open file"));
+  if (!in) return absl::NotFoundError(StrCat(path, ": cannot open file"));
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
+  if (in.bad()) return absl::DataLossError(StrCat(path, ": read error"));
   return std::move(ss).str();
 }
 
@@ -99,8 +99,8 @@ absl::StatusOr<CsvTable> CsvTable::Load(const std::string& path,
 absl::StatusOr<CsvTable> CsvTable::FromText(std::string_view text, std::string name,
                                             const std::vector<std::string>& required_columns) {
   auto rows = ParseCsv(text);
-  if (!rows.ok()) return absl::InvalidArgumentError(absl::StrCat(name, ":", rows.status().message()));
-  if (rows->empty()) return absl::InvalidArgumentError(absl::StrCat(name, ": empty file, expected a header row"));
+  if (!rows.ok()) return absl::InvalidArgumentError(StrCat(name, ":", std::string(rows.status().message())));
+  if (rows->empty()) return absl::InvalidArgumentError(StrCat(name, ": empty file, expected a header row"));
   CsvTable t;
   t.name_ = std::move(name);
   t.header_ = std::move((*rows)[0].fields);
@@ -108,7 +108,7 @@ absl::StatusOr<CsvTable> CsvTable::FromText(std::string_view text, std::string n
   for (const auto& col : required_columns) {
     if (!t.HasColumn(col))
       return absl::InvalidArgumentError(
-          absl::StrCat(t.name_, ":1: missing required column '", col, "'"));
+          StrCat(t.name_, ":1: missing required column '", col, "'"));
   }
   t.rows_.assign(std::make_move_iterator(rows->begin() + 1), std::make_move_iterator(rows->end()));
   return t;
