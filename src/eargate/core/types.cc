@@ -25,7 +25,8 @@ constexpr std::array<std::string_view, 2> kItemKinds = {"model", "compute"};
 constexpr std::array<std::string_view, 3> kServiceLevels = {"iaas", "paas", "saas"};
 constexpr std::array<std::string_view, 2> kPersonKinds = {"natural", "organization"};
 constexpr std::array<std::string_view, 2> kRemoteAccess = {"not_an_export", "release"};
-constexpr std::array<std::string_view, 3> kEffects = {"license_required", "prohibited", "review"};
+constexpr std::array<std::string_view, 4> kEffects = {"license_required", "prohibited", "review",
+                                                     "restricted"};
 constexpr std::array<std::string_view, 8> kKnowledge = {
     "military",      "military_intelligence", "government", "supercomputer",
     "advanced_node_ic", "nuclear",            "missile",    "chemical_biological"};

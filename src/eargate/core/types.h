@@ -33,7 +33,7 @@ enum class ServiceLevel : uint8_t { kIaas, kPaas, kSaas };
 enum class PersonKind : uint8_t { kNatural, kOrganization };
 enum class RemoteAccess : uint8_t { kNotAnExport, kRelease };
 // What a finding does when unauthorized.
-enum class Effect : uint8_t { kLicenseRequired, kProhibited, kReview };
+enum class Effect : uint8_t { kLicenseRequired, kProhibited, kReview, kRestricted };
 
 // Knowledge categories: what a person's end-user categories or declared end uses can say.
 // Part 744 catch-alls and notices with `knowledge:` bind only when one of theirs is present.
