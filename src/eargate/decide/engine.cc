@@ -118,6 +118,10 @@ class Evaluator {
   // `skip`: a nationality equal to this EAR destination is no release to a foreign country.
   void DeemedTo(Activity type, Country skip) {
     if (us_ == Tristate::kYes) return;
+    // Releases abroad are to natural persons; an organization abroad receives the export to
+    // where it is (its incorporation is not a second destination). In the US a foreign
+    // organization is a foreign person (15 CFR 772.1), so its release is a deemed export.
+    if (r_.person.kind == core::PersonKind::kOrganization && type == Activity::kDeemedReexport) return;
     if (us_ == Tristate::kUnknown) {
       Flag(Fact::kUsPerson, Doubt::kUnknown, p_.uncertain().us_person_unknown);
       return;
