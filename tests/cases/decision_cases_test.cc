@@ -146,14 +146,16 @@ class CaseTest : public testing::Test {
     EXPECT_EQ(std::string(doc["policy"].get_string().value()), policy->version());
     if (e["activities"]) {
       std::set<std::string> got;
-      for (auto a : doc["activities"].get_array().value())
+      simdjson::dom::array activities = doc["activities"].get_array().value();
+      for (auto a : activities)
         got.insert(std::string(a["type"].get_string().value()) + ":" +
                    std::string(a["destination"].get_string().value()));
       EXPECT_EQ(Join(got), Join(StringSet(e["activities"])));
     }
     bool any_unverified = false;
     std::set<std::string> findings;
-    for (auto f : doc["findings"].get_array().value()) {
+    simdjson::dom::array found = doc["findings"].get_array().value();
+    for (auto f : found) {
       std::string s = std::string(f["source"].get_string().value()) + ":" +
                       std::string(f["rule"].get_string().value()) + ":";
       std::string_view dest;
@@ -170,7 +172,8 @@ class CaseTest : public testing::Test {
     if (e["findings"]) EXPECT_EQ(Join(findings), Join(StringSet(e["findings"])));
     if (e["missing_facts"]) {
       std::set<std::string> got;
-      for (auto m : doc["missing_facts"].get_array().value()) got.insert(std::string(m.get_string().value()));
+      simdjson::dom::array missing = doc["missing_facts"].get_array().value();
+      for (auto m : missing) got.insert(std::string(m.get_string().value()));
       EXPECT_EQ(Join(got), Join(StringSet(e["missing_facts"])));
     }
     if (e["reason"]) EXPECT_EQ(std::string(doc["reason"].get_string().value()), e["reason"].Scalar());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -145,6 +146,7 @@ class PolicyCompiler {
         }
         for (const auto& e : val.node) sections_[k].push_back({e, file});
         section_seen_.insert(k);
+        if (k == "items" && is_root) items_src_ = val;
       } else {
         root_[k] = val;
       }
@@ -385,8 +387,10 @@ class PolicyCompiler {
   // ---- sections -------------------------------------------------------------------------------
   void CompileAll() {
     CompileRoot();
-    if (!section_seen_.count("items") || sections_["items"].empty())
-      errors_.push_back({p_->path_, 1, 1, "items: at least one item is required"});
+    if (sections_["items"].empty()) {
+      if (items_src_) Err(*items_src_, "items: at least one item is required");
+      else errors_.push_back({p_->path_, 1, 1, "items: at least one item is required"});
+    }
     for (const auto& s : sections_["items"]) CompileItem(s);
     // Programs before notices: notices may name programs in exceptions_allowed.
     for (const auto& s : sections_["programs"]) CompileProgram(s);
@@ -722,6 +726,7 @@ class PolicyCompiler {
   std::set<std::string> item_id_set_, notice_ids_, license_ids_, program_id_set_, operator_ids_;
   bool has_version_ = false;
   bool fatal_ = false;
+  std::optional<Src> items_src_;
 };
 
 namespace {

@@ -1,0 +1,110 @@
+// Runs the real eargate binary as a user would and checks exit codes and output.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+Result Eargate(const std::string& args, const std::string& stdin_text = "") {
+  static int n = 0;
+  std::string base = std::filesystem::temp_directory_path() / ("eargate_cli_" + std::to_string(getpid()) + "_" + std::to_string(n++));
+  std::string in = base + ".in", err = base + ".err";
+  std::ofstream(in) << stdin_text;
+  std::string cmd = std::string(EARGATE_BINARY) + " " + args + " <" + in + " 2>" + err;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t k;
+  while ((k = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, k);
+  int status = pclose(p);
+  std::ifstream e(err);
+  std::string err_text((std::istreambuf_iterator<char>(e)), {});
+  std::filesystem::remove(in);
+  std::filesystem::remove(err);
+  return {WEXITSTATUS(status), out, err_text};
+}
+
+const std::string kSrc = EARGATE_SOURCE_DIR;
+const std::string kLetter = kSrc + "/examples/policies/letter.yaml";
+
+TEST(CliTest, EveryExamplePolicyPassesCheck) {
+  int checked = 0;
+  for (const auto& e : std::filesystem::directory_iterator(kSrc + "/examples/policies")) {
+    if (e.path().extension() != ".yaml") continue;
+    Result r = Eargate("policy check " + e.path().string());
+    EXPECT_EQ(r.code, 0) << e.path() << "\n" << r.err;
+    EXPECT_NE(r.out.find("version: sha256:"), std::string::npos);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 8);
+}
+
+TEST(CliTest, PolicyCheckReportsErrorsWithExit2) {
+  std::string bad = std::filesystem::temp_directory_path() / "eargate_bad_policy.yaml";
+  std::ofstream(bad) << "version: 1\nremote_access: maybe\nitems: []\n";
+  Result r = Eargate("policy check " + bad);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, bad + ":2:16: remote_access: must be release or not_an_export (got 'maybe')\n" +
+                       bad + ":3:8: items: at least one item is required\n");
+  std::filesystem::remove(bad);
+}
+
+TEST(CliTest, PolicyShowSaysWhatIsInForce) {
+  Result before = Eargate("policy show " + kLetter + " --at 2026-06-01T00:00:00Z");
+  Result after = Eargate("policy show " + kLetter + " --at 2026-07-01T00:00:00Z");
+  EXPECT_EQ(before.code, 0);
+  EXPECT_NE(before.out.find("Notices in force (0 of 1)"), std::string::npos) << before.out;
+  EXPECT_NE(after.out.find("Notices in force (1 of 1)"), std::string::npos) << after.out;
+  EXPECT_NE(after.out.find("a license is required for every export, reexport, transfer and release of mythos-5, fable-5"),
+            std::string::npos) << after.out;
+}
+
+TEST(CliTest, DecideOneRequest) {
+  Result r = Eargate("decide --policy " + kLetter + " " + kSrc + "/examples/requests/us-person-at-home.json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("{\"decision\":\"allow\"", 0), 0u) << r.out;
+}
+
+TEST(CliTest, BatchBadLineYieldsErrorObjectAndTheRestGoOn) {
+  std::string lines =
+      R"({"item":"mythos-5","at":"2026-06-13T12:00:00Z","person":{"id":"a","citizenships":["US"]},"location":{"country":"US"}})" "\n"
+      "{not json\n"
+      R"({"item":"mythos-5","at":"2026-06-13T12:00:00Z","person":{"id":"b","citizenships":["XX"]},"location":{"country":"US"}})" "\n"
+      "\n"
+      R"({"item":"mythos-5","at":"2026-06-13T12:00:00Z","person":{"id":"c","citizenships":["FR"]},"location":{"country":"FR"}})" "\n";
+  Result r = Eargate("decide --policy " + kLetter + " --batch -", lines);
+  EXPECT_EQ(r.code, 2);
+  std::vector<std::string> out;
+  size_t pos = 0, nl;
+  while ((nl = r.out.find('\n', pos)) != std::string::npos) {
+    out.push_back(r.out.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  ASSERT_EQ(out.size(), 4u) << r.out;
+  EXPECT_EQ(out[0].rfind("{\"decision\":\"allow\"", 0), 0u);
+  EXPECT_EQ(out[1].rfind("{\"error\":{\"line\":2,\"message\":\"request: malformed JSON", 0), 0u) << out[1];
+  EXPECT_EQ(out[2], "{\"error\":{\"line\":3,\"message\":\"person.citizenships[0]: unknown country 'XX' (ISO 3166-1 alpha-2, upper case)\"}}");
+  EXPECT_EQ(out[3].rfind("{\"decision\":\"deny\"", 0), 0u);
+  EXPECT_EQ(r.err, "eargate decide: 2 line(s) could not be decided (see their error objects)\n");
+}
+
+TEST(CliTest, UsageErrorsExit2) {
+  EXPECT_EQ(Eargate("decide --policy " + kLetter).code, 2);
+  EXPECT_EQ(Eargate("no-such-command").code, 2);
+  Result r = Eargate("decide --policy /nonexistent.yaml x.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "/nonexistent.yaml: cannot open file\n");
+  EXPECT_EQ(Eargate("--help").code, 0);
+}
+
+}  // namespace
