@@ -1,5 +1,10 @@
 // eargate decide: decisions as JSON (one request) or JSON lines (--batch).
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
+#include <deque>
+#include <future>
+#include <thread>
 #include <iostream>
 
 #include "eargate/cli/command.h"
@@ -24,30 +29,98 @@ struct DecideOptions {
   std::string at;
 };
 
-// Reads `path` ("-" = stdin) in large chunks and calls fn(line, line_no) for each line.
-template <typename Fn>
-bool ForEachLine(const std::string& path, Fn fn) {
+// A slice of the batch input: whole lines, decided by one worker into its own output.
+struct Chunk {
+  std::string in;
+  long first_line = 0;
+  std::string out;
+  long bad = 0;
+};
+
+void DecideChunk(const rules::PolicySnapshot& policy, const wire::PersonLookup* people,
+                 core::Timestamp now, Chunk* c) {
+  wire::RequestParser parser(policy.data(), people);
+  core::Request req;
+  decide::Decision decision;
+  c->out.reserve(c->in.size() * 4);
+  std::string_view in(c->in);
+  long line_no = c->first_line;
+  size_t pos = 0;
+  while (pos < in.size()) {
+    size_t nl = in.find('\n', pos);
+    if (nl == std::string_view::npos) nl = in.size();
+    std::string_view line = core::StripWhitespace(in.substr(pos, nl - pos));
+    pos = nl + 1;
+    long this_line = line_no++;
+    if (line.empty()) continue;
+    if (auto st = parser.Parse(line, now, &req); !st.ok()) {
+      ++c->bad;
+      c->out.append("{\"error\":{\"line\":");
+      core::StrAppend(&c->out, this_line);
+      c->out.append(",\"message\":");
+      core::AppendJsonString(std::string(st.message()), &c->out);
+      c->out.append("}}\n");
+      continue;
+    }
+    decide::Decide(policy, req, &decision);
+    wire::AppendDecisionJson(policy, req, decision, wire::NewDecisionId(), &c->out);
+    c->out.push_back('\n');
+  }
+}
+
+// Batch: read big slices of whole lines, decide them on every core, write in input order.
+// Returns the number of bad lines, or -1 when the input cannot be read.
+long RunBatch(const std::string& path, const rules::PolicySnapshot& policy,
+              const wire::PersonLookup* people, core::Timestamp now) {
   FILE* in = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (!in) {
     std::cerr << "eargate decide: cannot open " << path << "\n";
-    return false;
+    return -1;
   }
-  std::string buf;
-  std::vector<char> chunk(1 << 20);
-  long line_no = 0;
+  const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 8);
+  constexpr size_t kChunkBytes = 1 << 20;
+  std::deque<std::future<Chunk>> inflight;
+  long bad = 0;
+  auto write_front = [&] {
+    Chunk c = inflight.front().get();
+    inflight.pop_front();
+    std::fwrite(c.out.data(), 1, c.out.size(), stdout);
+    bad += c.bad;
+  };
+  std::string carry;
+  std::vector<char> buf(kChunkBytes);
+  long next_line = 1;
+  auto submit = [&](std::string text) {
+    long lines = 0;
+    for (const char* q = text.data(); (q = static_cast<const char*>(std::memchr(q, '\n', text.data() + text.size() - q)));
+         ++q)
+      ++lines;
+    Chunk c;
+    c.in = std::move(text);
+    c.first_line = next_line;
+    next_line += lines;
+    inflight.push_back(std::async(std::launch::async, [&policy, people, now, c = std::move(c)]() mutable {
+      DecideChunk(policy, people, now, &c);
+      c.in.clear();
+      return std::move(c);
+    }));
+    if (inflight.size() >= 2 * workers) write_front();
+  };
   size_t n;
-  while ((n = std::fread(chunk.data(), 1, chunk.size(), in)) > 0) {
-    buf.append(chunk.data(), n);
-    size_t start = 0, nl;
-    while ((nl = buf.find('\n', start)) != std::string::npos) {
-      fn(std::string_view(buf).substr(start, nl - start), ++line_no);
-      start = nl + 1;
-    }
-    buf.erase(0, start);
+  while ((n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+    carry.append(buf.data(), n);
+    size_t last_nl = carry.rfind('\n');
+    if (last_nl == std::string::npos || carry.size() < kChunkBytes) continue;
+    std::string rest = carry.substr(last_nl + 1);
+    carry.resize(last_nl + 1);
+    submit(std::move(carry));
+    carry = std::move(rest);
   }
-  if (!buf.empty()) fn(std::string_view(buf), ++line_no);
   if (in != stdin) std::fclose(in);
-  return true;
+  if (!carry.empty()) submit(std::move(carry));
+  while (!inflight.empty()) write_front();
+  std::fflush(stdout);
+  return bad;
 }
 
 int RunDecide(const DecideOptions& o) {
@@ -100,32 +173,8 @@ int RunDecide(const DecideOptions& o) {
   }
 
   // Batch: one output line per input line; a bad line yields an error object and the rest go on.
-  std::string out;
-  out.reserve(1 << 21);
-  long bad = 0;
-  bool ok = ForEachLine(o.batch, [&](std::string_view line, long line_no) {
-    line = core::StripWhitespace(line);
-    if (line.empty()) return;
-    if (auto st = parser.Parse(line, now, &req); !st.ok()) {
-      ++bad;
-      out.append("{\"error\":{\"line\":");
-      core::StrAppend(&out, line_no);
-      out.append(",\"message\":");
-      core::AppendJsonString(std::string(st.message()), &out);
-      out.append("}}\n");
-    } else {
-      decide::Decide(*policy, req, &decision);
-      wire::AppendDecisionJson(*policy, req, decision, wire::NewDecisionId(), &out);
-      out.push_back('\n');
-    }
-    if (out.size() > (1 << 20)) {
-      std::fwrite(out.data(), 1, out.size(), stdout);
-      out.clear();
-    }
-  });
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
-  if (!ok) return kExitBadInput;
+  long bad = RunBatch(o.batch, *policy, people.get(), now);
+  if (bad < 0) return kExitBadInput;
   if (bad) {
     std::cerr << "eargate decide: " << bad << " line(s) could not be decided (see their error objects)\n";
     return kExitBadInput;

@@ -35,20 +35,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+namespace {
+// 1 for bytes that a JSON string may carry as they are (printable ASCII but " and \\).
+struct PlainTable {
+  bool plain[256];
+  constexpr PlainTable() : plain() {
+    for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+}  // namespace
+
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   out->push_back('"');
   size_t i = 0;
   while (i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+    if (kPlain.plain[c]) {
       // Fast path over a run of plain ASCII.
       size_t j = i + 1;
-      while (j < s.size()) {
-        unsigned char d = static_cast<unsigned char>(s[j]);
-        if (d < 0x20 || d == '"' || d == '\\' || d >= 0x80) break;
-        ++j;
-      }
+      while (j < s.size() && kPlain.plain[static_cast<unsigned char>(s[j])]) ++j;
       out->append(s.data() + i, j - i);
       i = j;
       continue;

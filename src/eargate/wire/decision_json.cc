@@ -194,13 +194,19 @@ std::string FindingText(const rules::PolicySnapshot& p, const core::Request& r, 
   return out;
 }
 
-std::string DecisionReason(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d) {
+namespace {
+
+// The reason, given the findings' texts (computed once by the caller).
+template <typename Texts>
+std::string ReasonWith(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
+                       const Texts& texts) {
   if (d.item < 0) return StrCat("unknown item '", r.item, "'");
   // The finding that drives the answer, else the doubt that does.
-  for (const Finding& f : d.findings) {
+  for (size_t i = 0; i < d.findings.size(); ++i) {
+    const Finding& f = d.findings[i];
     if (f.authorized()) continue;
     bool denies = f.effect != core::Effect::kReview;
-    if ((d.outcome == core::Outcome::kDeny) == denies) return FindingText(p, r, d, f);
+    if ((d.outcome == core::Outcome::kDeny) == denies) return texts[i];
   }
   for (const auto& u : d.uncertain)
     if (u.yields == d.outcome) return FactText(p, r, u);
@@ -208,18 +214,33 @@ std::string DecisionReason(const rules::PolicySnapshot& p, const core::Request& 
   if (d.activities.empty())
     return d.is_export_reading ? "allowed: this access is no export (US person in the US)"
                                : "allowed: under this policy, access of this kind is no export";
-  for (const Finding& f : d.findings)
-    if (f.authorized()) return StrCat("allowed: ", FindingText(p, r, d, f));
+  for (size_t i = 0; i < d.findings.size(); ++i)
+    if (d.findings[i].authorized()) return StrCat("allowed: ", texts[i]);
   return "allowed: no license requirement applies";
+}
+
+using Texts = absl::InlinedVector<std::string, 6>;
+
+Texts AllTexts(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d) {
+  Texts texts;
+  for (const Finding& f : d.findings) texts.push_back(FindingText(p, r, d, f));
+  return texts;
+}
+
+}  // namespace
+
+std::string DecisionReason(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d) {
+  return ReasonWith(p, r, d, AllTexts(p, r, d));
 }
 
 void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
                         std::string_view decision_id, std::string* o) {
   char buf[32];
+  const Texts texts = AllTexts(p, r, d);
   o->append("{\"decision\":\"");
   o->append(core::Name(d.outcome));
   o->append("\",\"reason\":");
-  core::AppendJsonString(DecisionReason(p, r, d), o);
+  core::AppendJsonString(ReasonWith(p, r, d, texts), o);
   o->append(",\"item\":");
   core::AppendJsonString(d.item >= 0 ? std::string_view(p.items()[d.item].id) : std::string_view(r.item), o);
   StrAppend(o, ",\"layer\":\"", core::Name(r.layer), "\",\"channel\":\"", core::Name(r.channel), "\"");
@@ -258,7 +279,7 @@ void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, 
     else if (f.program >= 0) core::AppendJsonString(p.programs()[f.program].id, o);
     else o->append("null");
     o->append(",\"text\":");
-    core::AppendJsonString(FindingText(p, r, d, f), o);
+    core::AppendJsonString(texts[i], o);
     if (f.unverified) o->append(",\"unverified\":true");
     o->push_back('}');
   }

@@ -1,0 +1,208 @@
+// Screening accuracy and speed report (not a test: prints figures, asserts nothing).
+//
+//   screen_accuracy [--threshold T] [--shared DIR]
+//
+// Loads the largest list set (SDN 2024-05 + 2025-12 aliases/addresses/comments + CSL 2023-11 +
+// DPL 2023-11) from ../shared/data/screening (or the bundled data/screening when absent) and
+// reports, at the threshold:
+//   * precision/recall on tests/screening/derived_labelled.csv (derived from the real lists);
+//   * recall on UN-listed people (any match counts) and false-positive rates on US Congress
+//     names and 50,000 synthetic negatives, from the shared labelled/ folder;
+//   * cross-script pairs: share whose pairwise score reaches the threshold;
+//   * index build time and memory; per-query latency p50/p99 and single-thread queries/s.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "eargate/core/csv.h"
+#include "eargate/screen/index.h"
+#include "eargate/screen/internal/delimited.h"
+#include "eargate/screen/lists.h"
+
+namespace {
+
+using eargate::screen::Index;
+using eargate::screen::ScreenOptions;
+using eargate::screen::ScreenQuery;
+using Clock = std::chrono::steady_clock;
+
+long RssKiB() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return 0;
+}
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path, bool skip_comments) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::vector<std::string>> out;
+  for (auto& row : eargate::screen::internal::ParseDelimited(text, ',').rows) {
+    if (skip_comments && !row.fields.empty() && row.fields[0].rfind("#", 0) == 0) continue;
+    out.push_back(std::move(row.fields));
+  }
+  return out;
+}
+
+std::vector<double> g_latencies_us;
+
+std::vector<eargate::screen::Match> Timed(const Index& index, const ScreenQuery& q,
+                                          const ScreenOptions& o) {
+  auto t0 = Clock::now();
+  auto m = index.Screen(q, o);
+  g_latencies_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  double threshold = eargate::screen::kDefaultThreshold;
+  std::string shared = std::string(EARGATE_SOURCE_DIR) + "/../shared/data/screening";
+  bool verbose = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--threshold") && i + 1 < argc) threshold = std::atof(argv[++i]);
+    else if (!std::strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
+    else if (!std::strcmp(argv[i], "-v")) verbose = true;
+  }
+  const bool have_shared = std::filesystem::exists(shared + "/ofac_sdn_2024-05-03/sdn.csv");
+  eargate::screen::ListSetBuilder builder;
+  const long rss0 = RssKiB();
+  auto t0 = Clock::now();
+  if (have_shared) {
+    for (const char* f : {"ofac_sdn_2024-05-03/sdn.csv", "ofac_sdn_aux_2025-12/alt.csv",
+                          "ofac_sdn_aux_2025-12/add.csv", "ofac_sdn_aux_2025-12/sdn_comments.csv",
+                          "us_csl_2023-11/csl.csv", "bis_dpl_2023-11/dpl.txt"}) {
+      if (auto st = builder.AddFile(shared + "/" + f); !st.ok()) {
+        std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+        return 1;
+      }
+    }
+  } else {
+    std::printf("note: %s absent; using the bundled data/screening (smaller)\n", shared.c_str());
+    if (auto st = builder.AddDirectory(std::string(EARGATE_SOURCE_DIR) + "/data/screening");
+        !st.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+      return 1;
+    }
+  }
+  auto lists = std::move(builder).Finish();
+  const double parse_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  auto index = Index::Build(std::move(lists));
+  const long rss1 = RssKiB();
+  const auto& st = index->stats();
+  std::printf("lists: %zu entries, %zu names, %zu tokens; parse %.0f ms, index build %.0f ms\n",
+              st.entries, st.names, st.tokens, parse_s * 1000, st.build_seconds * 1000);
+  std::printf("memory: index structures ~%.1f MiB; process RSS +%.1f MiB (entries + index)\n",
+              st.memory_bytes / 1048576.0, (rss1 - rss0) / 1024.0);
+  ScreenOptions opt;
+  opt.threshold = threshold;
+  std::printf("threshold %.2f\n", threshold);
+
+  // 1. Derived labelled set.
+  {
+    auto rows = ReadCsv(std::string(EARGATE_SOURCE_DIR) + "/tests/screening/derived_labelled.csv",
+                        false);
+    struct Kind { int n = 0, ok = 0; };
+    std::map<std::string, Kind> kinds;
+    int tp = 0, fp = 0, pos = 0, neg = 0, wrong = 0;
+    for (size_t r = 1; r < rows.size(); ++r) {
+      const auto& row = rows[r];
+      if (row.size() < 5) continue;
+      ScreenQuery q;
+      q.name = row[0];
+      auto m = Timed(*index, q, opt);
+      auto& k = kinds[row[4] + (row[3] == "match" ? " (+)" : " (-)")];
+      ++k.n;
+      if (row[3] == "match") {
+        ++pos;
+        bool found = false;
+        for (const auto& x : m) found |= x.entry->list == row[1] && x.entry->source_id == row[2];
+        if (found) { ++tp; ++k.ok; }
+        else if (!m.empty()) ++wrong;
+        if (!found && verbose) std::printf("  miss %s: %s\n", row[4].c_str(), row[0].c_str());
+      } else {
+        ++neg;
+        if (!m.empty()) {
+          ++fp;
+          if (verbose) std::printf("  fp %s: %s -> %s (%.3f)\n", row[4].c_str(), row[0].c_str(),
+                                   std::string(m[0].matched_name).c_str(), m[0].score);
+        } else {
+          ++k.ok;
+        }
+      }
+    }
+    std::printf("derived set (tests/screening/derived_labelled.csv): %d positives, %d negatives\n",
+                pos, neg);
+    for (const auto& [name, k] : kinds) {
+      std::printf("  %-16s %4d/%-4d correct\n", name.c_str(), k.ok, k.n);
+    }
+    const double precision = tp + fp + wrong ? double(tp) / (tp + fp + wrong) : 1;
+    std::printf("  recall %.4f  precision %.4f  (TP %d, FP on negatives %d, wrong entity %d)\n",
+                pos ? double(tp) / pos : 0, precision, tp, fp, wrong);
+  }
+  // 2. Shared labelled files.
+  const std::string lab = shared + "/labelled/";
+  if (std::filesystem::exists(lab + "yente_candidate_generation/positives_un_untreated.csv")) {
+    auto rate = [&](const std::string& file, size_t cap) {
+      auto rows = ReadCsv(lab + file, false);
+      int n = 0, hit = 0;
+      for (size_t r = 1; r < rows.size() && static_cast<size_t>(n) < cap; ++r) {
+        if (rows[r].empty() || rows[r][0].empty()) continue;
+        ScreenQuery q;
+        q.name = rows[r][0];
+        ++n;
+        auto m = Timed(*index, q, opt);
+        if (!m.empty()) {
+          ++hit;
+          if (verbose && file.find("neg") != std::string::npos)
+            std::printf("  fp %s -> %s (%.3f)\n", q.name.c_str(),
+                        std::string(m[0].matched_name).c_str(), m[0].score);
+        }
+      }
+      return std::pair<int, int>(hit, n);
+    };
+    auto [un_hit, un_n] = rate("yente_candidate_generation/positives_un_untreated.csv", 1 << 30);
+    std::printf("UN-listed people (any match): %d/%d = %.4f (not every UN listing is on these "
+                "US lists)\n", un_hit, un_n, double(un_hit) / un_n);
+    auto [c_hit, c_n] = rate("yente_candidate_generation/positives_us_congress_untreated.csv",
+                             1 << 30);
+    std::printf("US Congress names (not listed): %d/%d flagged = FP rate %.4f\n", c_hit, c_n,
+                double(c_hit) / c_n);
+    auto [n_hit, n_n] = rate("yente_candidate_generation/negatives_us.csv", 1 << 30);
+    std::printf("synthetic negatives: %d/%d flagged = FP rate %.4f\n", n_hit, n_n,
+                double(n_hit) / n_n);
+    auto pairs = ReadCsv(lab + "watchman_cross_script_pairs.csv", true);
+    int ok = 0, total = 0;
+    for (const auto& p : pairs) {
+      if (p.size() < 2 || p[0].empty()) continue;
+      ++total;
+      double s = index->ScoreNames(p[0], p[1]);
+      ok += s >= threshold;
+      if (verbose) std::printf("  %s ~ %s: %.3f\n", p[0].c_str(), p[1].c_str(), s);
+    }
+    std::printf("cross-script pairs at threshold: %d/%d\n", ok, total);
+  }
+  // 3. Latency over every query above; throughput on one thread.
+  std::sort(g_latencies_us.begin(), g_latencies_us.end());
+  double sum = 0;
+  for (double v : g_latencies_us) sum += v;
+  const size_t n = g_latencies_us.size();
+  if (n > 0) {
+    std::printf("latency over %zu queries: mean %.1f us, p50 %.1f us, p99 %.1f us, max %.1f us; "
+                "%.0f queries/s on one core\n",
+                n, sum / n, g_latencies_us[n / 2], g_latencies_us[n * 99 / 100],
+                g_latencies_us.back(), 1e6 * n / sum);
+  }
+  return 0;
+}
