@@ -233,6 +233,60 @@ std::string DecisionReason(const rules::PolicySnapshot& p, const core::Request& 
   return ReasonWith(p, r, d, AllTexts(p, r, d));
 }
 
+namespace {
+
+void FindingsArray(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
+                   const Texts& texts, std::string* o) {
+  o->push_back('[');
+  for (size_t i = 0; i < d.findings.size(); ++i) {
+    const Finding& f = d.findings[i];
+    if (i) o->push_back(',');
+    StrAppend(o, "{\"source\":\"", core::Name(f.source), "\",\"rule\":");
+    core::AppendJsonString(RuleId(p, r, f), o);
+    o->append(",\"destination\":");
+    if (f.destination.valid()) StrAppend(o, "\"", f.destination.code(), "\"");
+    else o->append("null");
+    o->append(",\"activity\":");
+    if (f.activity >= 0) StrAppend(o, "\"", core::Name(d.activities[f.activity].type), "\"");
+    else o->append("null");
+    StrAppend(o, ",\"effect\":\"", core::Name(f.effect), "\",\"cite\":[");
+    std::vector<std::string> cites;
+    Cites(p, r, f, &cites);
+    for (size_t c = 0; c < cites.size(); ++c) {
+      if (c) o->push_back(',');
+      core::AppendJsonString(cites[c], o);
+    }
+    o->append("],\"authorized_by\":");
+    if (f.license >= 0) core::AppendJsonString(p.licenses()[f.license].id, o);
+    else if (f.program >= 0) core::AppendJsonString(p.programs()[f.program].id, o);
+    else o->append("null");
+    o->append(",\"text\":");
+    core::AppendJsonString(texts[i], o);
+    if (f.unverified) o->append(",\"unverified\":true");
+    o->push_back('}');
+  }
+  o->push_back(']');
+}
+
+}  // namespace
+
+void AppendFindingsJson(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
+                        std::string* out) {
+  FindingsArray(p, r, d, AllTexts(p, r, d), out);
+}
+
+void AppendMissingFactsJson(const Decision& d, std::string* o) {
+  o->push_back('[');
+  bool first = true;
+  for (int i = 0; i < decide::kFactCount; ++i) {
+    if (!(d.missing_facts >> i & 1)) continue;
+    if (!first) o->push_back(',');
+    first = false;
+    StrAppend(o, "\"", decide::Name(static_cast<decide::Fact>(i)), "\"");
+  }
+  o->push_back(']');
+}
+
 void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
                         std::string_view decision_id, std::string* o) {
   char buf[32];
@@ -254,44 +308,11 @@ void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, 
     StrAppend(o, "{\"type\":\"", core::Name(a.type), "\",\"destination\":\"", a.destination.code(),
               "\",\"cite\":\"", decide::ActivityCite(a.type), "\"}");
   }
-  o->append("],\"findings\":[");
-  std::vector<std::string> cites;
-  for (size_t i = 0; i < d.findings.size(); ++i) {
-    const Finding& f = d.findings[i];
-    if (i) o->push_back(',');
-    StrAppend(o, "{\"source\":\"", core::Name(f.source), "\",\"rule\":");
-    core::AppendJsonString(RuleId(p, r, f), o);
-    o->append(",\"destination\":");
-    if (f.destination.valid()) StrAppend(o, "\"", f.destination.code(), "\"");
-    else o->append("null");
-    o->append(",\"activity\":");
-    if (f.activity >= 0) StrAppend(o, "\"", core::Name(d.activities[f.activity].type), "\"");
-    else o->append("null");
-    StrAppend(o, ",\"effect\":\"", core::Name(f.effect), "\",\"cite\":[");
-    cites.clear();
-    Cites(p, r, f, &cites);
-    for (size_t c = 0; c < cites.size(); ++c) {
-      if (c) o->push_back(',');
-      core::AppendJsonString(cites[c], o);
-    }
-    o->append("],\"authorized_by\":");
-    if (f.license >= 0) core::AppendJsonString(p.licenses()[f.license].id, o);
-    else if (f.program >= 0) core::AppendJsonString(p.programs()[f.program].id, o);
-    else o->append("null");
-    o->append(",\"text\":");
-    core::AppendJsonString(texts[i], o);
-    if (f.unverified) o->append(",\"unverified\":true");
-    o->push_back('}');
-  }
-  o->append("],\"missing_facts\":[");
-  bool first = true;
-  for (int i = 0; i < decide::kFactCount; ++i) {
-    if (!(d.missing_facts >> i & 1)) continue;
-    if (!first) o->push_back(',');
-    first = false;
-    StrAppend(o, "\"", decide::Name(static_cast<decide::Fact>(i)), "\"");
-  }
-  o->append("],\"uncertain\":[");
+  o->append("],\"findings\":");
+  FindingsArray(p, r, d, texts, o);
+  o->append(",\"missing_facts\":");
+  AppendMissingFactsJson(d, o);
+  o->append(",\"uncertain\":[");
   for (size_t i = 0; i < d.uncertain.size(); ++i) {
     const auto& u = d.uncertain[i];
     if (i) o->push_back(',');

@@ -15,6 +15,11 @@ void AppendDecisionJson(const rules::PolicySnapshot& policy, const core::Request
                         const decide::Decision& decision, std::string_view decision_id,
                         std::string* out);
 
+// Appends just the "findings" array / the "missing_facts" array of the decision JSON.
+void AppendFindingsJson(const rules::PolicySnapshot& policy, const core::Request& request,
+                        const decide::Decision& decision, std::string* out);
+void AppendMissingFactsJson(const decide::Decision& decision, std::string* out);
+
 // A one-line human reason: "US-person status unverified", "license required: notice
 // bis-2026-06-12 covers mythos-5 application access exported to DE", or "allowed".
 std::string DecisionReason(const rules::PolicySnapshot& policy, const core::Request& request,

@@ -31,6 +31,7 @@ absl::StatusOr<std::unique_ptr<PeopleFile>> PeopleFile::FromText(std::string_vie
     if (auto st = parser.ParsePerson(line, &rec.person, &extras); !st.ok())
       return absl::InvalidArgumentError(core::StrCat(name, ":", line_no, ": ", std::string(st.message())));
     rec.api_keys_sha256 = std::move(extras.api_keys_sha256);
+    rec.traffic = extras.traffic;
     if (extras.has_location) rec.location = extras.location;
     size_t index = out->records_.size();
     if (!out->by_id_.emplace(rec.person.id, index).second)
@@ -40,6 +41,20 @@ absl::StatusOr<std::unique_ptr<PeopleFile>> PeopleFile::FromText(std::string_vie
         return absl::InvalidArgumentError(core::StrCat(name, ":", line_no, ": api_key_sha256: key already belongs to another person"));
     }
     out->records_.push_back(std::move(rec));
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<PeopleFile>> PeopleFile::FromRecords(std::vector<PersonRecord> records) {
+  auto out = std::unique_ptr<PeopleFile>(new PeopleFile());
+  out->records_ = std::move(records);
+  for (size_t i = 0; i < out->records_.size(); ++i) {
+    const PersonRecord& rec = out->records_[i];
+    if (!out->by_id_.emplace(rec.person.id, i).second)
+      return absl::InvalidArgumentError(core::StrCat("id: duplicate person '", rec.person.id, "'"));
+    for (const auto& k : rec.api_keys_sha256)
+      if (!out->by_key_.emplace(k, i).second)
+        return absl::InvalidArgumentError(core::StrCat("api_key_sha256: key of '", rec.person.id, "' already belongs to another person"));
   }
   return out;
 }

@@ -20,12 +20,15 @@ struct PersonRecord {
   core::Person person;
   std::vector<std::string> api_keys_sha256;
   core::Location location;  // usual location; known() false when absent
+  double traffic = 1;       // relative request volume
 };
 
 class PeopleFile final : public PersonLookup {
  public:
   static absl::StatusOr<std::unique_ptr<PeopleFile>> Load(const std::string& path,
                                                           const rules::EarData& data);
+  // Takes records built in memory (e.g. a synthetic population). Fails on duplicate ids/keys.
+  static absl::StatusOr<std::unique_ptr<PeopleFile>> FromRecords(std::vector<PersonRecord> records);
   static absl::StatusOr<std::unique_ptr<PeopleFile>> FromText(std::string_view text,
                                                               const std::string& name,
                                                               const rules::EarData& data);

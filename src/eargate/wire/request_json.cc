@@ -230,6 +230,11 @@ struct RequestParser::Impl {
         size_t i = 0;
         for (dom::element h : Arr(v))
           if (auto st = KeyHash(h, StrCat(f, "[", i++, "]"), extras); !st.ok()) return st;
+      } else if (extras && k == "traffic") {
+        if (!v.is_number()) return Bad(f, "must be a number >= 0 (relative request volume)");
+        double t = v.get_double().value_unsafe();
+        if (!(t >= 0)) return Bad(f, "must be a number >= 0 (relative request volume)");
+        extras->traffic = t;
       } else if (extras && k == "location") {
         if (auto st = Location(v, f, &extras->location); !st.ok()) return st;
         extras->has_location = true;

@@ -39,12 +39,13 @@ class RequestParser {
   absl::Status Parse(std::string_view json, core::Timestamp now, core::Request* out);
 
   // Parses a person object alone (the people file's line format, SPEC §3); fields other than
-  // the person's own (api_key_sha256, api_keys_sha256, location) are returned via the
+  // the person's own (api_key_sha256, api_keys_sha256, location, traffic) are returned via the
   // optional out-params and otherwise rejected as unknown.
   struct PersonExtras {
     std::vector<std::string> api_keys_sha256;
     core::Location location;
     bool has_location = false;
+    double traffic = 1;  // relative request volume (impact and scenario reports weight by it)
   };
   absl::Status ParsePerson(std::string_view json, core::Person* out, PersonExtras* extras);
 
