@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <algorithm>
 
 namespace {
 
@@ -96,6 +97,44 @@ TEST(CliTest, BatchBadLineYieldsErrorObjectAndTheRestGoOn) {
   EXPECT_EQ(out[2], "{\"error\":{\"line\":3,\"message\":\"person.citizenships[0]: unknown country 'XX' (ISO 3166-1 alpha-2, upper case)\"}}");
   EXPECT_EQ(out[3].rfind("{\"decision\":\"deny\"", 0), 0u);
   EXPECT_EQ(r.err, "eargate decide: 2 line(s) could not be decided (see their error objects)\n");
+}
+
+TEST(CliTest, ImpactBadInputNamesFileLineAndField) {
+  std::string people = std::filesystem::temp_directory_path() / "eargate_cli_people.jsonl";
+  std::ofstream(people) << "{\"id\":\"a\",\"citizenships\":[\"US\"]}\n{\"id\":\"b\",\"citizenships\":[\"XX\"]}\n";
+  std::string adv = kSrc + "/examples/policies/advisory-opinions.yaml";
+  Result r = Eargate("impact --before " + adv + " --after " + kLetter + " --people " + people);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, people + ":2: citizenships[0]: unknown country 'XX' (ISO 3166-1 alpha-2, upper case)\n");
+  std::string bad = std::filesystem::temp_directory_path() / "eargate_cli_bad.yaml";
+  std::ofstream(bad) << "version: 1\nremote_access: release\nitems:\n  - {id: m, kind: model, classification: EAR99, served_from: [US], service_level: saas, colour: red}\n";
+  r = Eargate("impact --before " + adv + " --after " + bad + " --people synth:10");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, bad + ":4:89: items[]: unknown key 'colour' (allowed: aliases, classification, id, kind, name, part744_supp2, served_from, service_level)\n");
+  r = Eargate("impact --before " + adv + " --after " + kLetter + " --people synth:0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "--people: synth:COUNT[:SEED] needs a positive count (got 'synth:0')\n");
+  r = Eargate("impact --before " + adv + " --after " + kLetter + " --people synth:20 --format pdf");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "--format: must be text, json or html (got 'pdf')\n");
+  std::filesystem::remove(people);
+  std::filesystem::remove(bad);
+}
+
+TEST(CliTest, ImpactJsonKnownCounts) {
+  Result r = Eargate("impact --before " + kSrc + "/examples/policies/advisory-opinions.yaml --after " + kLetter +
+                     " --people " + kSrc + "/tests/report/five.jsonl --items mythos-5 --at 2026-07-01T00:00:00Z --format json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"people\":5,\"pairs\":5,\"transitions\":{\"allow->allow\":1,\"allow->deny\":3,\"deny->deny\":1}"),
+            std::string::npos) << r.out;
+}
+
+TEST(CliTest, PeopleSynthIsDeterministic) {
+  Result a = Eargate("people synth --count 50 --seed 9");
+  Result b = Eargate("people synth --count 50 --seed 9");
+  EXPECT_EQ(a.code, 0);
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_EQ(std::count(a.out.begin(), a.out.end(), '\n'), 50);
 }
 
 TEST(CliTest, UsageErrorsExit2) {

@@ -232,7 +232,7 @@ void WriteImpactHtml(const ImpactReport& r, const std::string& before_path, cons
     for (int a = 0; a < 3; ++a) {
       if (!r.total.count[b][a] || a == b) continue;
       std::string name = TransitionName(b, a);
-      StrAppend(o, "<tr><th>", name, "</th><td class=\"num\" id=\"t-", name, "\">", r.total.count[b][a], "</td><td>",
+      StrAppend(o, "<tr><th>", name, "</th><td class=\"num\" id=\"t-", core::Name(static_cast<core::Outcome>(b)), "-", core::Name(static_cast<core::Outcome>(a)), "\">", r.total.count[b][a], "</td><td>",
                 Pct(static_cast<double>(r.total.count[b][a]), static_cast<double>(r.pairs)), " of pairs, ",
                 Pct(r.total.traffic[b][a], traffic_total), " of traffic</td></tr>");
     }
