@@ -5,6 +5,7 @@
 #include "eargate/impact/report.h"
 #include "eargate/impact/scenarios.h"
 #include "eargate/impact/synth.h"
+#include "eargate/impact/upcoming.h"
 
 namespace eargate::impact {
 namespace {
@@ -129,6 +130,46 @@ TEST(ScenariosTest, MatrixOnKnownPeople) {
   std::string csv;
   WriteScenariosCsv(*m, &csv);
   EXPECT_NE(csv.find("letter,"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace eargate::impact
+
+namespace eargate::impact {
+namespace {
+
+// Test that a notice taking effect later is announced to the callers it will deny, and only them.
+TEST(UpcomingTest, AnnouncesTheLetterBeforeItBinds) {
+  auto policy = P("letter");
+  core::Request r;
+  r.item = "mythos-5";
+  r.at = *core::ParseTime("2026-06-01T00:00:00Z");
+  core::Nationality de;
+  de.country = *core::Country::Parse("DE");
+  r.person.citizenships.push_back(de);
+  r.location.country = *core::Country::Parse("DE");
+  auto c = NextChange(*policy, r);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->HeaderValue(), "deny at 2026-06-12T00:00:00Z; notice bis-2026-06-12 takes effect");
+  // A US person at home keeps access: nothing to announce.
+  core::Request home = r;
+  home.person.citizenships[0].country = core::kUnitedStates;
+  home.location.country = core::kUnitedStates;
+  EXPECT_FALSE(NextChange(*policy, home).has_value());
+}
+
+TEST(UpcomingTest, AnnouncesAProgramThatRestoresAccess) {
+  auto policy = P("trusted-partners");
+  core::Request r;
+  r.item = "mythos-5";
+  r.at = *core::ParseTime("2026-08-01T00:00:00Z");
+  core::Nationality jp;
+  jp.country = *core::Country::Parse("JP");
+  r.person.citizenships.push_back(jp);
+  r.location.country = jp.country;
+  auto c = NextChange(*policy, r);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->HeaderValue(), "allow at 2026-09-01T00:00:00Z; program g7-trusted-partners takes effect");
 }
 
 }  // namespace
