@@ -1,0 +1,504 @@
+#include "eargate/screen/index.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "eargate/screen/internal/jaro_winkler.h"
+#include "eargate/screen/internal/strings.h"
+#include "eargate/screen/normalize.h"
+
+namespace eargate::screen {
+namespace {
+
+constexpr int kAlphabet = 37;  // a-z, 0-9, '$' padding
+constexpr uint32_t kTrigramSlots = kAlphabet * kAlphabet * kAlphabet;
+constexpr size_t kMaxExpansions = 24;
+constexpr size_t kMaxCandidates = 256;
+
+int Sym(char c) {
+  if (c >= 'a' && c <= 'z') return c - 'a';
+  if (c >= '0' && c <= '9') return 26 + (c - '0');
+  return 36;
+}
+
+// Calls fn(code) for each trigram of "$token$".
+template <typename Fn>
+void ForEachTrigram(std::string_view token, Fn&& fn) {
+  const size_t n = token.size() + 2;
+  auto at = [&](size_t i) { return (i == 0 || i == n - 1) ? '$' : token[i - 1]; };
+  for (size_t i = 0; i + 3 <= n; ++i) {
+    fn(static_cast<uint32_t>(Sym(at(i)) * kAlphabet * kAlphabet + Sym(at(i + 1)) * kAlphabet +
+                             Sym(at(i + 2))));
+  }
+}
+
+// Similarity of two tokens as the scorer sees it.
+double TokenSim(std::string_view a, std::string_view b) {
+  if (a == b) return 1.0;
+  if (a.size() == 1 || b.size() == 1) {
+    return a[0] == b[0] ? Index::kInitialSim : 0.0;
+  }
+  // Short tokens ("hua", "ali", "li") are compared exactly: Jaro-Winkler's prefix bonus makes
+  // them look like any longer token that starts the same way.
+  if (a.size() <= 3 || b.size() <= 3) return 0.0;
+  // Three or more letters longer is another word ("cardona" is not "card").
+  if (a.size() + 2 < b.size() || b.size() + 2 < a.size()) return 0.0;
+  return internal::JaroWinkler(a, b);
+}
+
+struct Scratch {
+  std::vector<uint32_t> name_stamp;  // query epoch a name was first touched in
+  std::vector<float> acc;
+  std::vector<uint32_t> tok_stamp;  // token epoch for cur
+  std::vector<float> cur;
+  std::vector<uint32_t> touched;
+  std::vector<uint32_t> touched_token;
+  std::vector<uint32_t> tri_stamp;
+  std::vector<uint16_t> tri_count;
+  uint32_t epoch = 0;
+
+  uint32_t Next() {
+    if (++epoch == 0) {
+      std::fill(name_stamp.begin(), name_stamp.end(), 0);
+      std::fill(tok_stamp.begin(), tok_stamp.end(), 0);
+      std::fill(tri_stamp.begin(), tri_stamp.end(), 0);
+      epoch = 1;
+    }
+    return epoch;
+  }
+};
+
+Scratch& ThreadScratch(size_t names, size_t tokens) {
+  thread_local Scratch s;
+  if (s.name_stamp.size() < names) {
+    s.name_stamp.resize(names, 0);
+    s.acc.resize(names, 0);
+    s.tok_stamp.resize(names, 0);
+    s.cur.resize(names, 0);
+  }
+  if (s.tri_stamp.size() < tokens) {
+    s.tri_stamp.resize(tokens, 0);
+    s.tri_count.resize(tokens, 0);
+  }
+  return s;
+}
+
+// One-to-one greedy alignment of query tokens (weights wq) and listed tokens (weights wc)
+// given their similarity. Returns the blended name score; records aligned pairs.
+template <typename SimFn>
+double Align(size_t nq, const float* wq, size_t nc, const float* wc, SimFn&& sim,
+             std::vector<std::pair<int, int>>* aligned) {
+  struct Pair {
+    float s;
+    uint8_t i, j;
+  };
+  Pair pairs[256];
+  size_t np = 0;
+  nq = std::min<size_t>(nq, 16);
+  nc = std::min<size_t>(nc, 16);
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t j = 0; j < nc; ++j) {
+      double s = sim(i, j);
+      if (s >= Index::kTokenFloor) {
+        pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
+                           static_cast<uint8_t>(j)};
+      }
+    }
+  }
+  std::sort(pairs, pairs + np, [](const Pair& a, const Pair& b) {
+    if (a.s != b.s) return a.s > b.s;
+    if (a.i != b.i) return a.i < b.i;
+    return a.j < b.j;
+  });
+  uint32_t used_q = 0, used_c = 0;
+  double got_q = 0, got_c = 0, tot_q = 0, tot_c = 0;
+  for (size_t i = 0; i < nq; ++i) tot_q += wq[i];
+  for (size_t j = 0; j < nc; ++j) tot_c += wc[j];
+  for (size_t k = 0; k < np; ++k) {
+    const Pair& p = pairs[k];
+    if ((used_q >> p.i & 1) || (used_c >> p.j & 1)) continue;
+    used_q |= 1u << p.i;
+    used_c |= 1u << p.j;
+    got_q += wq[p.i] * p.s;
+    got_c += wc[p.j] * p.s;
+    if (aligned) aligned->emplace_back(p.i, p.j);
+  }
+  if (tot_q <= 0 || tot_c <= 0) return 0;
+  return Index::kQueryShare * (got_q / tot_q) + (1 - Index::kQueryShare) * (got_c / tot_c);
+}
+
+}  // namespace
+
+void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
+                    std::vector<std::vector<uint32_t>>& postings) {
+  std::vector<NameToken> tokens = NormalizeName(text);
+  if (tokens.empty()) return;
+  // The name itself, plus variants with one pair of short adjacent tokens joined
+  // ("jin ping" -> "jinping", "al qaida" -> "alqaida"): writers disagree on these spaces.
+  std::vector<std::vector<NameToken>> variants{tokens};
+  for (size_t i = 0; i + 1 < tokens.size() && variants.size() < 4; ++i) {
+    const auto& a = tokens[i];
+    const auto& b = tokens[i + 1];
+    if (a.weak || b.weak) continue;
+    if (a.text.size() <= 3 || (a.text.size() <= 5 && b.text.size() <= 5)) {
+      std::vector<NameToken> v;
+      for (size_t k = 0; k < tokens.size(); ++k) {
+        if (k == i) {
+          v.push_back(NameToken{a.text + b.text, false});
+          ++k;
+        } else {
+          v.push_back(tokens[k]);
+        }
+      }
+      variants.push_back(std::move(v));
+    }
+  }
+  for (const auto& v : variants) {
+    const uint32_t name_id = static_cast<uint32_t>(names_.size());
+    NameRec rec{entry, static_cast<uint32_t>(name_tokens_.size()),
+                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias, 0};
+    for (size_t k = 0; k < rec.tok_count; ++k) {
+      auto [it, inserted] =
+          token_ids_.try_emplace(v[k].text, static_cast<uint32_t>(token_text_.size()));
+      if (inserted) {
+        token_text_.push_back(v[k].text);
+        token_weak_.push_back(v[k].weak);
+        postings.emplace_back();
+      }
+      name_tokens_.push_back(it->second);
+      auto& p = postings[it->second];
+      if (p.empty() || p.back() != name_id) p.push_back(name_id);
+    }
+    names_.push_back(rec);
+  }
+}
+
+std::shared_ptr<const Index> Index::Build(ListSet lists) {
+  const auto start = std::chrono::steady_clock::now();
+  auto index = std::shared_ptr<Index>(new Index());
+  Index& x = *index;
+  x.entries_ = std::move(lists.entries);
+  x.lists_meta_ = std::move(lists);
+  x.lists_meta_.entries.clear();
+  std::vector<std::vector<uint32_t>> postings;
+  for (uint32_t e = 0; e < x.entries_.size(); ++e) {
+    const Entry& entry = x.entries_[e];
+    x.AddName(e, -1, entry.name, postings);
+    for (size_t a = 0; a < entry.aliases.size() && a < 32000; ++a) {
+      x.AddName(e, static_cast<int16_t>(a), entry.aliases[a], postings);
+    }
+  }
+  // Token weights: inverse document frequency over names; weak tokens count little.
+  const double n = static_cast<double>(std::max<size_t>(x.names_.size(), 1));
+  x.token_weight_.resize(x.token_text_.size());
+  for (size_t t = 0; t < x.token_text_.size(); ++t) {
+    double idf = std::log((n + 1) / (postings[t].size() + 1)) + 1.0;
+    if (x.token_text_[t].size() == 1) idf = 1.0;  // initials identify little
+    if (x.token_weak_[t]) idf *= kWeakWeight;
+    x.token_weight_[t] = static_cast<float>(idf);
+  }
+  for (NameRec& rec : x.names_) {
+    float total = 0;
+    for (uint32_t k = 0; k < rec.tok_count; ++k) {
+      total += x.token_weight_[x.name_tokens_[rec.tok_begin + k]];
+    }
+    rec.total_weight = total;
+  }
+  // Flatten postings.
+  x.posting_offsets_.reserve(postings.size() + 1);
+  x.posting_offsets_.push_back(0);
+  for (auto& p : postings) {
+    x.postings_.insert(x.postings_.end(), p.begin(), p.end());
+    x.posting_offsets_.push_back(static_cast<uint32_t>(x.postings_.size()));
+    std::vector<uint32_t>().swap(p);
+  }
+  // Trigram index over tokens of three or more characters.
+  std::vector<uint32_t> counts(kTrigramSlots + 1, 0);
+  for (size_t t = 0; t < x.token_text_.size(); ++t) {
+    if (x.token_text_[t].size() < 3) continue;
+    ForEachTrigram(x.token_text_[t], [&](uint32_t code) { ++counts[code + 1]; });
+  }
+  for (uint32_t i = 1; i <= kTrigramSlots; ++i) counts[i] += counts[i - 1];
+  x.trigram_offsets_ = counts;
+  x.trigram_tokens_.resize(counts[kTrigramSlots]);
+  for (size_t t = 0; t < x.token_text_.size(); ++t) {
+    if (x.token_text_[t].size() < 3) continue;
+    ForEachTrigram(x.token_text_[t], [&](uint32_t code) {
+      x.trigram_tokens_[counts[code]++] = static_cast<uint32_t>(t);
+    });
+  }
+  x.stats_.entries = x.entries_.size();
+  x.stats_.names = x.names_.size();
+  x.stats_.tokens = x.token_text_.size();
+  size_t bytes = x.names_.capacity() * sizeof(NameRec) +
+                 x.name_tokens_.capacity() * sizeof(uint32_t) +
+                 x.postings_.capacity() * sizeof(uint32_t) +
+                 x.posting_offsets_.capacity() * sizeof(uint32_t) +
+                 x.trigram_offsets_.capacity() * sizeof(uint32_t) +
+                 x.trigram_tokens_.capacity() * sizeof(uint32_t) +
+                 x.token_weight_.capacity() * sizeof(float) + x.token_weak_.capacity() +
+                 x.token_ids_.capacity() * (sizeof(std::string) + sizeof(uint32_t) + 1);
+  for (const std::string& t : x.token_text_) bytes += sizeof(std::string) * 2 + t.capacity();
+  x.stats_.memory_bytes = bytes;
+  x.stats_.build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // ICU builds its transliterators lazily (~0.1 s); do it here, off the hot path, for the
+  // building thread. Other threads pay once on their first non-ASCII query.
+  (void)FoldToAscii("\u0416 \u00e9 \u4e2d");
+  return index;
+}
+
+std::vector<Index::QueryToken> Index::PrepareQuery(std::string_view name) const {
+  std::vector<QueryToken> out;
+  const float max_weight =
+      static_cast<float>(std::log(static_cast<double>(names_.size()) + 1) + 1.0);
+  for (NameToken& t : NormalizeName(name)) {
+    if (out.size() >= 16) break;
+    QueryToken q{std::move(t.text), kNoToken, 0, t.weak};
+    auto it = token_ids_.find(q.text);
+    if (it != token_ids_.end()) {
+      q.id = it->second;
+      q.weight = token_weight_[q.id];
+    } else {
+      q.weight = q.text.size() == 1 ? 1.0f : max_weight;
+      if (q.weak) q.weight *= static_cast<float>(kWeakWeight);
+    }
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+void Index::Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>& out) const {
+  out.clear();
+  if (t.id != kNoToken) out.emplace_back(t.id, 1.0f);
+  if (t.weak || t.text.size() < 4) return;
+  Scratch& s = ThreadScratch(names_.size(), token_text_.size());
+  const uint32_t epoch = s.Next();
+  std::vector<uint32_t>& hits = s.touched_token;
+  hits.clear();
+  int ntri = 0;
+  ForEachTrigram(t.text, [&](uint32_t code) {
+    ++ntri;
+    for (uint32_t k = trigram_offsets_[code]; k < trigram_offsets_[code + 1]; ++k) {
+      const uint32_t tok = trigram_tokens_[k];
+      if (s.tri_stamp[tok] != epoch) {
+        s.tri_stamp[tok] = epoch;
+        s.tri_count[tok] = 0;
+        hits.push_back(tok);
+      }
+      ++s.tri_count[tok];
+    }
+  });
+  const int need = std::max(1, (ntri + 2) / 3);
+  std::vector<std::pair<uint32_t, float>> found;
+  for (uint32_t tok : hits) {
+    if (tok == t.id || s.tri_count[tok] < need) continue;
+    const std::string& cand = token_text_[tok];
+    if (cand.size() + 2 < t.text.size() || t.text.size() + 2 < cand.size()) continue;
+    const double sim = TokenSim(t.text, cand);
+    if (sim >= kTokenFloor) found.emplace_back(tok, static_cast<float>(sim));
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  for (const auto& f : found) {
+    if (out.size() >= kMaxExpansions) break;
+    out.push_back(f);
+  }
+}
+
+double Index::ScoreNames(std::string_view query, std::string_view listed) const {
+  std::vector<QueryToken> q = PrepareQuery(query);
+  std::vector<QueryToken> c = PrepareQuery(listed);
+  std::vector<float> wq, wc;
+  for (const auto& t : q) wq.push_back(t.weight);
+  for (const auto& t : c) wc.push_back(t.weight);
+  auto sim = [&](size_t i, size_t j) {
+    if (q[i].weak != c[j].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
+    if (q[i].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
+    return TokenSim(q[i].text, c[j].text);
+  };
+  return Align(q.size(), wq.data(), c.size(), wc.data(), sim, nullptr);
+}
+
+std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& options) const {
+  std::vector<Match> out;
+  std::vector<QueryToken> q = PrepareQuery(query.name);
+  if (q.empty() || names_.empty()) return out;
+
+  // Expansions per query token; a token missing from the dictionary weighs like its best
+  // fuzzy neighbour.
+  std::vector<std::vector<std::pair<uint32_t, float>>> exp(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    Expand(q[i], exp[i]);
+    if (q[i].id == kNoToken && !exp[i].empty()) {
+      q[i].weight = token_weight_[exp[i][0].first] * (q[i].weak ? 1.0f : 1.0f);
+    }
+  }
+  // Blocking: names sharing a (similar) strong token with the query.
+  // A query of company forms and honorifics only ("LLC", "Mr") identifies nobody.
+  std::vector<size_t> blocking;
+  bool any_strong = false;
+  for (size_t i = 0; i < q.size(); ++i) {
+    any_strong |= !q[i].weak;
+    if (!q[i].weak && q[i].text.size() >= 2) blocking.push_back(i);
+  }
+  if (!any_strong) return out;
+  if (blocking.empty()) {  // initials only ("J. R."): block on them all the same
+    for (size_t i = 0; i < q.size(); ++i) blocking.push_back(i);
+  }
+  Scratch& s = ThreadScratch(names_.size(), token_text_.size());
+  const uint32_t query_epoch = s.Next();
+  std::vector<uint32_t> touched;
+  double block_weight = 0;
+  for (size_t i : blocking) {
+    block_weight += q[i].weight;
+    const uint32_t tok_epoch = s.Next();
+    std::vector<uint32_t> this_token;
+    for (const auto& [tok, sim] : exp[i]) {
+      for (uint32_t k = posting_offsets_[tok]; k < posting_offsets_[tok + 1]; ++k) {
+        const uint32_t nm = postings_[k];
+        if (s.tok_stamp[nm] != tok_epoch) {
+          s.tok_stamp[nm] = tok_epoch;
+          s.cur[nm] = sim;
+          this_token.push_back(nm);
+        } else if (sim > s.cur[nm]) {
+          s.cur[nm] = sim;
+        }
+      }
+    }
+    for (uint32_t nm : this_token) {
+      if (s.name_stamp[nm] != query_epoch) {
+        s.name_stamp[nm] = query_epoch;
+        s.acc[nm] = 0;
+        touched.push_back(nm);
+      }
+      s.acc[nm] += q[i].weight * s.cur[nm];
+    }
+  }
+  if (touched.empty()) return out;
+  // Prune on the blocking share of the query: the final score needs most of the query matched.
+  const double need_share =
+      std::max(0.0, (options.threshold - (1 - kQueryShare)) / kQueryShare - 0.2);
+  const float cut = static_cast<float>(need_share * block_weight);
+  std::vector<uint32_t> cands;
+  for (uint32_t nm : touched) {
+    if (s.acc[nm] >= cut) cands.push_back(nm);
+  }
+  if (cands.size() > kMaxCandidates) {
+    std::nth_element(cands.begin(), cands.begin() + kMaxCandidates, cands.end(),
+                     [&](uint32_t a, uint32_t b) { return s.acc[a] > s.acc[b]; });
+    cands.resize(kMaxCandidates);
+  }
+  // Full scoring.
+  std::vector<float> wq(q.size());
+  for (size_t i = 0; i < q.size(); ++i) wq[i] = q[i].weight;
+  struct Scored {
+    uint32_t name;
+    double name_score;
+    double score;
+    bool country_match;
+  };
+  std::vector<Scored> scored;
+  float wc[16];
+  for (uint32_t nm : cands) {
+    const NameRec& rec = names_[nm];
+    const Entry& entry = entries_[rec.entry];
+    if (query.type != EntityType::kUnknown && entry.type != EntityType::kUnknown &&
+        entry.type != query.type) {
+      continue;
+    }
+    const uint32_t* toks = &name_tokens_[rec.tok_begin];
+    for (uint32_t j = 0; j < rec.tok_count; ++j) wc[j] = token_weight_[toks[j]];
+    auto sim = [&](size_t i, size_t j) -> double {
+      const uint32_t tok = toks[j];
+      for (const auto& [id, sv] : exp[i]) {
+        if (id == tok) return sv;
+      }
+      // Pairs the trigram filter did not propose (e.g. "maoeldi" / "mouldi") still count.
+      if (q[i].weak || token_weak_[tok]) return 0.0;
+      return TokenSim(q[i].text, token_text_[tok]);
+    };
+    const double name_score = Align(q.size(), wq.data(), rec.tok_count, wc, sim, nullptr);
+    double score = name_score;
+    bool country_match = false;
+    if (query.country && !entry.countries.empty()) {
+      country_match = std::find(entry.countries.begin(), entry.countries.end(),
+                                *query.country) != entry.countries.end();
+      score += country_match ? 0.02 : -0.02;
+    }
+    if (query.birth_year > 0 && !entry.birth_years.empty()) {
+      bool near = false;
+      for (int y : entry.birth_years) near |= std::abs(y - query.birth_year) <= 1;
+      score += near ? 0.03 : -0.08;
+    }
+    score = std::clamp(score, 0.0, 1.0);
+    if (score >= options.threshold) scored.push_back(Scored{nm, name_score, score, country_match});
+  }
+  std::sort(scored.begin(), scored.end(), [&](const Scored& a, const Scored& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.country_match != b.country_match) return a.country_match;
+    if (names_[a.name].entry != names_[b.name].entry) {
+      return names_[a.name].entry < names_[b.name].entry;
+    }
+    return a.name < b.name;
+  });
+  // One match per listed party: the same entry can come from two files (OFAC's sdn.csv and
+  // the CSL's SDN rows), so entries are told apart by (list, source id).
+  std::vector<const Entry*> seen_entries;
+  for (const Scored& sc : scored) {
+    if (static_cast<int>(out.size()) >= options.limit) break;
+    const NameRec& rec = names_[sc.name];
+    const Entry& entry = entries_[rec.entry];
+    bool dup = false;
+    for (const Entry* e : seen_entries) {
+      dup |= e->source_id == entry.source_id && e->list == entry.list;
+    }
+    if (dup) continue;
+    seen_entries.push_back(&entry);
+    Match m;
+    m.entry = &entry;
+    m.alias = rec.alias >= 0;
+    m.matched_name = m.alias ? std::string_view(entry.aliases[rec.alias])
+                             : std::string_view(entry.name);
+    m.score = sc.score;
+    m.name_score = sc.name_score;
+    m.cite = Citation(entry.restricted_list);
+    // Which tokens matched, for the explanation.
+    const uint32_t* toks = &name_tokens_[rec.tok_begin];
+    for (uint32_t j = 0; j < rec.tok_count; ++j) wc[j] = token_weight_[toks[j]];
+    std::vector<std::pair<int, int>> aligned;
+    auto sim = [&](size_t i, size_t j) -> double {
+      for (const auto& [id, sv] : exp[i]) {
+        if (id == toks[j]) return sv;
+      }
+      if (q[i].weak || token_weak_[toks[j]]) return 0.0;
+      return TokenSim(q[i].text, token_text_[toks[j]]);
+    };
+    Align(q.size(), wq.data(), rec.tok_count, wc, sim, &aligned);
+    for (const auto& [i, j] : aligned) {
+      m.matched_tokens.push_back(internal::Cat(q[i].text, "=", token_text_[toks[j]]));
+    }
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<core::ScreeningHit> ToScreeningHits(const std::vector<Match>& matches,
+                                                const HitBands& bands) {
+  std::vector<core::ScreeningHit> hits;
+  for (const Match& m : matches) {
+    if (m.score < bands.potential || m.entry == nullptr) continue;
+    core::ScreeningHit h;
+    h.list = m.entry->restricted_list;
+    h.confirmed = m.score >= bands.confirmed;
+    h.entry_id = m.entry->source_id;
+    h.name = std::string(m.matched_name);
+    h.score = static_cast<float>(m.score);
+    hits.push_back(std::move(h));
+  }
+  return hits;
+}
+
+}  // namespace eargate::screen

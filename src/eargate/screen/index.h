@@ -1,0 +1,167 @@
+// The restricted-party screening index: an immutable snapshot of the loaded lists with a
+// blocking index (token dictionary, character-trigram index over tokens, token -> name
+// postings) and a fuzzy scorer.
+//
+// Scoring (all names normalized by normalize.h):
+//   * query and listed tokens are aligned one-to-one, best pairs first; a pair's similarity is
+//     Jaro-Winkler, or 0.9 when one side is an initial of the other ("V" ~ "Vladimir"); pairs
+//     below kTokenFloor count as unmatched;
+//   * each token weighs its rarity in the lists (IDF); weak tokens (company forms, honorifics)
+//     weigh kWeakWeight of that;
+//   * name score = kQueryShare * (weighted share of the query matched) +
+//                  (1 - kQueryShare) * (weighted share of the listed name matched),
+//     so a query missing a middle name still scores high, and a query that is only one
+//     common token of a long listed name does not;
+//   * country (when the query gives one and the entry lists any) and birth year move the
+//     score a little (+0.02 / -0.02, +0.03 / -0.08) to break ties; a query type
+//     (person/organization/vessel/aircraft) excludes entries of a different known type.
+// Each entry is reported once, with its best-matching name (primary or alias).
+//
+// Thread-safety: an Index is immutable after Build(); Screen() is const and safe to call from
+// any number of threads (scratch space is thread-local). Publish new snapshots with
+// std::atomic<std::shared_ptr<const Index>>; build them off the hot path.
+// Lifetime: a Match points into the Index it came from; keep the shared_ptr while using it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "eargate/core/country.h"
+#include "eargate/core/request.h"
+#include "eargate/screen/lists.h"
+
+namespace eargate::screen {
+
+inline constexpr double kDefaultThreshold = 0.86;
+
+struct ScreenQuery {
+  std::string name;
+  std::optional<core::Country> country;
+  EntityType type = EntityType::kUnknown;  // kUnknown: any type
+  int birth_year = 0;                      // 0: unknown
+};
+
+struct ScreenOptions {
+  double threshold = kDefaultThreshold;  // in [0, 1]
+  int limit = 10;                        // at most this many matches, best first
+};
+
+struct Match {
+  const Entry* entry = nullptr;
+  std::string_view matched_name;  // the listed name (primary or alias) that matched
+  bool alias = false;
+  double score = 0;       // final, in [0, 1]
+  double name_score = 0;  // before the country/birth-year adjustment
+  // Aligned token pairs "query=listed" (normalized), best first.
+  std::vector<std::string> matched_tokens;
+  std::string_view cite;  // Citation(entry->restricted_list); "" for kOther lists
+};
+
+struct IndexStats {
+  size_t entries = 0;
+  size_t names = 0;          // primary names + aliases + joined-token variants
+  size_t tokens = 0;         // distinct normalized tokens
+  size_t memory_bytes = 0;   // estimate of the index structures (without the entries' strings)
+  double build_seconds = 0;
+};
+
+class Index {
+ public:
+  // Builds the snapshot. Takes the entries; never fails (entries with no usable name token
+  // are kept but cannot match).
+  static std::shared_ptr<const Index> Build(ListSet lists);
+
+  // Matches at or above options.threshold, best first, one per entry.
+  std::vector<Match> Screen(const ScreenQuery& query, const ScreenOptions& options = {}) const;
+
+  const std::vector<Entry>& entries() const { return entries_; }
+  const ListSet& lists() const { return lists_meta_; }
+  const IndexStats& stats() const { return stats_; }
+
+  // Name-only score of two names with this index's token weights (for tests, calibration).
+  double ScoreNames(std::string_view query, std::string_view listed) const;
+
+  Index(const Index&) = delete;
+  Index& operator=(const Index&) = delete;
+  Index() = default;
+
+  // Tuning constants (see the file comment).
+  static constexpr double kTokenFloor = 0.80;
+  static constexpr double kInitialSim = 0.90;
+  static constexpr double kWeakWeight = 0.2;
+  static constexpr double kQueryShare = 0.6;
+
+ private:
+  struct NameRec {
+    uint32_t entry;
+    uint32_t tok_begin;
+    uint16_t tok_count;
+    int16_t alias;  // -1 primary, else index into entry.aliases
+    float total_weight;
+  };
+  struct QueryToken {
+    std::string text;
+    uint32_t id;  // dictionary id or kNoToken
+    float weight;
+    bool weak;
+  };
+  static constexpr uint32_t kNoToken = 0xFFFFFFFF;
+
+  void AddName(uint32_t entry, int16_t alias, std::string_view text,
+               std::vector<std::vector<uint32_t>>& postings);
+  std::vector<QueryToken> PrepareQuery(std::string_view name) const;
+  // Full score of query tokens against name n; fills matched pairs when non-null.
+  double ScoreAgainst(const std::vector<QueryToken>& q, const NameRec& n,
+                      std::vector<std::string>* pairs) const;
+  // Dictionary tokens similar to `t` (with similarity), exact first.
+  void Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>& out) const;
+
+  std::vector<Entry> entries_;
+  ListSet lists_meta_;  // file reports and counts (entries moved out)
+  absl::flat_hash_map<std::string, uint32_t> token_ids_;
+  std::vector<std::string> token_text_;
+  std::vector<float> token_weight_;
+  std::vector<uint8_t> token_weak_;
+  std::vector<uint32_t> posting_offsets_;  // token -> [offsets[t], offsets[t+1]) in postings_
+  std::vector<uint32_t> postings_;         // name ids
+  std::vector<uint32_t> trigram_offsets_;  // trigram code -> tokens
+  std::vector<uint32_t> trigram_tokens_;
+  std::vector<NameRec> names_;
+  std::vector<uint32_t> name_tokens_;
+  IndexStats stats_;
+};
+
+// The current snapshot, swapped atomically when lists are reloaded (STYLE §6). Readers take a
+// shared_ptr and keep using that snapshot even if a newer one is published meanwhile.
+// Thread-safety: all methods are safe from any thread; Get() takes no lock on the hot path
+// beyond what std::atomic<std::shared_ptr> does.
+class IndexHolder {
+ public:
+  std::shared_ptr<const Index> Get() const { return current_.load(std::memory_order_acquire); }
+  void Set(std::shared_ptr<const Index> index) {
+    current_.store(std::move(index), std::memory_order_release);
+  }
+
+ private:
+  std::atomic<std::shared_ptr<const Index>> current_;
+};
+
+// Score bands that turn matches into findings for the engine.
+struct HitBands {
+  double potential = kDefaultThreshold;  // below: not a hit
+  double confirmed = 0.97;               // at or above: a confirmed hit
+};
+
+// Turns matches into the hits the decision engine reads (core::ScreeningHit): matches below
+// bands.potential are dropped; those at or above bands.confirmed are confirmed, the rest are
+// potential matches awaiting review (DOMAIN §6; `uncertain.screening_potential_match`).
+std::vector<core::ScreeningHit> ToScreeningHits(const std::vector<Match>& matches,
+                                                const HitBands& bands = {});
+
+}  // namespace eargate::screen

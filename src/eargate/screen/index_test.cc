@@ -1,0 +1,227 @@
+#include "eargate/screen/index.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <thread>
+
+namespace eargate::screen {
+namespace {
+
+const std::string kSource = EARGATE_SOURCE_DIR;
+
+std::shared_ptr<const Index> BundledIndex() {
+  static const std::shared_ptr<const Index> index = [] {
+    ListSetBuilder b;
+    EXPECT_TRUE(b.AddDirectory(kSource + "/data/screening").ok());
+    return Index::Build(std::move(b).Finish());
+  }();
+  return index;
+}
+
+std::vector<Match> Screen(std::string name, ScreenOptions opt = {}) {
+  ScreenQuery q;
+  q.name = std::move(name);
+  return BundledIndex()->Screen(q, opt);
+}
+
+bool TopIs(const std::vector<Match>& m, std::string_view list, std::string_view id) {
+  return !m.empty() && m[0].entry->list == list && m[0].entry->source_id == id;
+}
+
+// Test that a listed name matches itself with score 1 and carries its list and citation.
+TEST(IndexTest, ExactNameMatches) {
+  auto m = Screen("BANCO NACIONAL DE CUBA");
+  ASSERT_FALSE(m.empty());
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "306"));
+  EXPECT_DOUBLE_EQ(m[0].score, 1.0);
+  EXPECT_EQ(m[0].cite, "31 CFR 501 (SDN)");
+  EXPECT_FALSE(m[0].alias);
+  EXPECT_FALSE(m[0].matched_tokens.empty());
+  EXPECT_EQ(m[0].matched_tokens[0], "banco=banco");
+}
+
+// Test the variations a screening engine must absorb: order, case, punctuation, aliases,
+// typos, company forms and scripts.
+TEST(IndexTest, Variations) {
+  EXPECT_TRUE(TopIs(Screen("national bank of cuba"), "us_ofac_sdn", "306"));  // alias
+  EXPECT_TRUE(TopIs(Screen("Cuba Banco Nacional de"), "us_ofac_sdn", "306"));  // order
+  EXPECT_TRUE(TopIs(Screen("Banco Nacinal de Cuba"), "us_ofac_sdn", "306"));   // typo
+  EXPECT_TRUE(TopIs(Screen("Banco Nacional de Cuba S.A."), "us_ofac_sdn", "306"));  // form
+  EXPECT_TRUE(TopIs(Screen("Банко Насьонал де Куба"), "us_ofac_sdn", "306"));  // Cyrillic
+  auto m = Screen("Abdul Satar Ghoura");
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].entry->restricted_list, core::RestrictedList::kEntityList);
+  EXPECT_EQ(m[0].cite, "15 CFR 744.11; Supp. 4 to Part 744");
+  EXPECT_EQ(m[0].entry->license_policy, "Presumption of denial.");
+}
+
+// Test that unrelated and partial names do not match.
+TEST(IndexTest, NonMatches) {
+  EXPECT_TRUE(Screen("Jennifer L. McClellan").empty());
+  EXPECT_TRUE(Screen("Ingeborg Abrahamsen").empty());
+  EXPECT_TRUE(Screen("Mohammed").empty());  // one common token of many listed names
+  EXPECT_TRUE(Screen("Acme Widgets GmbH").empty());
+  EXPECT_TRUE(Screen("").empty());
+  EXPECT_TRUE(Screen("LLC").empty());
+}
+
+// Test threshold and limit.
+TEST(IndexTest, ThresholdAndLimit) {
+  ScreenOptions loose;
+  loose.threshold = 0.5;
+  loose.limit = 3;
+  auto m = Screen("Mohammed Ali", loose);
+  EXPECT_EQ(m.size(), 3u);
+  for (size_t i = 1; i < m.size(); ++i) EXPECT_GE(m[i - 1].score, m[i].score);
+  ScreenOptions strict;
+  strict.threshold = 1.0;
+  EXPECT_TRUE(Screen("Banco Nacinal de Cuba", strict).empty());
+}
+
+// Test that type excludes entries of another type and country/birth year break ties.
+TEST(IndexTest, TypeCountryAndBirthYear) {
+  ScreenQuery q;
+  q.name = "BANCO NACIONAL DE CUBA";
+  q.type = EntityType::kPerson;
+  EXPECT_TRUE(BundledIndex()->Screen(q).empty());
+  q.type = EntityType::kOrganization;
+  EXPECT_FALSE(BundledIndex()->Screen(q).empty());
+
+  ListSetBuilder b;
+  ASSERT_TRUE(b.AddText("1,\"SMITH, John\",\"individual\",\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"
+                        "-0- ,\"DOB 1960; nationality Iran\"\n"
+                        "2,\"SMITH, John\",\"individual\",\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"
+                        "-0- ,\"DOB 1980; nationality Syria\"\n",
+                        "sdn.csv")
+                  .ok());
+  auto index = Index::Build(std::move(b).Finish());
+  ScreenQuery p;
+  p.name = "John Smith";
+  p.country = core::Country::Parse("SY");
+  auto m = index->Screen(p);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_EQ(m[0].entry->source_id, "2");
+  EXPECT_GT(m[0].score, m[1].score);
+  p.country.reset();
+  p.birth_year = 1960;
+  m = index->Screen(p);
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].entry->source_id, "1");
+}
+
+// Test that one party listed in two files is reported once.
+TEST(IndexTest, DeduplicatesAcrossFiles) {
+  ListSetBuilder b;
+  const char* row = "306,\"BANCO NACIONAL DE CUBA\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,"
+                    "-0- ,-0- \n";
+  ASSERT_TRUE(b.AddText(row, "a/sdn.csv").ok());
+  ASSERT_TRUE(b.AddText(row, "b/sdn.csv").ok());
+  auto index = Index::Build(std::move(b).Finish());
+  ScreenQuery q;
+  q.name = "Banco Nacional de Cuba";
+  EXPECT_EQ(index->Screen(q).size(), 1u);
+}
+
+// Test name-only scoring: symmetric pieces of the design.
+TEST(IndexTest, ScoreNames) {
+  const Index& x = *BundledIndex();
+  EXPECT_DOUBLE_EQ(x.ScoreNames("PUTIN, Vladimir", "Vladimir Putin"), 1.0);
+  EXPECT_GT(x.ScoreNames("Vladimir Putin", "PUTIN, Vladimir Vladimirovich"), 0.8);
+  EXPECT_GT(x.ScoreNames("V. Putin", "Vladimir Putin"), 0.85);  // initial
+  EXPECT_LT(x.ScoreNames("Huawei", "Hua"), 0.5);                // short tokens: exact only
+  EXPECT_LT(x.ScoreNames("Cardona", "Card"), 0.5);
+  EXPECT_GT(x.ScoreNames("Владимир Путин", "Vladimir Putin"), 0.99);
+  EXPECT_GT(x.ScoreNames("Acme Trading LLC", "ACME TRADING LIMITED"), 0.9);
+}
+
+// Test the engine-facing conversion: score bands decide confirmed vs potential.
+TEST(IndexTest, ToScreeningHits) {
+  Entry e;
+  e.restricted_list = core::RestrictedList::kEntityList;
+  e.source_id = "el-1";
+  e.name = "Acme";
+  std::vector<Match> m(3);
+  for (auto& x : m) x.entry = &e;
+  m[0].score = 0.99;
+  m[0].matched_name = "Acme";
+  m[1].score = 0.9;
+  m[2].score = 0.5;
+  auto hits = ToScreeningHits(m, HitBands{0.86, 0.97});
+  ASSERT_EQ(hits.size(), 2u);
+  EXPECT_TRUE(hits[0].confirmed);
+  EXPECT_FALSE(hits[1].confirmed);
+  EXPECT_EQ(hits[0].list, core::RestrictedList::kEntityList);
+  EXPECT_EQ(hits[0].entry_id, "el-1");
+  EXPECT_EQ(hits[0].name, "Acme");
+  EXPECT_FLOAT_EQ(hits[0].score, 0.99f);
+}
+
+// Test that one snapshot serves concurrent queries with the same answers as a single thread.
+TEST(IndexTest, ConcurrentQueries) {
+  auto index = BundledIndex();
+  const std::vector<std::string> names = {"Banco Nacional de Cuba", "Abdul Satar Ghoura",
+                                          "Владимир Путин", "Mohammed Ali", "Kathryn Barr"};
+  std::vector<size_t> expected;
+  for (const auto& n : names) expected.push_back(Screen(n).size());
+  std::vector<int> bad(2, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < names.size(); ++i) {
+          ScreenQuery q;
+          q.name = names[i];
+          bad[t] += index->Screen(q).size() != expected[i];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad[0] + bad[1], 0);
+}
+
+// Test that a holder publishes a new snapshot while readers keep the one they took.
+TEST(IndexTest, HolderSwapsSnapshots) {
+  IndexHolder holder;
+  EXPECT_EQ(holder.Get(), nullptr);
+  holder.Set(BundledIndex());
+  std::shared_ptr<const Index> taken = holder.Get();
+  ListSetBuilder b;
+  ASSERT_TRUE(b.AddText("1,\"ACME ROCKETS\",-0- ,\"X\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n",
+                        "sdn.csv")
+                  .ok());
+  holder.Set(Index::Build(std::move(b).Finish()));
+  EXPECT_EQ(holder.Get()->entries().size(), 1u);
+  EXPECT_GT(taken->entries().size(), 1000u);
+  ScreenQuery q;
+  q.name = "Acme Rockets";
+  EXPECT_EQ(holder.Get()->Screen(q).size(), 1u);
+  EXPECT_TRUE(taken->Screen(q).empty());
+}
+
+// Test on the largest real set (when the shared data is present): SDN 2024-05 + 2025-12
+// aliases; Putin's alias, ent_num 35096, as SPEC §3's example.
+TEST(IndexTest, SharedLargestSet) {
+  const std::string shared = kSource + "/../shared/data/screening";
+  if (!std::filesystem::exists(shared + "/ofac_sdn_2024-05-03/sdn.csv")) {
+    GTEST_SKIP() << "shared screening data not present at " << shared
+                 << " (only the bundled lists are tested)";
+  }
+  ListSetBuilder b;
+  ASSERT_TRUE(b.AddFile(shared + "/ofac_sdn_2024-05-03/sdn.csv").ok());
+  ASSERT_TRUE(b.AddFile(shared + "/ofac_sdn_aux_2025-12/alt.csv").ok());
+  auto index = Index::Build(std::move(b).Finish());
+  ScreenQuery q;
+  q.name = "Vladimir Putin";
+  auto m = index->Screen(q);
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].entry->source_id, "35096");
+  EXPECT_EQ(m[0].entry->name, "PUTIN, Vladimir Vladimirovich");
+  EXPECT_EQ(m[0].matched_name, "PUTIN, Vladimir");
+  EXPECT_GE(m[0].score, 0.97);
+}
+
+}  // namespace
+}  // namespace eargate::screen

@@ -1,0 +1,54 @@
+#include "eargate/screen/internal/jaro_winkler.h"
+
+#include <algorithm>
+#include <cstdint>
+
+namespace eargate::screen::internal {
+
+double Jaro(std::string_view a, std::string_view b) {
+  if (a.empty() && b.empty()) return 1.0;
+  if (a.empty() || b.empty()) return 0.0;
+  if (a == b) return 1.0;
+  if (a.size() > b.size()) std::swap(a, b);
+  constexpr size_t kMax = 64;
+  if (b.size() > kMax) b = b.substr(0, kMax);
+  if (a.size() > kMax) a = a.substr(0, kMax);
+  const int la = static_cast<int>(a.size());
+  const int lb = static_cast<int>(b.size());
+  const int window = std::max(0, std::max(la, lb) / 2 - 1);
+  bool a_match[kMax] = {};
+  bool b_match[kMax] = {};
+  int matches = 0;
+  for (int i = 0; i < la; ++i) {
+    const int lo = std::max(0, i - window);
+    const int hi = std::min(lb - 1, i + window);
+    for (int j = lo; j <= hi; ++j) {
+      if (!b_match[j] && a[i] == b[j]) {
+        a_match[i] = b_match[j] = true;
+        ++matches;
+        break;
+      }
+    }
+  }
+  if (matches == 0) return 0.0;
+  int transpositions = 0;
+  for (int i = 0, j = 0; i < la; ++i) {
+    if (!a_match[i]) continue;
+    while (!b_match[j]) ++j;
+    if (a[i] != b[j]) ++transpositions;
+    ++j;
+  }
+  const double m = matches;
+  return (m / la + m / lb + (m - transpositions / 2.0) / m) / 3.0;
+}
+
+double JaroWinkler(std::string_view a, std::string_view b) {
+  const double j = Jaro(a, b);
+  if (j < 0.7) return j;
+  int prefix = 0;
+  const size_t n = std::min<size_t>({a.size(), b.size(), 4});
+  while (prefix < static_cast<int>(n) && a[prefix] == b[prefix]) ++prefix;
+  return j + prefix * 0.1 * (1.0 - j);
+}
+
+}  // namespace eargate::screen::internal

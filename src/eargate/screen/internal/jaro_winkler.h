@@ -1,0 +1,14 @@
+// Jaro-Winkler similarity of two short ASCII tokens (internal to screen/).
+#pragma once
+
+#include <string_view>
+
+namespace eargate::screen::internal {
+
+// Jaro similarity in [0, 1].
+double Jaro(std::string_view a, std::string_view b);
+// Jaro-Winkler: Jaro plus a bonus of 0.1 per shared leading character (at most 4), applied
+// only when Jaro >= 0.7 (Winkler's boost threshold).
+double JaroWinkler(std::string_view a, std::string_view b);
+
+}  // namespace eargate::screen::internal

@@ -1,0 +1,43 @@
+// Name normalization for restricted-party screening.
+//
+// A name (in any script) becomes a list of lower-case ASCII tokens:
+//   1. non-ASCII text is transliterated with ICU ("Any-Latin; Latin-ASCII") and case-folded;
+//      common CJK company forms (有限公司, 股份有限公司 ...) are replaced by "ltd" first, because
+//      their romanization ("you xian gong si") would otherwise look like four name tokens;
+//   2. apostrophes are dropped ("O'Brien" -> "obrien"), every other non-alphanumeric
+//      character separates tokens;
+//   3. list boilerplate is cut ("...; and any successor, sub-unit, or subsidiary thereof");
+//   4. honorifics, company-form words (LLC, GmbH, OOO, ZAO, Ltd ...) and function words
+//      ("of", "the", "and") are marked *weak*: they are kept, but carry little weight when
+//      scoring and never select candidates on their own.
+// Token order is not preserved semantically: the scorer aligns tokens, so "PUTIN, Vladimir"
+// and "Vladimir Putin" normalize to the same multiset.
+//
+// Thread-safety: all functions are thread-safe (ICU transliterators are per-thread clones).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace eargate::screen {
+
+struct NameToken {
+  std::string text;   // lower-case ASCII, [a-z0-9]+
+  bool weak = false;  // honorific, company form or function word
+};
+
+// Transliterates `utf8` to lower-case ASCII (ICU Any-Latin; Latin-ASCII; case folding).
+// ASCII input takes a fast path that does not touch ICU. Invalid UTF-8 is replaced.
+std::string FoldToAscii(std::string_view utf8);
+
+// The tokens of a name, in order of appearance. Empty for a name with no letters or digits.
+std::vector<NameToken> NormalizeName(std::string_view utf8);
+
+// True for the words NormalizeName marks weak (expects a normalized token).
+bool IsWeakToken(std::string_view token);
+
+// The normalized tokens joined by single spaces (weak tokens included): a canonical key.
+std::string CanonicalName(std::string_view utf8);
+
+}  // namespace eargate::screen
