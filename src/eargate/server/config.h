@@ -1,0 +1,88 @@
+// The gateway's configuration: one YAML file (configs/eargate.yaml is the documented example),
+// overridden by `eargate serve` flags, validated completely before anything starts.
+//
+// Every field below lists its YAML key and default. Relative paths in a config file are
+// resolved against the file's folder; paths given as flags against the working directory.
+// Validation reports every problem at once, each as "file:line:col: key: message" (or
+// "flag --x: message" for overrides).
+//
+// Thread-safety: a plain value; build it once at start, then share it as const.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace eargate::server {
+
+enum class LogLevel : uint8_t { kDebug, kInfo, kWarn, kError };
+
+struct HostPort {
+  std::string host;  // "127.0.0.1", "::1", "0.0.0.0", "localhost"
+  uint16_t port = 0;
+};
+
+struct UpstreamConfig {
+  std::string url;                    // upstream.url: "http://127.0.0.1:8000" (http only); empty = proxy disabled (503)
+  std::string host;                   // derived from url
+  uint16_t port = 80;                 // derived from url
+  std::string path_prefix;            // derived from url ("/openai" in http://h/openai)
+  uint32_t connect_timeout_ms = 2000;  // upstream.connect_timeout_ms
+  uint32_t timeout_ms = 120000;        // upstream.timeout_ms: max silence while waiting for bytes
+  std::string authorization;           // upstream.authorization: Authorization header sent upstream ("" = none)
+  uint32_t max_idle_connections = 64;  // upstream.max_idle_connections: keep-alive pool size
+};
+
+struct GeoIpConfig {
+  std::string db;                 // geoip.db: .mmdb path; "" = no geolocation (location unknown)
+  std::string anonymizer_ranges;  // geoip.anonymizer_ranges: CIDR file; "" = none
+};
+
+struct LimitsConfig {
+  uint32_t max_header_bytes = 16 * 1024;    // limits.max_header_bytes (request line + headers)
+  uint32_t max_body_bytes = 4 * 1024 * 1024;  // limits.max_body_bytes
+  uint32_t header_timeout_ms = 10000;       // limits.header_timeout_ms: to receive a whole header
+  uint32_t body_timeout_ms = 30000;         // limits.body_timeout_ms: to receive a whole body
+  uint32_t idle_timeout_ms = 60000;         // limits.idle_timeout_ms: keep-alive idle time
+  uint32_t write_timeout_ms = 30000;        // limits.write_timeout_ms: per write to a client
+  uint32_t max_connections = 10000;         // limits.max_connections: more are closed at accept
+  uint32_t drain_timeout_ms = 30000;        // limits.drain_timeout_ms: SIGTERM grace period
+};
+
+struct Config {
+  std::string source;                  // the config file, or "" for defaults + flags
+  HostPort listen{"127.0.0.1", 8080};  // listen: "HOST:PORT" (port 0 = any free port)
+  uint32_t threads = 0;                // threads: I/O threads; 0 = one per core
+  std::string policy;                  // policy: policy YAML (required)
+  uint32_t policy_watch_ms = 1000;     // policy_watch_ms: poll the policy/people files; 0 = SIGHUP only
+  std::string data_dir;                // data_dir: reference data; "" = the bundled data/
+  std::string people;                  // people: people file (SPEC §3 JSON lines); "" = nobody
+  UpstreamConfig upstream;             // upstream: see UpstreamConfig
+  GeoIpConfig geoip;                   // geoip: see GeoIpConfig
+  std::vector<std::string> trusted_proxies;  // trusted_proxies: CIDRs whose X-Forwarded-For is believed
+  bool trust_person_header = false;    // trust_person_header: accept X-Eargate-Person from trusted proxies
+  LimitsConfig limits;                 // limits: see LimitsConfig
+  LogLevel log_level = LogLevel::kInfo;  // log_level: debug | info | warn | error
+  bool access_log = false;             // access_log: one log line per request (info level)
+  // fail_open: when the gateway cannot decide (an internal error), allow instead of deny.
+  // Default false: fail closed. Unknown keys, unknown models and denials never fail open.
+  bool fail_open = false;
+};
+
+// Parses YAML text into *config (fields absent keep their current values, so apply it to a
+// Config holding the defaults). `path` is used in messages and to resolve relative paths.
+absl::Status ParseConfig(const std::string& yaml, const std::string& path, Config* config);
+absl::Status LoadConfigFile(const std::string& path, Config* config);
+
+// Checks cross-field rules and derived values (upstream URL parts, listen address, files
+// exist, CIDRs parse). Every problem is listed.
+absl::Status ValidateConfig(Config* config);
+
+absl::StatusOr<HostPort> ParseHostPort(const std::string& text);
+absl::Status ParseUpstreamUrl(const std::string& url, UpstreamConfig* out);
+std::string_view Name(LogLevel level);
+
+}  // namespace eargate::server

@@ -1,0 +1,392 @@
+#include "eargate/server/gateway.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+#include "eargate/core/json.h"
+#include "eargate/core/strings.h"
+#include "eargate/decide/engine.h"
+#include "eargate/server/log.h"
+#include "eargate/wire/decision_json.h"
+#include "eargate/wire/request_json.h"
+
+namespace eargate::server {
+
+using core::StrCat;
+
+namespace {
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// One request parser per thread, rebuilt when the serving state changes (it refers to the
+// state's people registry). Holding the StatePtr keeps that registry alive.
+wire::RequestParser& ThreadParser(const StatePtr& state) {
+  thread_local StatePtr parser_state;
+  thread_local std::unique_ptr<wire::RequestParser> parser;
+  if (!parser || parser_state != state) {
+    parser.reset();
+    parser_state = state;
+    parser = std::make_unique<wire::RequestParser>(state->policy->data(), state->people.get());
+  }
+  return *parser;
+}
+
+void AppendError(std::string_view type, std::string_view code, std::string_view message,
+                 std::string* out) {
+  out->append("{\"error\":{\"type\":");
+  core::AppendJsonString(type, out);
+  out->append(",\"code\":");
+  core::AppendJsonString(code, out);
+  out->append(",\"message\":");
+  core::AppendJsonString(message, out);
+  out->append("}}");
+}
+
+}  // namespace
+
+std::string_view BearerToken(std::string_view authorization) {
+  authorization = core::StripWhitespace(authorization);
+  if (authorization.size() < 7) return {};
+  std::string_view scheme = authorization.substr(0, 7);
+  static constexpr std::string_view kBearer = "bearer ";
+  for (size_t i = 0; i < 7; ++i) {
+    char c = scheme[i];
+    if (c >= 'A' && c <= 'Z') c += 32;
+    if (c != kBearer[i]) return {};
+  }
+  return core::StripWhitespace(authorization.substr(7));
+}
+
+namespace {
+std::atomic<uint64_t> g_next_instance{1};
+}  // namespace
+
+Gateway::Gateway(const Config& config, Metrics* metrics, const core::Clock* clock)
+    : config_(config), metrics_(metrics), clock_(clock), instance_(g_next_instance.fetch_add(1)) {}
+
+const StatePtr& Gateway::state() const {
+  thread_local uint64_t cached_instance = 0;
+  thread_local uint64_t cached_generation = 0;
+  thread_local StatePtr cached;
+  uint64_t gen = generation_.load(std::memory_order_acquire);
+  if (cached_instance != instance_ || cached_generation != gen || !cached) {
+    cached = state_.load(std::memory_order_acquire);
+    cached_instance = instance_;
+    cached_generation = gen;
+  }
+  return cached;
+}
+
+Gateway::~Gateway() { StopWatcher(); }
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
+                                                         const core::Clock* clock) {
+  std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock));
+  auto trusted = geoip::CidrSet::Parse(config.trusted_proxies);
+  if (!trusted.ok()) return trusted.status();
+  gw->trusted_ = std::move(*trusted);
+  auto data = rules::EarData::Load(config.data_dir);
+  if (!data.ok()) return data.status();
+  gw->data_ = std::move(*data);
+  if (!config.geoip.db.empty()) {
+    auto geo = geoip::GeoIpDb::Open(
+        {.db_path = config.geoip.db, .anonymizer_ranges = config.geoip.anonymizer_ranges});
+    if (!geo.ok()) return geo.status();
+    gw->geo_ = std::move(*geo);
+    Log(LogLevel::kInfo, StrCat("geo-IP database ", config.geoip.db, ": ", gw->geo_->description(),
+                                ", ", gw->geo_->anonymizer_ranges(), " anonymizer ranges"));
+  } else {
+    Log(LogLevel::kWarn,
+        "no geo-IP database configured: every client location is unknown (the policy's "
+        "uncertain.location_unknown decides)");
+  }
+  auto state = gw->LoadState();
+  if (!state.ok()) return state.status();
+  gw->state_.store(*state);
+  gw->generation_.fetch_add(1, std::memory_order_release);
+  Log(LogLevel::kInfo, StrCat("policy ", config.policy, " version ", (*state)->policy->version(),
+                              ", ", (*state)->policy->items().size(), " items; ",
+                              (*state)->people->size(), " people"));
+  return gw;
+}
+
+absl::StatusOr<StatePtr> Gateway::LoadState() {
+  auto state = std::make_shared<ServingState>();
+  auto policy = rules::LoadPolicy(config_.policy, data_);
+  if (!policy.ok()) return policy.status();
+  state->policy = std::move(*policy);
+  if (!config_.people.empty()) {
+    auto people = PeopleRegistry::Load(config_.people, *data_);
+    if (!people.ok()) return people.status();
+    state->people = std::move(*people);
+  } else {
+    state->people = std::make_shared<const PeopleRegistry>();
+  }
+  for (const rules::Item& item : state->policy->items()) {
+    state->item_slots.push_back(metrics_->ItemSlot(item.id));
+  }
+  return StatePtr(std::move(state));
+}
+
+absl::Status Gateway::Reload() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto state = LoadState();
+  if (!state.ok()) {
+    metrics_->CountReload(false);
+    metrics_->CountFailure(Failure::kReloadFailed);
+    Log(LogLevel::kError, StrCat("reload refused, still serving policy ",
+                                 this->state()->policy->version(), ":\n",
+                                 std::string(state.status().message())));
+    return state.status();
+  }
+  StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_release);
+  metrics_->CountReload(true);
+  Log(LogLevel::kInfo, StrCat("reloaded: policy ", (*state)->policy->version(), " (was ",
+                              old->policy->version(), "), ", (*state)->people->size(), " people"));
+  return absl::OkStatus();
+}
+
+std::string Gateway::FileSignature(const ServingState& state) const {
+  std::string sig;
+  auto add = [&](const std::string& path) {
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0) {
+      core::StrAppend(&sig, path, ":missing;");
+      return;
+    }
+    core::StrAppend(&sig, path, ":", static_cast<int64_t>(st.st_mtim.tv_sec), ".",
+                    static_cast<int64_t>(st.st_mtim.tv_nsec), ":", static_cast<int64_t>(st.st_size),
+                    ":", static_cast<uint64_t>(st.st_ino), ";");
+  };
+  add(config_.policy);
+  for (const std::string& f : state.policy->files()) add(f);
+  if (!config_.people.empty()) add(config_.people);
+  return sig;
+}
+
+void Gateway::RequestReload() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    reload_requested_ = true;
+  }
+  watch_cv_.notify_one();
+}
+
+void Gateway::StartWatcher() {
+  if (watcher_.joinable()) return;
+  watcher_ = std::thread([this] { WatchLoop(); });
+}
+
+void Gateway::StopWatcher() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    stop_ = true;
+  }
+  watch_cv_.notify_one();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void Gateway::WatchLoop() {
+  std::string last = FileSignature(*state());
+  auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
+  for (;;) {
+    bool requested = false;
+    {
+      std::unique_lock<std::mutex> lock(watch_mu_);
+      watch_cv_.wait_for(lock, interval, [&] { return stop_ || reload_requested_; });
+      if (stop_) return;
+      requested = reload_requested_;
+      reload_requested_ = false;
+    }
+    std::string now = FileSignature(*state());
+    if (requested || (config_.policy_watch_ms && now != last)) {
+      if (!requested) Log(LogLevel::kInfo, "policy or people file changed; reloading");
+      else Log(LogLevel::kInfo, "SIGHUP: reloading policy and people");
+      (void)Reload();
+      // Signature of what is now served (or, after a refusal, of the refused files): a
+      // refused reload is not retried until the files change again.
+      last = FileSignature(*state());
+    }
+  }
+}
+
+std::optional<geoip::IpAddress> Gateway::ClientAddress(const Caller& caller) const {
+  if (caller.forwarded_for.empty() || !trusted_.Contains(caller.peer)) return caller.peer;
+  // Walk right to left: each hop appended the address it received from.
+  std::vector<std::string_view> hops = core::Split(caller.forwarded_for, ',', /*skip_empty=*/false);
+  std::optional<geoip::IpAddress> last;
+  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
+    std::string_view hop = core::StripWhitespace(*it);
+    auto ip = geoip::IpAddress::Parse(hop);
+    if (!ip) return std::nullopt;
+    last = ip;
+    if (!trusted_.Contains(*ip)) return ip;
+  }
+  return last ? last : std::optional<geoip::IpAddress>(caller.peer);
+}
+
+void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
+  auto client = ClientAddress(caller);
+  if (client) {
+    loc->ip = client->ToString();
+    if (geo_) {
+      geoip::GeoResult r = geo_->Lookup(*client);
+      loc->ip_country = r.country;
+      loc->anonymizer = r.anonymizer;
+    } else {
+      metrics_->CountFailure(Failure::kGeoIpUnavailable);
+    }
+  }
+  if (!caller.declared_country.empty()) {
+    loc->declared = core::Country::Parse(caller.declared_country).value_or(core::Country());
+  }
+  if (loc->ip_country.valid()) {
+    loc->country = loc->ip_country;
+    loc->source = loc->declared.valid() ? core::LocationSource::kBoth : core::LocationSource::kIp;
+  } else if (loc->declared.valid()) {
+    loc->country = loc->declared;
+    loc->source = core::LocationSource::kDeclared;
+  }
+}
+
+const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {
+  std::string_view key = BearerToken(caller.authorization);
+  if (!key.empty()) return state.people->FindByKey(key);
+  if (!caller.person_header.empty() && config_.trust_person_header && trusted_.Contains(caller.peer)) {
+    return state.people->FindById(core::StripWhitespace(caller.person_header));
+  }
+  return nullptr;
+}
+
+Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::string_view item,
+                          core::Layer layer, core::Channel channel) {
+  Access a;
+  a.policy_version = state.policy->version();
+  const core::Person* person = Authenticate(state, caller);
+  if (!person) {
+    a.status = Access::Status::kUnauthenticated;
+    return a;
+  }
+  a.person_id = person->id;
+  if (!caller.declared_country.empty() && !core::Country::Parse(caller.declared_country)) {
+    a.status = Access::Status::kBadRequest;
+    a.reason = StrCat("X-Eargate-Country: not a country code '", caller.declared_country, "'");
+    return a;
+  }
+  int item_index = state.policy->FindItem(item);
+  if (item_index < 0) {
+    a.status = Access::Status::kUnknownItem;
+  } else {
+    a.status = Access::Status::kDecided;
+    a.item_id = state.policy->items()[item_index].id;
+  }
+
+  thread_local core::Request request;
+  thread_local decide::Decision decision;
+  request.clear();
+  request.item.assign(item.data(), item.size());
+  request.layer = layer;
+  request.channel = channel;
+  request.at = clock_->Now();
+  request.person = *person;
+  FillLocation(caller, &request.location);
+  a.client_ip = request.location.ip;
+  if (request.location.country.valid()) a.country = request.location.country.code();
+
+  auto t0 = std::chrono::steady_clock::now();
+  decide::Decide(*state.policy, request, &decision);
+  double took = SecondsSince(t0);
+  int slot = decision.item >= 0 && decision.item < static_cast<int>(state.item_slots.size())
+                 ? state.item_slots[decision.item]
+                 : -1;
+  metrics_->CountDecision(decision.outcome, slot, took);
+  for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
+  a.outcome = decision.outcome;
+  a.reason = wire::DecisionReason(*state.policy, request, decision);
+  a.decision_id = wire::NewDecisionId();
+  if (LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug, StrCat("decision ", a.decision_id, " person=", a.person_id, " item=", item,
+                                 " ip=", a.client_ip, " country=", a.country, " -> ",
+                                 core::Name(a.outcome), ": ", a.reason));
+  }
+  return a;
+}
+
+int Gateway::Decide(std::string_view body, std::string* out) {
+  const StatePtr& state = this->state();
+  wire::RequestParser& parser = ThreadParser(state);
+  thread_local core::Request request;
+  thread_local decide::Decision decision;
+  request.clear();
+  absl::Status s = parser.Parse(body, clock_->Now(), &request);
+  if (!s.ok()) {
+    metrics_->CountFailure(Failure::kBadRequest);
+    AppendError("invalid_request_error", "bad_request", std::string(s.message()), out);
+    return 400;
+  }
+  core::Location& loc = request.location;
+  if (!loc.ip.empty() && !loc.ip_country.valid() && !loc.country.valid()) {
+    if (geo_) {
+      geoip::GeoResult r = geo_->Lookup(loc.ip);
+      if (!r.valid_address) {
+        AppendError("invalid_request_error", "bad_request",
+                    StrCat("location.ip: not an IP address '", loc.ip, "'"), out);
+        return 400;
+      }
+      loc.ip_country = r.country;
+      loc.anonymizer = loc.anonymizer || r.anonymizer;
+      if (r.country.valid()) {
+        loc.country = r.country;
+        loc.source = loc.declared.valid() ? core::LocationSource::kBoth : core::LocationSource::kIp;
+      }
+    } else {
+      metrics_->CountFailure(Failure::kGeoIpUnavailable);
+    }
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  decide::Decide(*state->policy, request, &decision);
+  double took = SecondsSince(t0);
+  int slot = decision.item >= 0 && decision.item < static_cast<int>(state->item_slots.size())
+                 ? state->item_slots[decision.item]
+                 : -1;
+  metrics_->CountDecision(decision.outcome, slot, took);
+  for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
+  wire::AppendDecisionJson(*state->policy, request, decision, wire::NewDecisionId(), out);
+  return 200;
+}
+
+int Gateway::Models(const Caller& caller, std::string* out) {
+  StatePtr state = this->state();
+  const core::Person* person = Authenticate(*state, caller);
+  if (!person) {
+    AppendError("invalid_request_error", "invalid_api_key", "unknown or missing API key", out);
+    return 401;
+  }
+  out->append("{\"object\":\"list\",\"data\":[");
+  bool first = true;
+  for (const rules::Item& item : state->policy->items()) {
+    if (item.kind != core::ItemKind::kModel) continue;
+    Access a = Authorize(*state, caller, item.id, core::Layer::kApplication, core::Channel::kApi);
+    if (a.status != Access::Status::kDecided || a.outcome != core::Outcome::kAllow) continue;
+    // Clients send aliases (SPEC §1); list each name the item answers to.
+    std::vector<std::string_view> names = {item.id};
+    for (const std::string& alias : item.aliases) names.push_back(alias);
+    for (std::string_view name : names) {
+      if (!first) out->push_back(',');
+      first = false;
+      out->append("{\"id\":");
+      core::AppendJsonString(name, out);
+      out->append(",\"object\":\"model\",\"created\":0,\"owned_by\":\"eargate\",\"eargate_item\":");
+      core::AppendJsonString(item.id, out);
+      out->append("}");
+    }
+  }
+  out->append("]}");
+  return 200;
+}
+
+}  // namespace eargate::server

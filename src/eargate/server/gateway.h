@@ -1,0 +1,140 @@
+// The gateway's request logic, apart from HTTP: who is asking (bearer key -> person), where
+// they are (socket or trusted X-Forwarded-For -> geo-IP), what they ask for, the decision, and
+// the answers of /v1/decide and /v1/models. http_server.cc maps these results to HTTP.
+//
+// State that can change at run time (policy snapshot, people registry) lives in one immutable
+// ServingState swapped atomically by Reload(); a request loads it once and finishes on it even
+// if a reload happens meanwhile. Reference data and the geo database are fixed for the
+// process lifetime (restart to change them).
+//
+// Thread-safety: every public method may be called from any thread concurrently. Lifetime:
+// the Gateway must outlive the server using it; Metrics and Clock must outlive the Gateway.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eargate/core/request.h"
+#include "eargate/core/time.h"
+#include "eargate/geoip/cidr.h"
+#include "eargate/geoip/geoip.h"
+#include "eargate/rules/ear_data.h"
+#include "eargate/rules/policy.h"
+#include "eargate/server/config.h"
+#include "eargate/server/metrics.h"
+#include "eargate/server/people.h"
+
+namespace eargate::server {
+
+struct ServingState {
+  rules::PolicyPtr policy;
+  PeoplePtr people;
+  std::vector<int> item_slots;  // metrics slot per policy item index
+};
+using StatePtr = std::shared_ptr<const ServingState>;
+
+// What HTTP told us about the caller. Views into the request; valid for the call only.
+struct Caller {
+  std::string_view authorization;     // Authorization header
+  std::string_view person_header;     // X-Eargate-Person (trusted proxies only)
+  std::string_view forwarded_for;     // X-Forwarded-For (trusted proxies only)
+  std::string_view declared_country;  // X-Eargate-Country: where the client says it is
+  geoip::IpAddress peer;              // the socket's remote address
+};
+
+struct Access {
+  enum class Status : uint8_t {
+    kDecided,          // outcome/reason/decision_id are set
+    kUnauthenticated,  // no or unknown key: 401
+    kUnknownItem,      // the item names nothing in the policy: 404 (proxy) / decided deny (authz)
+    kBadRequest,       // a header that cannot be read (X-Eargate-Country, layer, channel): 400
+  };
+  Status status = Status::kUnauthenticated;
+  core::Outcome outcome = core::Outcome::kDeny;
+  std::string reason;
+  std::string decision_id;
+  // Views into the ServingState the access was decided under: valid while it is held.
+  std::string_view person_id;
+  std::string_view item_id;
+  std::string_view policy_version;
+  std::string client_ip;
+  std::string country;  // where the request was placed ("" unknown)
+};
+
+class Gateway {
+ public:
+  // Loads reference data, the policy, the people file and the geo database named by `config`
+  // (already validated). Every error is returned; nothing half-loaded is served.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Create(const Config& config, Metrics* metrics,
+                                                         const core::Clock* clock);
+  ~Gateway();
+
+  const Config& config() const { return config_; }
+  // The state being served. Cached per thread and refreshed when a reload bumps the
+  // generation, so the hot path does no atomic read-modify-write on a shared refcount.
+  // The reference is valid until this thread's next call.
+  const StatePtr& state() const;
+  const geoip::GeoIpDb* geo() const { return geo_.get(); }
+  bool IsTrustedProxy(const geoip::IpAddress& ip) const { return trusted_.Contains(ip); }
+
+  // The client address: the peer, or from X-Forwarded-For when the peer is a trusted proxy
+  // (the right-most address that is not itself a trusted proxy). nullopt when the header
+  // holds garbage (then the location is unknown: fail closed).
+  std::optional<geoip::IpAddress> ClientAddress(const Caller& caller) const;
+
+  // Authenticates the caller and decides access to `item` (id or alias) under `state`.
+  Access Authorize(const ServingState& state, const Caller& caller, std::string_view item,
+                   core::Layer layer, core::Channel channel);
+
+  // POST /v1/decide: body is a SPEC §2 request. Returns the HTTP status; *out the JSON body.
+  int Decide(std::string_view body, std::string* out);
+
+  // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
+  int Models(const Caller& caller, std::string* out);
+
+  // Loads the policy and people file anew and swaps them in when both are valid; otherwise
+  // logs every error, counts it and keeps serving the old state. Serialized.
+  absl::Status Reload();
+  // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
+  void RequestReload();
+  // Starts / stops the thread that polls the files (policy_watch_ms) and serves RequestReload.
+  void StartWatcher();
+  void StopWatcher();
+
+ private:
+  Gateway(const Config& config, Metrics* metrics, const core::Clock* clock);
+  absl::StatusOr<StatePtr> LoadState();
+  void FillLocation(const Caller& caller, core::Location* loc);
+  const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;
+  void WatchLoop();
+  std::string FileSignature(const ServingState& state) const;
+
+  Config config_;
+  Metrics* metrics_;
+  const core::Clock* clock_;
+  std::shared_ptr<const rules::EarData> data_;
+  geoip::GeoIpPtr geo_;
+  geoip::CidrSet trusted_;
+  std::atomic<StatePtr> state_;
+  std::atomic<uint64_t> generation_{0};
+  const uint64_t instance_;  // distinguishes gateways in the per-thread cache
+
+  std::mutex reload_mu_;  // serializes Reload()
+  std::mutex watch_mu_;
+  std::condition_variable watch_cv_;
+  bool reload_requested_ = false;  // guarded by watch_mu_
+  bool stop_ = false;              // guarded by watch_mu_
+  std::thread watcher_;
+};
+
+// "Bearer <token>" -> token ("" when absent or another scheme). Case-insensitive scheme.
+std::string_view BearerToken(std::string_view authorization);
+
+}  // namespace eargate::server

@@ -1,0 +1,181 @@
+#include "eargate/server/gateway.h"
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace eargate::server {
+namespace {
+
+std::string Src(const std::string& rel) { return std::string(EARGATE_SOURCE_DIR) + "/" + rel; }
+
+class FixedClock : public core::Clock {
+ public:
+  core::Timestamp Now() const override { return *core::ParseTime("2026-07-01T12:00:00Z"); }
+};
+
+geoip::IpAddress Ip(const char* s) { return *geoip::IpAddress::Parse(s); }
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    config_.policy = Src("examples/policies/letter.yaml");
+    config_.people = Src("examples/people/sample.jsonl");
+    config_.geoip.db = Src("third_party/geoip/geo-whois-asn-country.mmdb");
+    config_.data_dir = Src("data");
+    config_.trusted_proxies = {"127.0.0.1/32", "10.0.0.0/8"};
+    ASSERT_TRUE(ValidateConfig(&config_).ok());
+    auto gw = Gateway::Create(config_, &metrics_, &clock_);
+    ASSERT_TRUE(gw.ok()) << gw.status();
+    gw_ = std::move(*gw);
+  }
+
+  Access Ask(std::string_view key, const char* client_ip, std::string_view item = "mythos-5") {
+    Caller c;
+    auth_ = std::string("Bearer ") + std::string(key);
+    c.authorization = auth_;
+    c.peer = Ip("127.0.0.1");
+    c.forwarded_for = client_ip;
+    return gw_->Authorize(*gw_->state(), c, item, core::Layer::kApplication, core::Channel::kApi);
+  }
+
+  Config config_;
+  Metrics metrics_;
+  FixedClock clock_;
+  std::unique_ptr<Gateway> gw_;
+  std::string auth_;
+};
+
+// Test that only the Bearer scheme yields a token, case-insensitively.
+TEST(BearerTokenTest, Schemes) {
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("bearer   abc "), "abc");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+  EXPECT_EQ(BearerToken("Bearer"), "");
+  EXPECT_EQ(BearerToken(""), "");
+}
+
+// Test that X-Forwarded-For is believed only from trusted proxies, right to left.
+TEST_F(GatewayTest, ClientAddressFromTrustedProxiesOnly) {
+  Caller c;
+  c.peer = Ip("203.0.113.5");  // not trusted: its header is ignored
+  c.forwarded_for = "8.8.8.8";
+  EXPECT_EQ(gw_->ClientAddress(c)->ToString(), "203.0.113.5");
+  c.peer = Ip("127.0.0.1");
+  EXPECT_EQ(gw_->ClientAddress(c)->ToString(), "8.8.8.8");
+  // A client-forged left entry is skipped: the right-most untrusted hop is the client.
+  c.forwarded_for = "1.2.3.4, 193.174.0.1, 10.1.1.1";
+  EXPECT_EQ(gw_->ClientAddress(c)->ToString(), "193.174.0.1");
+  c.forwarded_for = "10.0.0.1, 127.0.0.1";  // all trusted: the left-most
+  EXPECT_EQ(gw_->ClientAddress(c)->ToString(), "10.0.0.1");
+  c.forwarded_for = "8.8.8.8, not-an-ip";  // garbage: unknown (fail closed)
+  EXPECT_FALSE(gw_->ClientAddress(c).has_value());
+  c.forwarded_for = "";
+  EXPECT_EQ(gw_->ClientAddress(c)->ToString(), "127.0.0.1");
+}
+
+// Test the letter reading through the gateway: US person at home, abroad, foreign person.
+TEST_F(GatewayTest, DecidesWhoFromWhere) {
+  Access home = Ask("sk-demo-us-person", "8.8.8.8");
+  ASSERT_EQ(home.status, Access::Status::kDecided);
+  EXPECT_EQ(home.outcome, core::Outcome::kAllow) << home.reason;
+  EXPECT_EQ(home.person_id, "cust-us-1");
+  EXPECT_EQ(home.country, "US");
+  EXPECT_FALSE(home.decision_id.empty());
+
+  Access abroad = Ask("sk-demo-us-person", "193.174.0.1");
+  EXPECT_EQ(abroad.outcome, core::Outcome::kDeny);
+  EXPECT_EQ(abroad.country, "DE");
+
+  Access foreign = Ask("sk-demo-foreign-person", "8.8.8.8");
+  EXPECT_EQ(foreign.outcome, core::Outcome::kDeny);
+
+  Access unknown = Ask("sk-demo-unknown-status", "8.8.8.8");
+  EXPECT_EQ(unknown.outcome, core::Outcome::kDeny);
+  EXPECT_NE(unknown.reason.find("US-person"), std::string::npos) << unknown.reason;
+
+  // Loopback has no country: location unknown, denied under the letter's uncertain settings.
+  Caller local;
+  std::string auth = "Bearer sk-demo-us-person";
+  local.authorization = auth;
+  local.peer = Ip("127.0.0.1");
+  Access nowhere = gw_->Authorize(*gw_->state(), local, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  EXPECT_EQ(nowhere.outcome, core::Outcome::kDeny);
+  EXPECT_EQ(nowhere.country, "");
+}
+
+// Test that unknown keys and unknown items are told apart from decisions.
+TEST_F(GatewayTest, UnknownKeyAndItem) {
+  EXPECT_EQ(Ask("sk-wrong", "8.8.8.8").status, Access::Status::kUnauthenticated);
+  EXPECT_EQ(Ask("", "8.8.8.8").status, Access::Status::kUnauthenticated);
+  Access a = Ask("sk-demo-us-person", "8.8.8.8", "no-such-model");
+  EXPECT_EQ(a.status, Access::Status::kUnknownItem);
+  EXPECT_NE(a.outcome, core::Outcome::kAllow);
+  EXPECT_GE(metrics_.failures(Failure::kGeoIpUnavailable), 0u);
+}
+
+// Test that a declared country that disagrees with the IP country is doubtful (review).
+TEST_F(GatewayTest, DeclaredCountryMismatch) {
+  Caller c;
+  std::string auth = "Bearer sk-demo-us-person";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  c.forwarded_for = "8.8.8.8";
+  c.declared_country = "DE";
+  Access a = gw_->Authorize(*gw_->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  EXPECT_NE(a.outcome, core::Outcome::kAllow) << a.reason;
+  c.declared_country = "Germany";
+  EXPECT_EQ(gw_->Authorize(*gw_->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi).status,
+            Access::Status::kBadRequest);
+}
+
+// Test /v1/decide (person by id, location.ip geolocated) and the /v1/models filter.
+TEST_F(GatewayTest, DecideEndpointAndModels) {
+  std::string out;
+  EXPECT_EQ(gw_->Decide(R"({"item":"mythos-5","person":{"id":"cust-us-1"},"location":{"ip":"8.8.8.8"}})", &out), 200);
+  EXPECT_NE(out.find("\"decision\":\"allow\""), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ(gw_->Decide("{", &out), 400);
+  EXPECT_NE(out.find("invalid_request_error"), std::string::npos);
+  out.clear();
+  Caller c;
+  std::string auth = "Bearer sk-demo-foreign-person";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  c.forwarded_for = "8.8.8.8";
+  EXPECT_EQ(gw_->Models(c, &out), 200);
+  EXPECT_EQ(out.find("\"mythos-5\""), std::string::npos) << out;
+  EXPECT_NE(out.find("\"haiku-open\""), std::string::npos) << out;
+}
+
+// Test that a bad policy is refused on reload, the old state kept, and a good one swapped in.
+TEST_F(GatewayTest, ReloadRefusesBadPolicy) {
+  std::string dir = ::testing::TempDir() + "/gateway_test_policies";
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(Src("examples/policies"), dir, std::filesystem::copy_options::recursive);
+  Config cfg = config_;
+  cfg.policy = dir + "/letter.yaml";
+  Metrics metrics;
+  auto gw = Gateway::Create(cfg, &metrics, &clock_);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  StatePtr before = (*gw)->state();
+  {
+    std::ofstream out(cfg.policy);
+    out << "version: 1\nremote_access: sometimes\n";
+  }
+  absl::Status s = (*gw)->Reload();
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ((*gw)->state(), before);
+  EXPECT_EQ(metrics.failures(Failure::kReloadFailed), 1u);
+  std::filesystem::copy_file(dir + "/advisory-opinions.yaml", cfg.policy,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE((*gw)->Reload().ok());
+  EXPECT_NE((*gw)->state()->policy->version(), before->policy->version());
+  EXPECT_EQ(before->policy->items().size(), 3u);  // the old snapshot is still whole
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace eargate::server

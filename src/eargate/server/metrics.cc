@@ -1,0 +1,208 @@
+#include "eargate/server/metrics.h"
+
+#include <cstdio>
+
+#include "eargate/core/strings.h"
+
+namespace eargate::server {
+
+using core::StrAppend;
+
+std::string_view Name(Endpoint e) {
+  switch (e) {
+    case Endpoint::kDecide: return "decide";
+    case Endpoint::kAuthz: return "authz";
+    case Endpoint::kChatCompletions: return "chat_completions";
+    case Endpoint::kCompletions: return "completions";
+    case Endpoint::kEmbeddings: return "embeddings";
+    case Endpoint::kResponses: return "responses";
+    case Endpoint::kModels: return "models";
+    case Endpoint::kHealthz: return "healthz";
+    case Endpoint::kReadyz: return "readyz";
+    case Endpoint::kMetrics: return "metrics";
+    case Endpoint::kOther: return "other";
+  }
+  return "other";
+}
+
+std::string_view Name(Failure f) {
+  switch (f) {
+    case Failure::kInternal: return "internal";
+    case Failure::kGeoIpUnavailable: return "geoip_unavailable";
+    case Failure::kUpstreamConnect: return "upstream_connect";
+    case Failure::kUpstreamTimeout: return "upstream_timeout";
+    case Failure::kUpstreamProtocol: return "upstream_protocol";
+    case Failure::kClientTimeout: return "client_timeout";
+    case Failure::kHeaderTooLarge: return "header_too_large";
+    case Failure::kBodyTooLarge: return "body_too_large";
+    case Failure::kBadRequest: return "bad_request";
+    case Failure::kOverloaded: return "overloaded";
+    case Failure::kReloadFailed: return "reload_failed";
+    case Failure::kFailOpen: return "fail_open";
+  }
+  return "internal";
+}
+
+namespace {
+
+void AppendDouble(std::string* out, double v) {
+  char buf[32];
+  int n = std::snprintf(buf, sizeof(buf), "%.9g", v);
+  out->append(buf, n);
+}
+
+// Prometheus label values escape \, " and newline.
+std::string EscapeLabel(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\\' || c == '"') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void Histogram::Observe(double seconds) {
+  size_t i = 0;
+  while (i < kBounds.size() && seconds > kBounds[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  sum_ns_.fetch_add(static_cast<uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Histogram::Render(std::string_view name, std::string_view labels, std::string* out) const {
+  uint64_t cumulative = 0;
+  std::string sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i <= kBounds.size(); ++i) {
+    cumulative += buckets_[i].load(std::memory_order_relaxed);
+    StrAppend(out, name, "_bucket{", labels, sep, "le=\"");
+    if (i == kBounds.size()) out->append("+Inf");
+    else AppendDouble(out, kBounds[i]);
+    StrAppend(out, "\"} ", cumulative, "\n");
+  }
+  std::string lb = labels.empty() ? "" : core::StrCat("{", labels, "}");
+  StrAppend(out, name, "_sum", lb, " ");
+  AppendDouble(out, sum_ns_.load(std::memory_order_relaxed) / 1e9);
+  StrAppend(out, "\n", name, "_count", lb, " ", count_.load(std::memory_order_relaxed), "\n");
+}
+
+int Metrics::CodeIndex(int status) {
+  for (size_t i = 0; i + 1 < kCodes.size(); ++i) {
+    if (kCodes[i] == status) return static_cast<int>(i);
+  }
+  return static_cast<int>(kCodes.size()) - 1;
+}
+
+void Metrics::CountRequest(Endpoint e, int status, double seconds) {
+  requests_[static_cast<int>(e)][CodeIndex(status)].fetch_add(1, std::memory_order_relaxed);
+  latency_[static_cast<int>(e)].Observe(seconds);
+}
+
+uint64_t Metrics::requests(Endpoint e, int status) const {
+  return requests_[static_cast<int>(e)][CodeIndex(status)].load();
+}
+
+void Metrics::CountDecision(core::Outcome outcome, int item_slot, double seconds) {
+  int o = static_cast<int>(outcome);
+  decisions_[o].fetch_add(1, std::memory_order_relaxed);
+  if (item_slot >= 0 && item_slot < kMaxItems) {
+    item_decisions_[item_slot][o].fetch_add(1, std::memory_order_relaxed);
+  }
+  decision_latency_.Observe(seconds);
+}
+
+int Metrics::ItemSlot(const std::string& item_id) {
+  std::lock_guard<std::mutex> lock(items_mu_);
+  for (size_t i = 0; i < item_names_.size(); ++i) {
+    if (item_names_[i] == item_id) return static_cast<int>(i);
+  }
+  if (item_names_.size() >= kMaxItems) return -1;
+  item_names_.push_back(item_id);
+  item_count_.store(static_cast<int>(item_names_.size()));
+  return static_cast<int>(item_names_.size()) - 1;
+}
+
+std::string Metrics::Render(const std::string& policy_version, size_t people) const {
+  std::string out;
+  out.reserve(16384);
+  auto help = [&](std::string_view name, std::string_view type, std::string_view text) {
+    StrAppend(&out, "# HELP ", name, " ", text, "\n# TYPE ", name, " ", type, "\n");
+  };
+  help("eargate_http_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
+  for (int e = 0; e < kEndpointCount; ++e) {
+    for (size_t c = 0; c < kCodes.size(); ++c) {
+      uint64_t v = requests_[e][c].load(std::memory_order_relaxed);
+      if (v == 0) continue;
+      StrAppend(&out, "eargate_http_requests_total{endpoint=\"", Name(static_cast<Endpoint>(e)),
+                "\",code=\"");
+      if (kCodes[c] == 0) out.append("other");
+      else StrAppend(&out, kCodes[c]);
+      StrAppend(&out, "\"} ", v, "\n");
+    }
+  }
+  help("eargate_http_request_duration_seconds", "histogram",
+       "Time from request header received to response complete.");
+  for (int e = 0; e < kEndpointCount; ++e) {
+    latency_[e].Render("eargate_http_request_duration_seconds",
+                       core::StrCat("endpoint=\"", Name(static_cast<Endpoint>(e)), "\""), &out);
+  }
+  help("eargate_decisions_total", "counter", "Decisions made, by outcome.");
+  for (int o = 0; o < 3; ++o) {
+    StrAppend(&out, "eargate_decisions_total{outcome=\"", core::Name(static_cast<core::Outcome>(o)),
+              "\"} ", decisions_[o].load(std::memory_order_relaxed), "\n");
+  }
+  help("eargate_decision_findings_total", "counter", "Findings in decisions, by rule source.");
+  for (int s = 0; s < core::kSourceCount; ++s) {
+    StrAppend(&out, "eargate_decision_findings_total{source=\"",
+              core::Name(static_cast<core::Source>(s)), "\"} ",
+              findings_[s].load(std::memory_order_relaxed), "\n");
+  }
+  help("eargate_item_decisions_total", "counter", "Decisions by policy item and outcome.");
+  {
+    std::lock_guard<std::mutex> lock(items_mu_);
+    for (size_t i = 0; i < item_names_.size(); ++i) {
+      for (int o = 0; o < 3; ++o) {
+        StrAppend(&out, "eargate_item_decisions_total{item=\"", EscapeLabel(item_names_[i]),
+                  "\",outcome=\"", core::Name(static_cast<core::Outcome>(o)), "\"} ",
+                  item_decisions_[i][o].load(std::memory_order_relaxed), "\n");
+      }
+    }
+  }
+  help("eargate_decision_duration_seconds", "histogram", "Time spent in the decision engine.");
+  decision_latency_.Render("eargate_decision_duration_seconds", "", &out);
+  help("eargate_failures_total", "counter", "Degraded paths taken, by kind.");
+  for (int f = 0; f < kFailureCount; ++f) {
+    StrAppend(&out, "eargate_failures_total{kind=\"", Name(static_cast<Failure>(f)), "\"} ",
+              failures_[f].load(std::memory_order_relaxed), "\n");
+  }
+  help("eargate_upstream_requests_total", "counter", "Requests forwarded to the upstream.");
+  StrAppend(&out, "eargate_upstream_requests_total ", upstream_requests_.load(), "\n");
+  help("eargate_upstream_errors_total", "counter", "Upstream failures, by kind.");
+  for (Failure f : {Failure::kUpstreamConnect, Failure::kUpstreamTimeout, Failure::kUpstreamProtocol}) {
+    StrAppend(&out, "eargate_upstream_errors_total{kind=\"", Name(f).substr(9), "\"} ",
+              failures_[static_cast<int>(f)].load(), "\n");
+  }
+  help("eargate_policy_reloads_total", "counter", "Policy/people reloads, by result.");
+  StrAppend(&out, "eargate_policy_reloads_total{result=\"ok\"} ", reloads_ok_.load(), "\n");
+  StrAppend(&out, "eargate_policy_reloads_total{result=\"refused\"} ", reloads_failed_.load(), "\n");
+  help("eargate_policy_info", "gauge", "The policy version being served (value 1).");
+  StrAppend(&out, "eargate_policy_info{version=\"", EscapeLabel(policy_version), "\"} 1\n");
+  help("eargate_people_registered", "gauge", "People in the registry.");
+  StrAppend(&out, "eargate_people_registered ", people, "\n");
+  help("eargate_connections_active", "gauge", "Open client connections.");
+  StrAppend(&out, "eargate_connections_active ", connections_active_.load(), "\n");
+  help("eargate_connections_total", "counter", "Client connections accepted.");
+  StrAppend(&out, "eargate_connections_total ", connections_total_.load(), "\n");
+  help("eargate_requests_in_flight", "gauge", "Requests being processed.");
+  StrAppend(&out, "eargate_requests_in_flight ", in_flight_.load(), "\n");
+  return out;
+}
+
+}  // namespace eargate::server

@@ -1,0 +1,124 @@
+// Gateway counters and latency histograms, rendered in the Prometheus text format (0.0.4).
+//
+// Every counter is a relaxed std::atomic: counting costs no lock on the request path. Item
+// names get a fixed slot when a policy is installed (ItemSlot(), which takes a mutex and is
+// called only at load/reload); requests count by slot. One Metrics object lives as long as
+// the server. Thread-safe.
+//
+// Families (all prefixed eargate_):
+//   http_requests_total{endpoint,code}            every answered request
+//   http_request_duration_seconds{endpoint}       histogram, header received -> response written
+//                                                  (proxy: until the upstream body ended)
+//   decisions_total{outcome}                      every decision made (decide, authz, proxy, models)
+//   decision_findings_total{source}               findings by rule source
+//   item_decisions_total{item,outcome}            decisions per policy item
+//   decision_duration_seconds                     histogram, engine time
+//   failures_total{kind}                          each degraded path (see Failure)
+//   upstream_requests_total / upstream_errors_total{kind}
+//   policy_reloads_total{result}, policy_info{version}, people_registered
+//   connections_active, connections_total, requests_in_flight
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "eargate/core/types.h"
+
+namespace eargate::server {
+
+enum class Endpoint : uint8_t {
+  kDecide, kAuthz, kChatCompletions, kCompletions, kEmbeddings, kResponses, kModels,
+  kHealthz, kReadyz, kMetrics, kOther,
+};
+inline constexpr int kEndpointCount = 11;
+std::string_view Name(Endpoint e);
+
+// Degraded paths. Each bumps failures_total{kind} and logs a line.
+enum class Failure : uint8_t {
+  kInternal,           // an exception or impossible state at the HTTP boundary
+  kGeoIpUnavailable,   // no geo database configured/loaded: location unknown
+  kUpstreamConnect,    // upstream refused / unreachable: 502
+  kUpstreamTimeout,    // upstream silent past upstream.timeout_ms: 504
+  kUpstreamProtocol,   // upstream sent bad HTTP or dropped mid-response: 502 / cut stream
+  kClientTimeout,      // a client too slow sending its header/body: 408 / closed
+  kHeaderTooLarge,     // 431
+  kBodyTooLarge,       // 413
+  kBadRequest,         // unparsable HTTP or JSON: 400
+  kOverloaded,         // limits.max_connections reached: connection closed
+  kReloadFailed,       // a new policy or people file was refused; the old one keeps serving
+  kFailOpen,           // fail_open: true allowed a request the gateway could not decide
+};
+inline constexpr int kFailureCount = 12;
+std::string_view Name(Failure f);
+
+class Histogram {
+ public:
+  static constexpr std::array<double, 16> kBounds = {
+      0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+      0.025,   0.05,   0.1,     0.25,   0.5,   1,     2.5,   10};
+  void Observe(double seconds);
+  void Render(std::string_view name, std::string_view labels, std::string* out) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_ns_{0};
+  std::atomic<uint64_t> count_{0};
+};
+
+class Metrics {
+ public:
+  static constexpr int kMaxItems = 512;
+  static constexpr std::array<int, 17> kCodes = {200, 204, 400, 401, 403, 404, 405, 408, 413,
+                                                 415, 431, 451, 500, 502, 503, 504, 0};
+
+  void CountRequest(Endpoint e, int status, double seconds);
+  void CountDecision(core::Outcome outcome, int item_slot, double seconds);
+  void CountFinding(core::Source source) {
+    findings_[static_cast<int>(source)].fetch_add(1, std::memory_order_relaxed);
+  }
+  void CountFailure(Failure f) { failures_[static_cast<int>(f)].fetch_add(1, std::memory_order_relaxed); }
+  void CountUpstreamRequest() { upstream_requests_.fetch_add(1, std::memory_order_relaxed); }
+  void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
+  void ConnectionOpened() {
+    connections_active_.fetch_add(1, std::memory_order_relaxed);
+    connections_total_.fetch_add(1, std::memory_order_relaxed);
+  }
+  void ConnectionClosed() { connections_active_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t connections_active() const { return connections_active_.load(std::memory_order_relaxed); }
+  void RequestStarted() { in_flight_.fetch_add(1, std::memory_order_relaxed); }
+  void RequestFinished() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
+
+  uint64_t failures(Failure f) const { return failures_[static_cast<int>(f)].load(); }
+  uint64_t requests(Endpoint e, int status) const;
+
+  // The slot for an item id (assigned on first use, stable for the process); -1 when full.
+  int ItemSlot(const std::string& item_id);
+
+  // Renders every family. `policy_version` and `people` describe what is being served.
+  std::string Render(const std::string& policy_version, size_t people) const;
+
+ private:
+  static int CodeIndex(int status);
+  std::array<std::array<std::atomic<uint64_t>, kCodes.size()>, kEndpointCount> requests_{};
+  std::array<Histogram, kEndpointCount> latency_;
+  std::array<std::atomic<uint64_t>, 3> decisions_{};
+  std::array<std::atomic<uint64_t>, core::kSourceCount> findings_{};
+  Histogram decision_latency_;
+  std::array<std::array<std::atomic<uint64_t>, 3>, kMaxItems> item_decisions_{};
+  mutable std::mutex items_mu_;
+  std::vector<std::string> item_names_;  // guarded by items_mu_; slot -> id
+  std::atomic<int> item_count_{0};
+  std::array<std::atomic<uint64_t>, kFailureCount> failures_{};
+  std::atomic<uint64_t> upstream_requests_{0};
+  std::atomic<uint64_t> reloads_ok_{0}, reloads_failed_{0};
+  std::atomic<int64_t> connections_active_{0};
+  std::atomic<uint64_t> connections_total_{0};
+  std::atomic<int64_t> in_flight_{0};
+};
+
+}  // namespace eargate::server

@@ -1,0 +1,55 @@
+#include "eargate/server/metrics.h"
+
+#include "gtest/gtest.h"
+
+namespace eargate::server {
+namespace {
+
+// Test that counters, item slots and histograms render in the Prometheus text format.
+TEST(MetricsTest, RendersFamilies) {
+  Metrics m;
+  int slot = m.ItemSlot("mythos-5");
+  EXPECT_EQ(m.ItemSlot("mythos-5"), slot);
+  EXPECT_NE(m.ItemSlot("fable-5"), slot);
+  m.CountRequest(Endpoint::kAuthz, 200, 0.0003);
+  m.CountRequest(Endpoint::kAuthz, 403, 0.0004);
+  m.CountRequest(Endpoint::kChatCompletions, 451, 0.001);
+  m.CountRequest(Endpoint::kOther, 418, 0.001);
+  m.CountDecision(core::Outcome::kDeny, slot, 0.00001);
+  m.CountFinding(core::Source::kNotice);
+  m.CountFailure(Failure::kUpstreamTimeout);
+  m.CountReload(false);
+  std::string text = m.Render("sha256:abc", 7);
+  for (const char* want : {
+           "eargate_http_requests_total{endpoint=\"authz\",code=\"200\"} 1\n",
+           "eargate_http_requests_total{endpoint=\"authz\",code=\"403\"} 1\n",
+           "eargate_http_requests_total{endpoint=\"chat_completions\",code=\"451\"} 1\n",
+           "eargate_http_requests_total{endpoint=\"other\",code=\"other\"} 1\n",
+           "eargate_http_request_duration_seconds_bucket{endpoint=\"authz\",le=\"0.0005\"} 2\n",
+           "eargate_http_request_duration_seconds_count{endpoint=\"authz\"} 2\n",
+           "eargate_decisions_total{outcome=\"deny\"} 1\n",
+           "eargate_item_decisions_total{item=\"mythos-5\",outcome=\"deny\"} 1\n",
+           "eargate_decision_findings_total{source=\"notice\"} 1\n",
+           "eargate_failures_total{kind=\"upstream_timeout\"} 1\n",
+           "eargate_upstream_errors_total{kind=\"timeout\"} 1\n",
+           "eargate_policy_reloads_total{result=\"refused\"} 1\n",
+           "eargate_policy_info{version=\"sha256:abc\"} 1\n",
+           "eargate_people_registered 7\n",
+           "# TYPE eargate_decision_duration_seconds histogram\n",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want;
+  }
+  EXPECT_EQ(m.requests(Endpoint::kAuthz, 200), 1u);
+  EXPECT_EQ(m.failures(Failure::kUpstreamTimeout), 1u);
+}
+
+// Test that a full item table drops new items instead of overflowing.
+TEST(MetricsTest, ItemSlotsAreBounded) {
+  Metrics m;
+  for (int i = 0; i < Metrics::kMaxItems; ++i) ASSERT_EQ(m.ItemSlot("item-" + std::to_string(i)), i);
+  EXPECT_EQ(m.ItemSlot("one-too-many"), -1);
+  m.CountDecision(core::Outcome::kAllow, -1, 0.0);  // counted without an item
+}
+
+}  // namespace
+}  // namespace eargate::server

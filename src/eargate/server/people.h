@@ -1,0 +1,55 @@
+// The person registry the gateway authenticates against: a SPEC §3 people file (JSON lines,
+// each a person with "api_key_sha256" or "api_keys_sha256"; parsed by wire::PeopleFile),
+// until the store brings a database.
+//
+// API keys are never stored, logged or echoed: the file holds SHA-256 hashes and a caller's
+// bearer key is hashed before lookup. Loading is all-or-nothing ("path:line: message" for
+// every bad line, duplicate ids and duplicate key hashes included).
+//
+// Immutable after Load(); share as shared_ptr<const PeopleRegistry> and swap on reload.
+// Thread-safe for concurrent lookups (FindByKey, Find).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eargate/core/request.h"
+#include "eargate/rules/ear_data.h"
+#include "eargate/wire/people_file.h"
+#include "eargate/wire/request_json.h"
+
+namespace eargate::server {
+
+class PeopleRegistry : public wire::PersonLookup {
+ public:
+  // An empty registry (nobody can authenticate).
+  PeopleRegistry() = default;
+  // REQUIRES: `data` outlives the call only (persons are copied out).
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Load(const std::string& path,
+                                                                   const rules::EarData& data);
+
+  // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
+  // long as the registry.
+  const core::Person* FindByKey(std::string_view api_key) const;
+  // The person with id `id`, or nullptr.
+  const core::Person* FindById(std::string_view id) const;
+  // wire::PersonLookup.
+  bool Find(std::string_view id, core::Person* out) const override;
+
+  size_t size() const { return file_ ? file_->records().size() : 0; }
+  const std::string& path() const { return path_; }
+
+  // Lower-case hex SHA-256 of a key, as the people file stores it.
+  static std::string KeyHash(std::string_view api_key);
+
+ private:
+  std::string path_;
+  std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
+};
+
+using PeoplePtr = std::shared_ptr<const PeopleRegistry>;
+
+}  // namespace eargate::server
