@@ -1,0 +1,197 @@
+// The decision log's speed: appends per second in sync mode (group commit, many threads) and
+// async mode, and verify speed. Targets (issue 5): >= 100,000 records/s sync with group
+// commit; verify >= 1,000,000 records/s. The records are ~420-byte decision payloads.
+//
+//   build/release/bench/audit_log_benchmark [--benchmark_filter=Sync]
+//
+// Logs are written under $TMPDIR (the disk measured is that one's).
+#include <benchmark/benchmark.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <semaphore>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/store/decision_log.h"
+#include "eargate/store/log_reader.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using eargate::store::DecisionLog;
+using eargate::store::Durability;
+using eargate::store::LogEntry;
+using eargate::store::LogOptions;
+
+std::string NewDir() {
+  std::string tmpl = (fs::temp_directory_path() / "eg_audit_bench_XXXXXX").string();
+  return ::mkdtemp(tmpl.data());
+}
+
+const std::string& Payload() {
+  static const std::string p =
+      R"j({"decision":"deny","item":"mythos-5","layer":"application","channel":"api",)j"
+      R"j("location":{"country":"DE","source":"ip","ip":"203.0.113.9","anonymizer":false},)j"
+      R"j("activities":[{"type":"export","destination":"DE","cite":"15 CFR 734.13(a)(1)"}],)j"
+      R"j("findings":[{"source":"notice","rule":"bis-2026-06-12","destination":"DE","activity":"export",)j"
+      R"j("cite":["15 CFR 744.22(b)"],"authorized_by":null,"text":"license required: notice )j"
+      R"j(bis-2026-06-12 covers mythos-5 application access exported to DE"}],"missing_facts":[],)j"
+      R"j("policy":"sha256:9f2c1e6a4b7d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081"})j";
+  return p;
+}
+
+// An allow decision without findings: the common case on a busy gateway.
+const std::string& SmallPayload() {
+  static const std::string p =
+      R"j({"decision":"allow","item":"mythos-5","layer":"application","channel":"api",)j"
+      R"j("location":{"country":"US","source":"ip"},"activities":[],"findings":[],"missing_facts":[],)j"
+      R"j("policy":"sha256:9f2c1e6a4b7d8e0f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081"})j";
+  return p;
+}
+
+LogEntry Entry() {
+  LogEntry e;
+  e.decision_id = "6f1c2a9e-3b7d-4c1e-9a2f-0d8e7b6c5a41";
+  e.person_id = "cust-42";
+  e.item = "mythos-5";
+  e.time = 1781352000;
+  e.outcome = eargate::core::Outcome::kDeny;
+  e.payload = Payload();
+  return e;
+}
+
+struct Shared {
+  std::string dir;
+  std::unique_ptr<DecisionLog> log;
+};
+Shared* g_shared = nullptr;
+
+void OpenLog(Durability durability) {
+  g_shared = new Shared;
+  g_shared->dir = NewDir();
+  LogOptions opt;
+  opt.durability = durability;
+  auto log = DecisionLog::Open(g_shared->dir, opt);
+  if (!log.ok()) std::abort();
+  g_shared->log = std::move(*log);
+}
+void SetupSync(const benchmark::State&) { OpenLog(Durability::kSync); }
+void SetupAsync(const benchmark::State&) { OpenLog(Durability::kAsync); }
+void Teardown(const benchmark::State&) {
+  auto stats = g_shared->log->stats();
+  (void)g_shared->log->Close();
+  fprintf(stderr, "  [%s] %llu records, %llu fdatasyncs (%.1f records per sync)\n",
+          g_shared->dir.c_str(), static_cast<unsigned long long>(stats.appended),
+          static_cast<unsigned long long>(stats.syncs),
+          stats.syncs ? static_cast<double>(stats.appended) / stats.syncs : 0.0);
+  g_shared->log.reset();
+  fs::remove_all(g_shared->dir);
+  delete g_shared;
+  g_shared = nullptr;
+}
+
+void BM_AppendSync(benchmark::State& state) {
+  LogEntry e = Entry();
+  for (auto _ : state) {
+    auto seq = g_shared->log->Append(e);
+    if (!seq.ok()) state.SkipWithError("append failed");
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AppendSync)
+    ->Setup(SetupSync)
+    ->Teardown(Teardown)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(16)
+    ->Threads(64)
+    ->Threads(256);
+
+// Sync durability with an event-driven caller: every record is acknowledged only after its
+// fdatasync, but a thread keeps up to `window` records in flight (AppendAsync), as a gateway
+// with that many concurrent requests would. Each iteration appends 20,000 records and waits
+// for every acknowledgement.
+void BM_AppendSyncInFlight(benchmark::State& state) {
+  const int64_t window = state.range(0);
+  constexpr int64_t kPerIteration = 20000;
+  LogEntry e = Entry();
+  for (auto _ : state) {
+    std::counting_semaphore<1 << 20> slots(window);
+    std::atomic<int64_t> failed{0};
+    for (int64_t i = 0; i < kPerIteration; ++i) {
+      slots.acquire();
+      g_shared->log->AppendAsync(e, [&](absl::StatusOr<uint64_t> seq) {
+        if (!seq.ok()) failed.fetch_add(1);
+        slots.release();
+      });
+    }
+    for (int64_t i = 0; i < window; ++i) slots.acquire();  // every acknowledgement is in
+    if (failed.load() != 0) state.SkipWithError("append failed");
+  }
+  state.SetItemsProcessed(state.iterations() * kPerIteration);
+}
+BENCHMARK(BM_AppendSyncInFlight)
+    ->Setup(SetupSync)
+    ->Teardown(Teardown)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond)
+    ->Arg(256)
+    ->Arg(1024)
+    ->Arg(4096)
+    ->Threads(1)
+    ->Threads(2);
+
+void BM_AppendAsync(benchmark::State& state) {
+  LogEntry e = Entry();
+  for (auto _ : state) {
+    auto seq = g_shared->log->Append(e);
+    if (!seq.ok()) state.SkipWithError("append failed");
+  }
+  if (state.thread_index() == 0) (void)g_shared->log->Flush();
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_AppendAsync)
+    ->Setup(SetupAsync)
+    ->Teardown(Teardown)
+    ->UseRealTime()
+    ->Threads(1)
+    ->Threads(4);
+
+// Verify: the whole chain, hashes of every record (in parallel), order, links, checkpoints.
+void BM_Verify(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const bool small = state.range(1) != 0;
+  std::string dir = NewDir();
+  {
+    LogOptions opt;
+    opt.durability = Durability::kAsync;
+    auto log = DecisionLog::Open(dir, opt);
+    if (!log.ok()) std::abort();
+    LogEntry e = Entry();
+    if (small) e.payload = SmallPayload();
+    for (int64_t i = 0; i < n; ++i) (void)(*log)->Append(e);
+    state.counters["record_bytes"] = static_cast<double>(
+        102 + e.decision_id.size() + e.person_id.size() + e.item.size() + e.payload.size());
+    (void)(*log)->Close();
+  }
+  for (auto _ : state) {
+    auto report = eargate::store::VerifyLog(dir);
+    if (!report.ok() || !report->intact() || report->records != static_cast<uint64_t>(n))
+      state.SkipWithError("verify failed");
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_Verify)
+    ->Args({500000, 0})
+    ->Args({500000, 1})
+    ->UseRealTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,173 @@
+// `eargate audit verify|export|search`: the decision log for an auditor (SPEC §3,
+// doc/audit_log_format.md). verify exits 0 when the log is intact, 1 when it found tampering
+// (each problem printed with segment, offset and sequence number), 2 on bad input.
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/cli/command.h"
+#include "eargate/core/time.h"
+#include "eargate/store/log_reader.h"
+#include "eargate/store/store.h"
+
+namespace eargate::cli {
+namespace {
+
+std::string DefaultAuditDir() {
+  if (const char* env = std::getenv("EARGATE_AUDIT_DIR"); env && *env) return env;
+  return "/var/lib/eargate/audit";
+}
+
+struct AuditFlags {
+  std::string dir = DefaultAuditDir();
+  std::string from, to, person, item, outcome, format = "jsonl", output, store, node = "local";
+  size_t limit = 0;
+};
+
+// Builds the filter; prints the problem and returns false on bad input.
+bool MakeFilter(const AuditFlags& f, store::RecordFilter* filter) {
+  if (!f.from.empty()) {
+    filter->from = core::ParseTime(f.from, true);
+    if (!filter->from) {
+      std::cerr << "--from: must be an RFC 3339 time or a date (got '" << f.from << "')\n";
+      return false;
+    }
+  }
+  if (!f.to.empty()) {
+    filter->to = core::ParseTime(f.to, true);
+    if (!filter->to) {
+      std::cerr << "--to: must be an RFC 3339 time or a date (got '" << f.to << "')\n";
+      return false;
+    }
+  }
+  if (!f.outcome.empty()) {
+    filter->outcome = core::ParseOutcome(f.outcome);
+    if (!filter->outcome) {
+      std::cerr << "--outcome: must be one of allow, review, deny (got '" << f.outcome << "')\n";
+      return false;
+    }
+  }
+  filter->person = f.person;
+  filter->item = f.item;
+  return true;
+}
+
+int Dump(const AuditFlags& f, bool is_search) {
+  if (f.format != "jsonl" && f.format != "csv") {
+    std::cerr << "--format: must be one of jsonl, csv (got '" << f.format << "')\n";
+    return kExitBadInput;
+  }
+  store::RecordFilter filter;
+  if (!MakeFilter(f, &filter)) return kExitBadInput;
+  std::ofstream file;
+  std::ostream* out = &std::cout;
+  if (!f.output.empty() && f.output != "-") {
+    file.open(f.output, std::ios::binary | std::ios::trunc);
+    if (!file) {
+      std::cerr << f.output << ": cannot write\n";
+      return kExitBadInput;
+    }
+    out = &file;
+  }
+  std::string buf;
+  if (f.format == "csv") buf = store::RecordCsvHeader();
+  size_t n = 0;
+  absl::Status s = store::ScanLog(f.dir, filter, [&](const store::LogRecord& r) {
+    if (f.format == "csv")
+      store::AppendRecordCsv(r, &buf);
+    else
+      store::AppendRecordJson(r, &buf);
+    if (buf.size() > (1 << 20)) {
+      out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
+    ++n;
+    return !(is_search && f.limit > 0 && n >= f.limit);
+  });
+  out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  out->flush();
+  if (!s.ok()) {
+    std::cerr << "audit: " << s.message() << "\n";
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+int Verify(const AuditFlags& f) {
+  store::VerifyOptions opt;
+  if (!f.store.empty()) {
+    auto st = store::Store::Open(f.store);
+    if (!st.ok()) {
+      std::cerr << "audit verify: --store: " << st.status().message() << "\n";
+      return kExitBadInput;
+    }
+    auto cps = (*st)->ListCheckpoints(f.node);
+    if (!cps.ok()) {
+      std::cerr << "audit verify: " << cps.status().message() << "\n";
+      return kExitBadInput;
+    }
+    opt.extra_checkpoints = std::move(*cps);
+    opt.extra_checkpoints_name = absl::StrCat("store checkpoints (node ", f.node, ")");
+  }
+  auto report = store::VerifyLog(f.dir, opt);
+  if (!report.ok()) {
+    std::cerr << "audit verify: " << report.status().message() << "\n";
+    return kExitBadInput;
+  }
+  for (const auto& p : report->problems)
+    std::cout << "TAMPERED " << store::FormatProblem(p) << "\n";
+  for (const auto& note : report->notes) std::cout << "note: " << note << "\n";
+  std::cout << (report->intact() ? "intact: " : "tampered: ") << report->records << " records in "
+            << report->segments << " segments, last seq " << report->last_seq
+            << ", head sha256:" << core::HexEncode(report->head) << ", "
+            << report->checkpoints_checked << " checkpoints checked";
+  if (!report->intact()) std::cout << ", " << report->problems.size() << " problems";
+  std::cout << "\n";
+  return report->intact() ? kExitOk : kExitTampered;
+}
+
+void Register(CLI::App& app) {
+  auto* audit = app.add_subcommand("audit", "check, export and search the decision log");
+  audit->require_subcommand(1);
+  auto flags = std::make_shared<AuditFlags>();
+  auto add_dir = [&](CLI::App* sub) {
+    sub->add_option("--dir", flags->dir,
+                    "the log directory (default $EARGATE_AUDIT_DIR or /var/lib/eargate/audit)");
+  };
+  auto* verify = audit->add_subcommand(
+      "verify",
+      "find edited, removed or reordered records; exit 0 intact, 1 tampered, 2 bad input");
+  add_dir(verify);
+  verify->add_option(
+      "--store", flags->store,
+      "also check the checkpoints kept in this store (sqlite://..., postgresql://...)");
+  verify->add_option("--node", flags->node,
+                     "the node whose checkpoints to read from the store (default local)");
+  SetAction(verify, [flags] { return Verify(*flags); });
+
+  auto* exp = audit->add_subcommand("export", "write records as JSONL or CSV for an auditor");
+  add_dir(exp);
+  exp->add_option("--from", flags->from, "first time (RFC 3339 or date), inclusive");
+  exp->add_option("--to", flags->to, "last time (RFC 3339 or date), inclusive");
+  exp->add_option("--format", flags->format, "jsonl (default) or csv");
+  exp->add_option("--output,-o", flags->output, "file to write (default stdout)");
+  SetAction(exp, [flags] { return Dump(*flags, false); });
+
+  auto* search = audit->add_subcommand("search", "find records by person, item, outcome and time");
+  add_dir(search);
+  search->add_option("--person", flags->person, "person or organization id");
+  search->add_option("--item", flags->item, "item id");
+  search->add_option("--outcome", flags->outcome, "allow, review or deny");
+  search->add_option("--from", flags->from, "first time, inclusive");
+  search->add_option("--to", flags->to, "last time, inclusive");
+  search->add_option("--format", flags->format, "jsonl (default) or csv");
+  search->add_option("--limit", flags->limit, "at most this many records (default all)");
+  SetAction(search, [flags] { return Dump(*flags, true); });
+}
+
+}  // namespace
+}  // namespace eargate::cli
+
+EG_REGISTER_COMMAND(audit, eargate::cli::Register);

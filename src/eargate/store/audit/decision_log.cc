@@ -1,0 +1,486 @@
+#include "eargate/store/decision_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
+#include "eargate/core/csv.h"
+#include "eargate/core/status.h"
+#include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/segment_io.h"
+
+namespace eargate::store {
+namespace {
+
+using internal::FastSha256;
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(
+      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SyncDir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open", dir);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync", dir);
+  return absl::OkStatus();
+}
+
+// One step for the writer thread, in append order.
+struct Op {
+  enum Type { kWrite, kRotate, kCheckpoint } type;
+  std::string bytes;      // kWrite: records; kRotate: the new segment's header
+  uint64_t segment = 0;   // kRotate: the new segment's number
+  Checkpoint checkpoint;  // kCheckpoint
+};
+
+}  // namespace
+
+std::optional<Durability> ParseDurability(std::string_view s) {
+  if (s == "sync") return Durability::kSync;
+  if (s == "async") return Durability::kAsync;
+  return std::nullopt;
+}
+
+struct DecisionLog::Impl {
+  std::string dir;
+  LogOptions options;
+  const core::Clock* clock = nullptr;
+  int lock_fd = -1;
+
+  absl::Mutex mu;
+  absl::CondVar work_cv;  // writer waits
+  absl::CondVar done_cv;  // appenders wait
+  FastSha256 sha ABSL_GUARDED_BY(mu);
+  uint64_t next_seq ABSL_GUARDED_BY(mu) = 1;
+  core::Sha256Digest head ABSL_GUARDED_BY(mu){};
+  uint64_t segment ABSL_GUARDED_BY(mu) = 0;        // segment records are encoded into
+  uint64_t segment_bytes ABSL_GUARDED_BY(mu) = 0;  // its size including pending bytes
+  uint64_t since_checkpoint ABSL_GUARDED_BY(mu) = 0;
+  uint64_t last_checkpoint_seq ABSL_GUARDED_BY(mu) = 0;
+  std::vector<Op> ops ABSL_GUARDED_BY(mu);
+  std::vector<std::pair<uint64_t, AppendCallback>> callbacks ABSL_GUARDED_BY(mu);
+  size_t pending_bytes ABSL_GUARDED_BY(mu) = 0;
+  uint64_t durable_seq ABSL_GUARDED_BY(mu) = 0;
+  int flush_waiters ABSL_GUARDED_BY(mu) = 0;
+  bool writer_idle ABSL_GUARDED_BY(mu) = true;
+  bool closing ABSL_GUARDED_BY(mu) = false;
+  bool closed ABSL_GUARDED_BY(mu) = false;
+  absl::Status error ABSL_GUARDED_BY(mu);
+  Stats stats ABSL_GUARDED_BY(mu);
+
+  // Writer-thread state.
+  int seg_fd = -1;
+  std::string seg_path;
+  int cp_fd = -1;
+  std::thread writer;
+
+  ~Impl() {
+    if (seg_fd >= 0) ::close(seg_fd);
+    if (cp_fd >= 0) ::close(cp_fd);
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  absl::Status Recover();
+  absl::Status OpenSegmentForAppend(uint64_t number, uint64_t size);
+  absl::Status CreateSegment(uint64_t number, const std::string& header);
+  void PushCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void WriterLoop();
+  absl::StatusOr<uint64_t> AppendLocked(const LogEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  absl::Status Apply(std::vector<Op>& ops, uint64_t* syncs, uint64_t* segments,
+                     uint64_t* checkpoints, uint64_t* sink_errors);
+};
+
+absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, uint64_t size) {
+  seg_path = dir + "/" + internal::SegmentFileName(number);
+  seg_fd = ::open(seg_path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (seg_fd < 0) return Errno("open", seg_path);
+  if (::ftruncate(seg_fd, static_cast<off_t>(size)) != 0) return Errno("truncate", seg_path);
+  if (::lseek(seg_fd, static_cast<off_t>(size), SEEK_SET) < 0) return Errno("seek", seg_path);
+  return absl::OkStatus();
+}
+
+absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string& header) {
+  if (seg_fd >= 0) {
+    if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+    ::close(seg_fd);
+    seg_fd = -1;
+  }
+  seg_path = dir + "/" + internal::SegmentFileName(number);
+  seg_fd = ::open(seg_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (seg_fd < 0) return Errno("create", seg_path);
+  EG_RETURN_IF_ERROR(WriteAll(seg_fd, header.data(), header.size(), seg_path));
+  if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+  return SyncDir(dir);
+}
+
+// Finds the chain head from the newest segment, cutting off a torn tail.
+absl::Status DecisionLog::Impl::Recover() {
+  absl::MutexLock lock(&mu);
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  internal::CheckpointFile cps = internal::ReadCheckpointFile(dir);
+  for (const auto& c : cps.checkpoints)
+    last_checkpoint_seq = std::max(last_checkpoint_seq, c.checkpoint.seq);
+  {
+    std::string path = dir + "/" + internal::kCheckpointFile;
+    // A checkpoint line cut by a crash (no newline) is dropped so the next one starts clean.
+    auto text = core::ReadFile(path);
+    if (text.ok() && !text->empty() && text->back() != '\n') {
+      size_t keep = text->rfind('\n');
+      keep = keep == std::string::npos ? 0 : keep + 1;
+      if (::truncate(path.c_str(), static_cast<off_t>(keep)) != 0) return Errno("truncate", path);
+    }
+  }
+  // A newest segment shorter than its header is a rotation cut by a crash: drop it.
+  while (!segments.empty()) {
+    struct stat st;
+    if (::stat(segments.back().path.c_str(), &st) != 0) return Errno("stat", segments.back().path);
+    if (static_cast<size_t>(st.st_size) >= internal::kSegmentHeaderSize) break;
+    if (::unlink(segments.back().path.c_str()) != 0) return Errno("unlink", segments.back().path);
+    stats.truncated_bytes += static_cast<uint64_t>(st.st_size);
+    segments.pop_back();
+  }
+  if (segments.empty()) {
+    if (last_checkpoint_seq > 0) {
+      return absl::DataLossError(
+          absl::StrCat(dir, ": no segments but checkpoints up to seq ", last_checkpoint_seq,
+                       ": records were removed; run `eargate audit verify`"));
+    }
+    next_seq = 1;
+    head = {};
+    segment = 1;
+    std::string header = internal::EncodeSegmentHeader(1, 1, head, sha);
+    segment_bytes = header.size();
+    stats.segments_opened = 1;
+    return CreateSegment(1, header);
+  }
+  const auto& last = segments.back();
+  EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(last.path));
+  internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+  if (!frames.header_ok || frames.header.segment != last.number) {
+    return absl::DataLossError(
+        absl::StrCat(last.path, ": segment header damaged; run `eargate audit verify`"));
+  }
+  uint64_t expect = frames.header.first_seq;
+  core::Sha256Digest prev = frames.header.prev;
+  uint64_t valid_end = internal::kSegmentHeaderSize;
+  size_t bad_at = frames.records.size();
+  for (size_t i = 0; i < frames.records.size(); ++i) {
+    const auto& r = frames.records[i];
+    LogRecord rec;
+    const char* p = file.data() + r.offset;
+    if (!internal::DecodeRecord(p, r.size, &rec) || !internal::StoredHashMatches(p, r.size, sha) ||
+        rec.seq != expect || rec.prev_hash != prev) {
+      bad_at = i;
+      break;
+    }
+    prev = rec.hash;
+    ++expect;
+    valid_end = r.offset + r.size;
+  }
+  // Anything after valid_end must be a torn tail: one damaged stretch, or one bad record,
+  // reaching the end of the file.
+  bool torn_only = true;
+  if (bad_at < frames.records.size()) {
+    torn_only = bad_at + 1 == frames.records.size() &&
+                frames.records[bad_at].offset + frames.records[bad_at].size == file.size() &&
+                frames.damaged.empty();
+  } else if (!frames.damaged.empty()) {
+    torn_only = frames.damaged.size() == 1 && frames.damaged[0].begin == valid_end &&
+                frames.damaged[0].end == file.size();
+  }
+  if (!torn_only) {
+    return absl::DataLossError(absl::StrCat(last.path, ": damaged before its end (offset ",
+                                            valid_end, "); run `eargate audit verify`"));
+  }
+  stats.truncated_bytes += file.size() - valid_end;
+  next_seq = expect;
+  head = prev;
+  segment = last.number;
+  segment_bytes = valid_end;
+  if (last_checkpoint_seq >= next_seq) {
+    return absl::DataLossError(absl::StrCat(dir, ": a checkpoint names seq ", last_checkpoint_seq,
+                                            " but the log ends at seq ", next_seq - 1,
+                                            ": records were removed; run `eargate audit verify`"));
+  }
+  EG_RETURN_IF_ERROR(OpenSegmentForAppend(last.number, valid_end));
+  if (file.size() != valid_end && ::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+  return absl::OkStatus();
+}
+
+void DecisionLog::Impl::PushCheckpointLocked() {
+  Checkpoint c;
+  c.seq = next_seq - 1;
+  c.head = head;
+  c.segment = segment;
+  c.at = clock->Now();
+  since_checkpoint = 0;
+  if (c.seq == 0 || c.seq == last_checkpoint_seq) return;
+  last_checkpoint_seq = c.seq;
+  Op op{Op::kCheckpoint, {}, 0, c};
+  ops.push_back(std::move(op));
+}
+
+absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, uint64_t* syncs, uint64_t* segments,
+                                      uint64_t* checkpoints, uint64_t* sink_errors) {
+  std::vector<Checkpoint> cps;
+  bool dirty = false;
+  for (Op& op : batch) {
+    switch (op.type) {
+      case Op::kWrite:
+        EG_RETURN_IF_ERROR(WriteAll(seg_fd, op.bytes.data(), op.bytes.size(), seg_path));
+        dirty = true;
+        break;
+      case Op::kRotate:
+        EG_RETURN_IF_ERROR(CreateSegment(op.segment, op.bytes));
+        ++*segments;
+        ++*syncs;
+        dirty = false;
+        break;
+      case Op::kCheckpoint:
+        cps.push_back(op.checkpoint);
+        break;
+    }
+  }
+  if (dirty) {
+    if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+    ++*syncs;
+  }
+  if (!cps.empty()) {
+    std::string path = dir + "/" + internal::kCheckpointFile;
+    if (cp_fd < 0) {
+      cp_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (cp_fd < 0) return Errno("open", path);
+    }
+    std::string lines;
+    for (const auto& c : cps) lines += internal::FormatCheckpointLine(c);
+    EG_RETURN_IF_ERROR(WriteAll(cp_fd, lines.data(), lines.size(), path));
+    if (::fdatasync(cp_fd) != 0) return Errno("fdatasync", path);
+    *checkpoints += cps.size();
+    if (options.checkpoint_sink != nullptr) {
+      for (const auto& c : cps)
+        if (!options.checkpoint_sink->RecordCheckpoint(c).ok()) ++*sink_errors;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void DecisionLog::Impl::WriterLoop() {
+  mu.Lock();
+  const bool async = options.durability == Durability::kAsync;
+  while (true) {
+    if (async) {
+      const absl::Time deadline = absl::Now() + absl::FromChrono(options.async_flush_interval);
+      while (!(closing || (flush_waiters > 0 && !ops.empty()) || pending_bytes >= (4u << 20))) {
+        if (work_cv.WaitWithDeadline(&mu, deadline)) break;
+      }
+    } else {
+      while (!closing && ops.empty()) work_cv.Wait(&mu);
+    }
+    if (ops.empty()) {
+      if (closing) break;
+      continue;
+    }
+    std::vector<Op> batch;
+    batch.swap(ops);
+    std::vector<std::pair<uint64_t, AppendCallback>> done;
+    done.swap(callbacks);
+    pending_bytes = 0;
+    uint64_t covered = next_seq - 1;
+    writer_idle = false;
+    const bool failed = !error.ok();
+    mu.Unlock();
+    uint64_t syncs = 0, segments = 0, checkpoints = 0, sink_errors = 0;
+    absl::Status s =
+        failed ? absl::OkStatus() : Apply(batch, &syncs, &segments, &checkpoints, &sink_errors);
+    mu.Lock();
+    writer_idle = true;
+    stats.syncs += syncs;
+    stats.segments_opened += segments;
+    stats.checkpoints += checkpoints;
+    stats.checkpoint_sink_errors += sink_errors;
+    if (!s.ok() && error.ok()) error = s;
+    if (!done.empty()) {
+      // Acknowledge before publishing durable_seq, so that a Flush() that returns has seen
+      // every callback of the records it covers run.
+      absl::Status err = error;
+      mu.Unlock();
+      for (auto& [seq, cb] : done) {
+        if (err.ok())
+          cb(seq);
+        else
+          cb(err);
+      }
+      mu.Lock();
+    }
+    if (error.ok()) durable_seq = covered;
+    done_cv.SignalAll();
+  }
+  mu.Unlock();
+}
+
+DecisionLog::DecisionLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+DecisionLog::~DecisionLog() { (void)Close(); }
+
+absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string& dir,
+                                                               const LogOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError(absl::StrCat("create ", dir, ": ", ec.message()));
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->options = options;
+  impl->clock = options.clock != nullptr ? options.clock : &core::Clock::System();
+  std::string lock_path = dir + "/" + internal::kLockFile;
+  impl->lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (impl->lock_fd < 0) return Errno("open", lock_path);
+  if (::flock(impl->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, ": the decision log is in use by another process"));
+  }
+  EG_RETURN_IF_ERROR(impl->Recover());
+  {
+    absl::MutexLock lock(&impl->mu);
+    impl->durable_seq = impl->next_seq - 1;
+    impl->stats.last_seq = impl->next_seq - 1;
+  }
+  Impl* raw = impl.get();
+  impl->writer = std::thread([raw] { raw->WriterLoop(); });
+  return std::unique_ptr<DecisionLog>(new DecisionLog(std::move(impl)));
+}
+
+namespace {
+absl::Status ValidateEntry(const LogEntry& e) {
+  if (e.decision_id.size() > 0xFFFF || e.person_id.size() > 0xFFFF || e.item.size() > 0xFFFF)
+    return absl::InvalidArgumentError(
+        "audit record: decision_id, person_id or item longer than 65535 bytes");
+  if (internal::EncodedSize(e) - internal::kRecordPrefix - 32 > internal::kMaxBody)
+    return absl::InvalidArgumentError("audit record: payload larger than 16 MiB");
+  return absl::OkStatus();
+}
+}  // namespace
+
+absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e) {
+  if (!error.ok()) return error;
+  if (closing || closed) return absl::FailedPreconditionError("decision log is closed");
+  size_t size = internal::EncodedSize(e);
+  if (segment_bytes + size > options.max_segment_bytes &&
+      segment_bytes > internal::kSegmentHeaderSize) {
+    PushCheckpointLocked();
+    ++segment;
+    Op op{Op::kRotate, internal::EncodeSegmentHeader(segment, next_seq, head, sha), segment, {}};
+    segment_bytes = op.bytes.size();
+    ops.push_back(std::move(op));
+  }
+  if (ops.empty() || ops.back().type != Op::kWrite) ops.push_back(Op{Op::kWrite, {}, 0, {}});
+  std::string& buf = ops.back().bytes;
+  uint64_t seq = next_seq++;
+  head = internal::EncodeRecord(e, seq, head, sha, &buf);
+  segment_bytes += size;
+  pending_bytes += size;
+  ++stats.appended;
+  stats.last_seq = seq;
+  if (options.checkpoint_every > 0 && ++since_checkpoint >= options.checkpoint_every)
+    PushCheckpointLocked();
+  if (options.durability == Durability::kAsync) {
+    if (pending_bytes >= (4u << 20)) work_cv.Signal();
+  } else if (writer_idle) {
+    work_cv.Signal();
+  }
+  return seq;
+}
+
+absl::StatusOr<uint64_t> DecisionLog::Append(const LogEntry& e) {
+  EG_RETURN_IF_ERROR(ValidateEntry(e));
+  Impl& d = *impl_;
+  absl::MutexLock lock(&d.mu);
+  EG_ASSIGN_OR_RETURN(uint64_t seq, d.AppendLocked(e));
+  if (d.options.durability == Durability::kAsync) return seq;
+  while (d.durable_seq < seq && d.error.ok()) d.done_cv.Wait(&d.mu);
+  if (d.durable_seq >= seq) return seq;
+  return d.error;
+}
+
+void DecisionLog::AppendAsync(const LogEntry& e, AppendCallback done) {
+  if (absl::Status s = ValidateEntry(e); !s.ok()) return done(s);
+  Impl& d = *impl_;
+  absl::Status failed;
+  {
+    absl::MutexLock lock(&d.mu);
+    absl::StatusOr<uint64_t> seq = d.AppendLocked(e);
+    if (seq.ok()) {
+      d.callbacks.emplace_back(*seq, std::move(done));
+      return;
+    }
+    failed = seq.status();
+  }
+  done(failed);
+}
+
+absl::Status DecisionLog::Flush() {
+  Impl& d = *impl_;
+  absl::MutexLock lock(&d.mu);
+  if (d.closed) return d.error;
+  uint64_t target = d.next_seq - 1;
+  ++d.flush_waiters;
+  d.work_cv.Signal();
+  while (d.durable_seq < target && d.error.ok()) d.done_cv.Wait(&d.mu);
+  --d.flush_waiters;
+  return d.error;
+}
+
+absl::Status DecisionLog::Close() {
+  Impl& d = *impl_;
+  {
+    absl::MutexLock lock(&d.mu);
+    if (d.closed || d.closing) return d.error;
+    d.PushCheckpointLocked();
+    d.closing = true;
+    d.work_cv.Signal();
+  }
+  if (d.writer.joinable()) d.writer.join();
+  absl::MutexLock lock(&d.mu);
+  d.closed = true;
+  if (d.seg_fd >= 0) {
+    ::close(d.seg_fd);
+    d.seg_fd = -1;
+  }
+  return d.error;
+}
+
+DecisionLog::Stats DecisionLog::stats() const {
+  absl::MutexLock lock(&impl_->mu);
+  return impl_->stats;
+}
+
+const std::string& DecisionLog::dir() const { return impl_->dir; }
+
+}  // namespace eargate::store

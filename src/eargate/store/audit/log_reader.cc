@@ -1,0 +1,407 @@
+#include "eargate/store/log_reader.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/core/status.h"
+#include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/person_json.h"
+#include "eargate/store/internal/segment_io.h"
+
+namespace eargate::store {
+namespace {
+
+using internal::FastSha256;
+
+std::string BaseName(const std::string& path) {
+  return std::filesystem::path(path).filename().string();
+}
+
+std::string Range(uint64_t lo, uint64_t hi) {
+  return lo == hi ? absl::StrCat("record seq ", lo) : absl::StrCat("records seq ", lo, "..", hi);
+}
+
+// What the parallel pass learns of each framed record.
+struct RecInfo {
+  bool decoded = false;
+  bool hash_ok = false;
+  uint64_t seq = 0;
+  core::Sha256Digest prev{};
+  core::Sha256Digest hash{};
+};
+
+// Decodes and hashes every framed record of a segment, in parallel.
+std::vector<RecInfo> CheckRecords(const internal::MappedFile& file,
+                                  const std::vector<internal::RecordRef>& records, int threads) {
+  std::vector<RecInfo> out(records.size());
+  auto work = [&](size_t begin, size_t end) {
+    FastSha256 sha;
+    for (size_t i = begin; i < end; ++i) {
+      const char* p = file.data() + records[i].offset;
+      LogRecord r;
+      RecInfo& info = out[i];
+      info.decoded = internal::DecodeRecord(p, records[i].size, &r);
+      if (!info.decoded) continue;
+      info.hash_ok = internal::StoredHashMatches(p, records[i].size, sha);
+      info.seq = r.seq;
+      info.prev = r.prev_hash;
+      info.hash = r.hash;
+    }
+  };
+  size_t n = records.size();
+  if (threads <= 1 || n < 512) {
+    work(0, n);
+    return out;
+  }
+  std::vector<std::thread> pool;
+  size_t step = (n + threads - 1) / threads;
+  for (int t = 1; t < threads; ++t) {
+    size_t b = std::min(n, step * t), e = std::min(n, step * (t + 1));
+    if (b < e) pool.emplace_back(work, b, e);
+  }
+  work(0, std::min(n, step));
+  for (auto& th : pool) th.join();
+  return out;
+}
+
+struct Problem {
+  uint64_t segment;  // sort key; UINT64_MAX for checkpoint problems
+  VerifyProblem p;
+};
+
+}  // namespace
+
+bool RecordFilter::Matches(const LogRecord& r) const {
+  if (from && r.time < *from) return false;
+  if (to && r.time > *to) return false;
+  if (!person.empty() && r.person_id != person) return false;
+  if (!item.empty() && r.item != item) return false;
+  if (outcome && r.outcome_code != static_cast<uint8_t>(*outcome)) return false;
+  if (kind && r.kind != *kind) return false;
+  return true;
+}
+
+absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
+                     const std::function<bool(const LogRecord&)>& fn) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  if (segments.empty())
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  FastSha256 sha;
+  for (const auto& seg : segments) {
+    EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
+    internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+    for (const auto& ref : frames.records) {
+      LogRecord r;
+      if (!internal::DecodeRecord(file.data() + ref.offset, ref.size, &r)) continue;
+      r.segment = seg.number;
+      r.offset = ref.offset;
+      if (!filter.Matches(r)) continue;
+      if (!fn(r)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+std::string FormatProblem(const VerifyProblem& p) {
+  std::string out;
+  if (!p.segment_file.empty()) absl::StrAppend(&out, p.segment_file, " offset ", p.offset, " ");
+  if (p.seq != 0) absl::StrAppend(&out, "seq ", p.seq, " ");
+  if (!out.empty()) out.back() = ':', out += ' ';
+  absl::StrAppend(&out, p.message);
+  return out;
+}
+
+namespace {
+
+std::string_view OutcomeName(uint8_t code) {
+  if (code > 2) return "none";
+  return core::Name(static_cast<core::Outcome>(code));
+}
+
+std::string_view KindName(RecordKind k) {
+  return k == RecordKind::kDecision ? "decision" : "admin_change";
+}
+
+std::string Csv(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+void AppendRecordJson(const LogRecord& r, std::string* out) {
+  absl::StrAppend(out, "{\"seq\":", r.seq, ",\"time\":\"", core::FormatTime(r.time),
+                  "\",\"kind\":\"", std::string(KindName(r.kind)), "\",\"decision_id\":");
+  internal::AppendJsonString(r.decision_id, out);
+  *out += ",\"person\":";
+  internal::AppendJsonString(r.person_id, out);
+  *out += ",\"item\":";
+  internal::AppendJsonString(r.item, out);
+  absl::StrAppend(out, ",\"outcome\":\"", std::string(OutcomeName(r.outcome_code)),
+                  "\",\"hash\":\"", core::HexEncode(r.hash), "\",\"record\":");
+  if (r.payload.empty())
+    *out += "null";
+  else
+    out->append(r.payload.data(), r.payload.size());
+  *out += "}\n";
+}
+
+std::string RecordCsvHeader() {
+  return "seq,time,kind,decision_id,person,item,outcome,hash,record\n";
+}
+
+void AppendRecordCsv(const LogRecord& r, std::string* out) {
+  absl::StrAppend(out, r.seq, ",", core::FormatTime(r.time), ",", std::string(KindName(r.kind)),
+                  ",", Csv(r.decision_id), ",", Csv(r.person_id), ",", Csv(r.item), ",",
+                  std::string(OutcomeName(r.outcome_code)), ",", core::HexEncode(r.hash), ",",
+                  Csv(r.payload), "\n");
+}
+
+std::vector<Checkpoint> ReadCheckpoints(const std::string& dir) {
+  std::vector<Checkpoint> out;
+  for (const auto& c : internal::ReadCheckpointFile(dir).checkpoints) out.push_back(c.checkpoint);
+  return out;
+}
+
+absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& options) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  internal::CheckpointFile cpfile = internal::ReadCheckpointFile(dir);
+  if (segments.empty() && !cpfile.exists)
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  VerifyReport report;
+  std::vector<Problem> problems;
+  auto add = [&](uint64_t segment, const std::string& file, uint64_t offset, uint64_t seq,
+                 std::string msg) {
+    problems.push_back({segment, {file, offset, seq, std::move(msg)}});
+  };
+
+  // Hashes the checkpoints need, found during the pass.
+  std::unordered_map<uint64_t, core::Sha256Digest> wanted;
+  for (const auto& c : cpfile.checkpoints) wanted.emplace(c.checkpoint.seq, core::Sha256Digest{});
+  for (const auto& c : options.extra_checkpoints) wanted.emplace(c.seq, core::Sha256Digest{});
+  std::unordered_set<uint64_t> wanted_found;
+
+  struct Anomaly {
+    uint64_t segment;
+    std::string file;
+    uint64_t offset, seq, max_before;
+  };
+  struct DeferredLink {
+    uint64_t segment;
+    std::string file;
+    uint64_t offset, seq;
+    core::Sha256Digest prev;
+  };
+  std::vector<Anomaly> anomalies;
+  std::vector<DeferredLink> deferred;
+  std::vector<uint64_t> all_seqs;
+  bool have_prev = false;
+  uint64_t prev_seq = 0, max_seen = 0;
+  core::Sha256Digest prev_hash{}, head{};
+  const core::Sha256Digest zero{};
+  uint64_t expected_segment = 1;
+  FastSha256 sha;
+
+  for (size_t si = 0; si < segments.size(); ++si) {
+    const auto& seg = segments[si];
+    const bool newest = si + 1 == segments.size();
+    std::string name = BaseName(seg.path);
+    if (seg.number != expected_segment) {
+      add(seg.number, name, 0, 0,
+          seg.number > expected_segment ? absl::StrCat("segments ", expected_segment, "..",
+                                                       seg.number - 1, " missing (removed)")
+                                        : absl::StrCat("unexpected segment number"));
+    }
+    expected_segment = seg.number + 1;
+    EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
+    ++report.segments;
+    report.bytes += file.size();
+    if (file.size() < internal::kSegmentHeaderSize) {
+      if (newest) {
+        report.notes.push_back(absl::StrCat(name, ": incomplete segment header (", file.size(),
+                                            " bytes; a rotation cut by a crash)"));
+      } else {
+        add(seg.number, name, 0, 0, "shorter than a segment header (truncated)");
+      }
+      continue;
+    }
+    internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+    if (!frames.header_ok) {
+      add(seg.number, name, 0, 0, "segment header damaged (edited)");
+    } else if (frames.header.segment != seg.number) {
+      add(seg.number, name, 0, 0,
+          absl::StrCat("header names segment ", frames.header.segment, " (renamed or replaced)"));
+    }
+    for (size_t k = 0; k < frames.damaged.size(); ++k) {
+      const auto& d = frames.damaged[k];
+      if (newest && k + 1 == frames.damaged.size() && d.end == file.size()) {
+        report.notes.push_back(absl::StrCat(name, " offset ", d.begin, ": ", d.end - d.begin,
+                                            " bytes of an incomplete record at the end (a write "
+                                            "cut by a crash; opening the log removes them)"));
+      } else {
+        add(seg.number, name, d.begin, 0,
+            absl::StrCat("bytes ", d.begin, "..", d.end - 1,
+                         " do not frame a record (damaged or edited)"));
+      }
+    }
+    std::vector<RecInfo> infos = CheckRecords(file, frames.records, threads);
+    all_seqs.reserve(all_seqs.size() + frames.records.size());
+    for (size_t j = 0; j < frames.records.size(); ++j) {
+      const auto& ref = frames.records[j];
+      const RecInfo& r = infos[j];
+      if (!r.decoded) {
+        add(seg.number, name, ref.offset, 0, "record lengths inconsistent (edited)");
+        continue;
+      }
+      ++report.records;
+      if (!r.hash_ok) {
+        add(seg.number, name, ref.offset, r.seq,
+            "contents do not match the stored hash (record edited)");
+      }
+      if (j == 0 && frames.header_ok) {
+        if (r.seq != frames.header.first_seq) {
+          add(seg.number, name, ref.offset, r.seq,
+              absl::StrCat("segment header says the first record is seq ", frames.header.first_seq,
+                           " (records removed or reordered)"));
+        } else if (r.prev != frames.header.prev) {
+          add(seg.number, name, ref.offset, r.seq,
+              "prev_hash differs from the segment header's (record replaced)");
+        }
+      }
+      all_seqs.push_back(r.seq);
+      if (auto it = wanted.find(r.seq); it != wanted.end() && wanted_found.insert(r.seq).second)
+        it->second = r.hash;
+      if (r.seq == max_seen + 1) {
+        if (r.seq == 1) {
+          if (r.prev != zero)
+            add(seg.number, name, ref.offset, r.seq,
+                "the first record's prev_hash is not zero (record replaced)");
+        } else if (have_prev && prev_seq + 1 == r.seq) {
+          if (r.prev != prev_hash) {
+            add(seg.number, name, ref.offset, r.seq,
+                absl::StrCat("prev_hash does not match the hash of seq ", r.seq - 1, " (record ",
+                             r.seq - 1, " replaced or the chain rewritten)"));
+          }
+        } else {
+          deferred.push_back({seg.number, name, ref.offset, r.seq, r.prev});
+        }
+        max_seen = r.seq;
+        head = r.hash;
+      } else {
+        anomalies.push_back({seg.number, name, ref.offset, r.seq, max_seen});
+        deferred.push_back({seg.number, name, ref.offset, r.seq, r.prev});
+        if (r.seq > max_seen) {
+          max_seen = r.seq;
+          head = r.hash;
+        }
+      }
+      have_prev = true;
+      prev_seq = r.seq;
+      prev_hash = r.hash;
+    }
+  }
+  report.last_seq = max_seen;
+  report.head = head;
+
+  // Order: name each removal, reordering and duplicate.
+  std::vector<uint64_t> sorted = all_seqs;
+  std::sort(sorted.begin(), sorted.end());
+  auto count_in = [&](uint64_t lo, uint64_t hi) {
+    return static_cast<uint64_t>(std::upper_bound(sorted.begin(), sorted.end(), hi) -
+                                 std::lower_bound(sorted.begin(), sorted.end(), lo));
+  };
+  for (const auto& a : anomalies) {
+    if (a.seq > a.max_before + 1) {
+      uint64_t lo = a.max_before + 1, hi = a.seq - 1;
+      uint64_t present = count_in(lo, hi);
+      if (present == 0) {
+        add(a.segment, a.file, a.offset, a.seq,
+            absl::StrCat(Range(lo, hi), " missing before it (removed)"));
+      } else if (present >= hi - lo + 1) {
+        add(a.segment, a.file, a.offset, a.seq,
+            absl::StrCat("out of order: it comes before ", Range(lo, hi), " (records reordered)"));
+      } else {
+        add(a.segment, a.file, a.offset, a.seq,
+            absl::StrCat("out of order: of ", Range(lo, hi), " before it, ", hi - lo + 1 - present,
+                         " are missing (removed) and the rest come later (reordered)"));
+      }
+    } else if (count_in(a.seq, a.seq) > 1) {
+      add(a.segment, a.file, a.offset, a.seq, "appears more than once (duplicated or inserted)");
+    } else {
+      add(a.segment, a.file, a.offset, a.seq,
+          absl::StrCat("out of order: it comes after seq ", a.max_before, " (records reordered)"));
+    }
+  }
+  // Links of records whose predecessor is not the record before them in the file.
+  if (!deferred.empty()) {
+    std::unordered_map<uint64_t, core::Sha256Digest> need;
+    for (const auto& d : deferred)
+      if (d.seq > 1) need.emplace(d.seq - 1, core::Sha256Digest{});
+    std::unordered_set<uint64_t> got;
+    RecordFilter all;
+    EG_RETURN_IF_ERROR(ScanLog(dir, all, [&](const LogRecord& r) {
+      if (auto it = need.find(r.seq); it != need.end() && got.insert(r.seq).second)
+        it->second = r.hash;
+      return true;
+    }));
+    for (const auto& d : deferred) {
+      if (d.seq == 1) {
+        if (d.prev != zero)
+          add(d.segment, d.file, d.offset, d.seq,
+              "the first record's prev_hash is not zero (record replaced)");
+        continue;
+      }
+      if (!got.count(d.seq - 1)) continue;  // reported as missing
+      if (need[d.seq - 1] != d.prev) {
+        add(d.segment, d.file, d.offset, d.seq,
+            absl::StrCat("prev_hash does not match the hash of seq ", d.seq - 1, " (record ",
+                         d.seq - 1, " replaced or the chain rewritten)"));
+      }
+    }
+  }
+  // Checkpoints.
+  auto check = [&](const Checkpoint& c, const std::string& where) {
+    ++report.checkpoints_checked;
+    if (c.seq > max_seen) {
+      add(UINT64_MAX, "", 0, 0,
+          absl::StrCat(where, ": checkpoint at seq ", c.seq, " but the log ends at seq ", max_seen,
+                       ": ", Range(max_seen + 1, c.seq), " removed"));
+    } else if (!wanted_found.count(c.seq)) {
+      add(UINT64_MAX, "", 0, 0,
+          absl::StrCat(where, ": checkpoint at seq ", c.seq, ": that record is missing"));
+    } else if (wanted[c.seq] != c.head) {
+      add(UINT64_MAX, "", 0, 0,
+          absl::StrCat(where, ": checkpoint at seq ", c.seq,
+                       ": the chain head differs from the record's hash (the history up to seq ",
+                       c.seq, " was rewritten)"));
+    }
+  };
+  for (const auto& c : cpfile.checkpoints)
+    check(c.checkpoint, absl::StrCat(internal::kCheckpointFile, " line ", c.line));
+  for (const auto& [line, msg] : cpfile.bad_lines)
+    add(UINT64_MAX, "", 0, 0, absl::StrCat(internal::kCheckpointFile, " line ", line, ": ", msg));
+  for (const auto& c : options.extra_checkpoints) check(c, options.extra_checkpoints_name);
+  if (segments.empty()) add(0, "", 0, 0, "every segment is missing (removed)");
+
+  std::stable_sort(problems.begin(), problems.end(), [](const Problem& a, const Problem& b) {
+    if (a.segment != b.segment) return a.segment < b.segment;
+    return a.p.offset < b.p.offset;
+  });
+  for (auto& p : problems) report.problems.push_back(std::move(p.p));
+  return report;
+}
+
+}  // namespace eargate::store

@@ -1,0 +1,175 @@
+#include "eargate/store/internal/segment_io.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/core/csv.h"
+#include "simdjson.h"
+
+namespace eargate::store::internal {
+
+absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    int e = errno;
+    ::close(fd);
+    return absl::InternalError(absl::StrCat(path, ": ", std::strerror(e)));
+  }
+  MappedFile m;
+  m.size_ = static_cast<size_t>(st.st_size);
+  if (m.size_ > 0) {
+    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) {
+      int e = errno;
+      ::close(fd);
+      return absl::InternalError(absl::StrCat(path, ": mmap: ", std::strerror(e)));
+    }
+    ::madvise(p, m.size_, MADV_SEQUENTIAL);
+    m.data_ = static_cast<const char*>(p);
+  }
+  ::close(fd);
+  return m;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) ::munmap(const_cast<char*>(data_), size_);
+}
+
+absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec))
+    return absl::NotFoundError(absl::StrCat(dir, ": no such log directory"));
+  std::vector<SegmentFile> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    uint64_t n = ParseSegmentFileName(entry.path().filename().string());
+    if (n != 0) out.push_back({n, entry.path().string()});
+  }
+  if (ec) return absl::InternalError(absl::StrCat(dir, ": ", ec.message()));
+  std::sort(out.begin(), out.end(),
+            [](const SegmentFile& a, const SegmentFile& b) { return a.number < b.number; });
+  return out;
+}
+
+SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
+  SegmentFrames f;
+  if (size < kSegmentHeaderSize) {
+    if (size > 0) f.damaged.push_back({0, size});
+    return f;
+  }
+  f.header_ok = DecodeSegmentHeader(data, sha, &f.header);
+  size_t pos = kSegmentHeaderSize;
+  while (pos < size) {
+    size_t n = FrameRecord(data + pos, size - pos);
+    if (n > 0) {
+      size_t next = pos + n;
+      bool next_plausible =
+          next == size || (size - next >= 4 && std::memcmp(data + next, kRecordMagic, 4) == 0);
+      if (next_plausible || StoredHashMatches(data + pos, n, sha)) {
+        f.records.push_back({pos, static_cast<uint32_t>(n)});
+        pos = next;
+        continue;
+      }
+    }
+    // Damaged: resume at the next offset where a whole, self-consistent record starts.
+    size_t resume = size;
+    for (size_t q = pos + 1; q + kRecordMin <= size; ++q) {
+      const void* hit = std::memchr(data + q, kRecordMagic[0], size - q);
+      if (hit == nullptr) break;
+      q = static_cast<const char*>(hit) - data;
+      if (q + kRecordMin > size) break;
+      if (std::memcmp(data + q, kRecordMagic, 4) != 0) continue;
+      size_t m = FrameRecord(data + q, size - q);
+      if (m > 0 && StoredHashMatches(data + q, m, sha)) {
+        resume = q;
+        break;
+      }
+    }
+    f.damaged.push_back({pos, resume});
+    pos = resume;
+  }
+  return f;
+}
+
+bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out) {
+  if (hex.size() != 64) return false;
+  auto nib = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < 32; ++i) {
+    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    (*out)[i] = static_cast<uint8_t>(hi * 16 + lo);
+  }
+  return true;
+}
+
+std::string FormatCheckpointLine(const Checkpoint& c) {
+  return absl::StrCat("{\"seq\":", c.seq, ",\"head\":\"", core::HexEncode(c.head),
+                      "\",\"segment\":", c.segment, ",\"at\":\"", core::FormatTime(c.at), "\"}\n");
+}
+
+CheckpointFile ReadCheckpointFile(const std::string& dir) {
+  CheckpointFile out;
+  std::string path = dir + "/" + kCheckpointFile;
+  auto text = core::ReadFile(path);
+  if (!text.ok()) return out;
+  out.exists = true;
+  simdjson::dom::parser parser;
+  int line_no = 0;
+  size_t start = 0;
+  const std::string& t = *text;
+  while (start < t.size()) {
+    size_t nl = t.find('\n', start);
+    bool complete = nl != std::string::npos;
+    if (!complete) nl = t.size();
+    std::string_view line(t.data() + start, nl - start);
+    ++line_no;
+    start = nl + 1;
+    if (line.empty()) continue;
+    if (!complete) {
+      // A line without its newline is a checkpoint write cut by a crash.
+      continue;
+    }
+    simdjson::dom::element el;
+    Checkpoint c;
+    std::string_view head, at;
+    int64_t seq = 0, segment = 0;
+    if (parser.parse(line.data(), line.size()).get(el) != simdjson::SUCCESS ||
+        el["seq"].get_int64().get(seq) != simdjson::SUCCESS ||
+        el["head"].get_string().get(head) != simdjson::SUCCESS ||
+        el["segment"].get_int64().get(segment) != simdjson::SUCCESS ||
+        el["at"].get_string().get(at) != simdjson::SUCCESS || seq <= 0 ||
+        !ParseHexDigest(head, &c.head)) {
+      out.bad_lines.push_back({line_no, "unreadable checkpoint"});
+      continue;
+    }
+    c.seq = static_cast<uint64_t>(seq);
+    c.segment = static_cast<uint64_t>(segment);
+    c.at = core::ParseTime(at).value_or(0);
+    out.checkpoints.push_back({line_no, c});
+  }
+  return out;
+}
+
+}  // namespace eargate::store::internal

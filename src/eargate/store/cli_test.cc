@@ -1,0 +1,118 @@
+// Black-box tests of `eargate audit ...` and `eargate people ...` (SPEC §3 exit codes: 0 ok /
+// intact, 1 tampered, 2 bad input) on a real log and a real SQLite store.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/core/csv.h"
+#include "eargate/store/decision_log.h"
+#include "gtest/gtest.h"
+
+namespace eargate::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr
+};
+
+CliRun Eargate(const std::string& args) {
+  CliRun r;
+  std::string cmd = absl::StrCat(EARGATE_BINARY, " ", args, " 2>&1");
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (fs::temp_directory_path() / "eg_cli_XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    auto log = DecisionLog::Open(dir_ + "/audit");
+    ASSERT_TRUE(log.ok());
+    for (int i = 1; i <= 6; ++i) {
+      LogEntry e;
+      std::string id = absl::StrCat("d-", i), payload = absl::StrCat("{\"n\":", i, "}");
+      e.decision_id = id;
+      e.person_id = i % 2 ? "p-odd" : "p-even";
+      e.item = "mythos-5";
+      e.time = 1781352000 + i * 86400;  // 2026-06-14 ... 2026-06-19, noon
+      e.outcome = i <= 3 ? core::Outcome::kAllow : core::Outcome::kDeny;
+      e.payload = payload;
+      ASSERT_TRUE((*log)->Append(e).ok());
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+// Test that verify exits 0 on an intact log, 1 after an edit (naming the record), 2 without one.
+TEST_F(CliTest, VerifyExitCodes) {
+  CliRun ok = Eargate(absl::StrCat("audit verify --dir ", dir_, "/audit"));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_EQ(ok.out.substr(0, 36), "intact: 6 records in 1 segments, las");
+  std::string seg = dir_ + "/audit/audit-0000000000000001.seg";
+  std::string bytes = core::ReadFile(seg).value();
+  bytes[bytes.size() - 36] ^= 1;  // inside the last record's payload
+  std::ofstream(seg, std::ios::binary | std::ios::trunc) << bytes;
+  CliRun bad = Eargate(absl::StrCat("audit verify --dir ", dir_, "/audit"));
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("seq 6: contents do not match the stored hash (record edited)"),
+            std::string::npos)
+      << bad.out;
+  CliRun none = Eargate(absl::StrCat("audit verify --dir ", dir_, "/nothing"));
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_EQ(none.out, absl::StrCat("audit verify: ", dir_, "/nothing: no such log directory\n"));
+}
+
+// Test search and export filters.
+TEST_F(CliTest, SearchAndExport) {
+  CliRun s =
+      Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --person p-odd --outcome deny"));
+  EXPECT_EQ(s.exit_code, 0);
+  EXPECT_EQ(std::count(s.out.begin(), s.out.end(), '\n'), 1) << s.out;  // only d-5
+  EXPECT_NE(s.out.find("\"decision_id\":\"d-5\""), std::string::npos);
+  CliRun e =
+      Eargate(absl::StrCat("audit export --dir ", dir_,
+                           "/audit --from 2026-06-15 --to 2026-06-16T23:59:59Z --format csv"));
+  EXPECT_EQ(e.exit_code, 0);
+  EXPECT_EQ(std::count(e.out.begin(), e.out.end(), '\n'), 3) << e.out;  // header, d-2, d-3
+  CliRun bad = Eargate(absl::StrCat("audit export --dir ", dir_, "/audit --from yesterday"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.out, "--from: must be an RFC 3339 time or a date (got 'yesterday')\n");
+}
+
+// Test that a people file with one bad row imports nothing and says why, with exit 2.
+TEST_F(CliTest, PeopleImportAllOrNothing) {
+  std::string file = dir_ + "/people.jsonl";
+  std::ofstream(file) << "{\"id\":\"a\",\"citizenships\":[{\"country\":\"DE\"}]}\n"
+                      << "{\"id\":\"b\",\"kind\":\"robot\"}\n";
+  std::string store = absl::StrCat("sqlite://", dir_, "/e.db");
+  CliRun bad = Eargate(absl::StrCat("people import ", file, " --store ", store));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(bad.out, absl::StrCat(file, ":2: kind: must be one of natural, organization\n",
+                                  "people import: 1 error; nothing imported\n"));
+  CliRun empty = Eargate(absl::StrCat("people export --store ", store));
+  EXPECT_EQ(empty.exit_code, 0);
+  EXPECT_EQ(empty.out, "");
+  std::ofstream(file) << "{\"id\":\"a\",\"citizenships\":[{\"country\":\"DE\"}]}\n";
+  CliRun ok = Eargate(absl::StrCat("people import ", file, " --store ", store));
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_EQ(ok.out, "imported 1 people\n");
+}
+
+}  // namespace
+}  // namespace eargate::store

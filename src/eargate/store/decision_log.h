@@ -1,0 +1,154 @@
+// The decision log: an append-only, segmented file log whose records form a SHA-256 hash chain,
+// with checkpoints of the chain head kept apart (doc/audit_log_format.md is the format).
+//
+// Every decision the gateway or the CLI makes is appended here, and every administrative
+// change too. The caller produces the record payload (a JSON object: the decision, its
+// findings with citations, the request facts, the policy version) and the typed index fields
+// that search and export use without parsing JSON.
+//
+// Durability (LogOptions::durability):
+//   kSync  (default) Append returns after the record is on disk. Concurrent appenders share
+//          one write() and one fdatasync() (group commit), so throughput grows with them.
+//   kAsync Append returns once the record is chained in memory; a writer thread writes and
+//          syncs at least every async_flush_interval. A crash may lose the newest records,
+//          never corrupt older ones.
+//
+// Thread-safety: a DecisionLog is thread-safe; Append may be called from any number of
+// threads. One process owns a log directory (an flock on <dir>/LOCK).
+// Lifetime: Close() (or the destructor) drains and syncs pending records and writes a final
+// checkpoint. A CheckpointSink passed in the options must outlive the log.
+//
+//   EG_ASSIGN_OR_RETURN(auto log, store::DecisionLog::Open("/var/lib/eargate/audit", {}));
+//   EG_ASSIGN_OR_RETURN(uint64_t seq, log->Append({.decision_id = id, .person_id = p, ...}));
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "eargate/core/sha256.h"
+#include "eargate/core/time.h"
+#include "eargate/core/types.h"
+
+namespace eargate::store {
+
+enum class RecordKind : uint8_t { kDecision = 0, kAdminChange = 1 };
+
+// What a caller appends. The views need only live for the duration of Append.
+struct LogEntry {
+  std::string_view decision_id;  // at most 65535 bytes
+  std::string_view person_id;    // at most 65535 bytes
+  std::string_view item;         // at most 65535 bytes
+  core::Timestamp time = 0;      // the decision time
+  RecordKind kind = RecordKind::kDecision;
+  std::optional<core::Outcome> outcome;  // none for an admin change
+  std::string_view payload;              // a JSON object (UTF-8); at most ~16 MiB
+};
+
+// A record as read back. Views point into the reader's mapping of the segment and are valid
+// only during the callback that receives them.
+struct LogRecord {
+  uint64_t seq = 0;
+  core::Timestamp time = 0;
+  RecordKind kind = RecordKind::kDecision;
+  uint8_t outcome_code = 255;  // 0 allow, 1 review, 2 deny, 255 none
+  core::Sha256Digest prev_hash{};
+  core::Sha256Digest hash{};
+  std::string_view decision_id, person_id, item, payload;
+  uint64_t segment = 0;  // segment number
+  uint64_t offset = 0;   // byte offset of the record in its segment file
+
+  std::optional<core::Outcome> outcome() const {
+    if (outcome_code > 2) return std::nullopt;
+    return static_cast<core::Outcome>(outcome_code);
+  }
+};
+
+// A copy of the chain head after record `seq`.
+struct Checkpoint {
+  uint64_t seq = 0;
+  core::Sha256Digest head{};
+  uint64_t segment = 0;
+  core::Timestamp at = 0;
+};
+
+// Where checkpoints go besides <dir>/checkpoints.jsonl (the store: table audit_checkpoints).
+// Called on the log's writer thread, after the records it covers are on disk. An error is
+// counted (Stats::checkpoint_sink_errors), not fatal: the file copy was already written.
+class CheckpointSink {
+ public:
+  virtual ~CheckpointSink() = default;
+  virtual absl::Status RecordCheckpoint(const Checkpoint& checkpoint) = 0;
+};
+
+enum class Durability : uint8_t { kSync, kAsync };
+std::optional<Durability> ParseDurability(std::string_view s);  // "sync" | "async"
+
+struct LogOptions {
+  Durability durability = Durability::kSync;
+  uint64_t max_segment_bytes = 64ull << 20;  // a segment is closed before it would exceed this
+  uint64_t checkpoint_every = 1000;          // records between checkpoints; 0: only at close
+  std::chrono::milliseconds async_flush_interval{50};
+  CheckpointSink* checkpoint_sink = nullptr;  // not owned; may be null
+  const core::Clock* clock = nullptr;         // for checkpoint times; null: the system clock
+};
+
+class DecisionLog {
+ public:
+  // Opens (creating if needed) the log in `dir`. Recovers from a crash: a torn record at the
+  // end of the newest segment (never acknowledged in sync mode) is cut off. Fails with
+  // DataLoss when the log is damaged other than at its tail, or when a checkpoint names
+  // records beyond the log's end (records were removed); run `eargate audit verify`.
+  // Fails with FailedPrecondition when another process holds the log.
+  static absl::StatusOr<std::unique_ptr<DecisionLog>> Open(const std::string& dir,
+                                                           const LogOptions& options = {});
+  ~DecisionLog();
+  DecisionLog(const DecisionLog&) = delete;
+  DecisionLog& operator=(const DecisionLog&) = delete;
+
+  // Appends one record; returns its sequence number. In sync mode the record is on disk when
+  // this returns OK. InvalidArgument for an oversized field; after an I/O error every
+  // later call fails with that error (the log does not guess what reached the disk).
+  absl::StatusOr<uint64_t> Append(const LogEntry& entry);
+
+  // Appends without blocking the caller, for event-driven servers: `done` runs once the
+  // record is on disk (sync) or written (async), with its sequence number or the error, on
+  // the log's writer thread (or at once on the caller's thread for an invalid entry).
+  // Records appended this way share group commits like blocking ones, so a few threads with
+  // many requests in flight reach the throughput of many blocked threads.
+  // REQUIRES: `done` is quick and does not call Append, Flush or Close on this log.
+  using AppendCallback = std::function<void(absl::StatusOr<uint64_t>)>;
+  void AppendAsync(const LogEntry& entry, AppendCallback done);
+
+  // Waits until every record appended before the call is on disk.
+  absl::Status Flush();
+
+  // Drains, syncs, writes a final checkpoint and stops the writer. Idempotent.
+  absl::Status Close();
+
+  struct Stats {
+    uint64_t appended = 0;  // records appended by this process
+    uint64_t syncs = 0;     // fdatasync calls on segments (group commits)
+    uint64_t segments_opened = 0;
+    uint64_t checkpoints = 0;
+    uint64_t checkpoint_sink_errors = 0;
+    uint64_t truncated_bytes = 0;  // torn tail cut off when opening
+    uint64_t last_seq = 0;
+  };
+  Stats stats() const;
+  const std::string& dir() const;
+
+ private:
+  struct Impl;
+  explicit DecisionLog(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eargate::store

@@ -1,0 +1,73 @@
+// Reading a log directory: segment listing, read-only mappings, framing of a segment's bytes
+// into records, and the checkpoint file. Private to eargate_store; shared by the writer's
+// crash recovery and the reader/verifier.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eargate/store/decision_log.h"
+#include "eargate/store/internal/log_format.h"
+
+namespace eargate::store::internal {
+
+// A read-only mapping of a whole file (empty files map to nothing). Move-only.
+class MappedFile {
+ public:
+  static absl::StatusOr<MappedFile> Open(const std::string& path);
+  MappedFile() = default;
+  MappedFile(MappedFile&& o) noexcept { *this = std::move(o); }
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  ~MappedFile();
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+struct SegmentFile {
+  uint64_t number = 0;
+  std::string path;
+};
+// Segment files of `dir` in number order. NotFound when dir does not exist.
+absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir);
+
+struct RecordRef {
+  uint64_t offset = 0;
+  uint32_t size = 0;
+};
+struct ByteRange {
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+struct SegmentFrames {
+  bool header_ok = false;
+  SegmentHeader header;
+  std::vector<RecordRef> records;
+  std::vector<ByteRange> damaged;  // bytes that frame no record
+};
+// Splits a segment's bytes into records (no hash checks but where resynchronising after
+// damaged bytes needs them). A file shorter than a header has header_ok false and no records.
+SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha);
+
+// checkpoints.jsonl
+struct CheckpointLine {
+  int line = 0;
+  Checkpoint checkpoint;
+};
+struct CheckpointFile {
+  std::vector<CheckpointLine> checkpoints;
+  std::vector<std::pair<int, std::string>> bad_lines;  // line, problem
+  bool exists = false;
+};
+CheckpointFile ReadCheckpointFile(const std::string& dir);
+std::string FormatCheckpointLine(const Checkpoint& c);  // with trailing newline
+
+bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out);
+
+}  // namespace eargate::store::internal

@@ -1,0 +1,77 @@
+// Reading the decision log (doc/audit_log_format.md): scanning records for search and export,
+// and verifying the hash chain, record order, segments and checkpoints.
+//
+// These functions read files only; they may run while a DecisionLog appends to the same
+// directory (they see a prefix of it; a record being written shows as a torn tail note).
+// Thread-safety: free functions without shared state.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eargate/store/decision_log.h"
+
+namespace eargate::store {
+
+// Which records a scan delivers. Empty / absent fields match everything; times inclusive.
+struct RecordFilter {
+  std::optional<core::Timestamp> from, to;
+  std::string person;
+  std::string item;
+  std::optional<core::Outcome> outcome;
+  std::optional<RecordKind> kind;
+  bool Matches(const LogRecord& r) const;
+};
+
+// Calls fn(record) for each readable record matching `filter`, in log order; fn returns false
+// to stop. Damaged bytes are skipped (verify reports them). NotFound when dir is no directory,
+// InvalidArgument when it holds no segments.
+absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
+                     const std::function<bool(const LogRecord&)>& fn);
+
+struct VerifyProblem {
+  std::string segment_file;  // base name; empty for problems not in a segment
+  uint64_t offset = 0;       // byte offset in the segment file
+  uint64_t seq = 0;          // the record's sequence number; 0 when none applies
+  std::string message;
+};
+// "audit-0000000000000001.seg offset 1234 seq 57: <message>".
+std::string FormatProblem(const VerifyProblem& p);
+
+struct VerifyReport {
+  uint64_t segments = 0;
+  uint64_t records = 0;
+  uint64_t bytes = 0;
+  uint64_t checkpoints_checked = 0;
+  uint64_t last_seq = 0;
+  core::Sha256Digest head{};
+  std::vector<VerifyProblem> problems;  // tampering or damage: each names where
+  std::vector<std::string> notes;       // not tampering (a torn tail left by a crash)
+  bool intact() const { return problems.empty(); }
+};
+
+struct VerifyOptions {
+  // Checkpoints kept elsewhere (the store's audit_checkpoints) to check as well.
+  std::vector<Checkpoint> extra_checkpoints;
+  std::string extra_checkpoints_name = "store";
+  int threads = 0;  // hashing threads; 0: one per core
+};
+
+// Verifies the whole log. A tampered log is an OK status with problems in the report; an
+// error status means there is nothing to verify (NotFound, InvalidArgument) or I/O failed.
+absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& options = {});
+
+// The export forms (doc/audit_log_format.md §7): one JSON object per line with the payload
+// under "record", or CSV with the payload as one JSON field.
+void AppendRecordJson(const LogRecord& r, std::string* out);  // with newline
+std::string RecordCsvHeader();                                // with newline
+void AppendRecordCsv(const LogRecord& r, std::string* out);   // with newline
+
+// Checkpoints of <dir>/checkpoints.jsonl (unreadable lines skipped).
+std::vector<Checkpoint> ReadCheckpoints(const std::string& dir);
+
+}  // namespace eargate::store

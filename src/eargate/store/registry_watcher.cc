@@ -1,0 +1,112 @@
+#include "eargate/store/registry_watcher.h"
+
+#include <libpq-fe.h>
+#include <poll.h>
+#include <sqlite3.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+
+namespace eargate::store {
+
+struct RegistryWatcher::Impl {
+  OnChange on_change;
+  std::chrono::milliseconds interval{200};
+  std::atomic<bool> stop{false};
+  PGconn* pg = nullptr;
+  sqlite3* lite = nullptr;
+  std::thread thread;
+
+  ~Impl() {
+    stop = true;
+    if (thread.joinable()) thread.join();
+    if (pg != nullptr) PQfinish(pg);
+    if (lite != nullptr) sqlite3_close(lite);
+  }
+
+  int64_t DataVersion() {
+    sqlite3_stmt* st = nullptr;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(lite, "PRAGMA data_version", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+
+  void RunSqlite() {
+    int64_t last = DataVersion();
+    while (!stop) {
+      std::this_thread::sleep_for(interval);
+      int64_t v = DataVersion();
+      if (v != last) {
+        last = v;
+        on_change("registry");
+      }
+    }
+  }
+
+  void RunPostgres() {
+    while (!stop) {
+      if (PQstatus(pg) != CONNECTION_OK) {
+        PQreset(pg);
+        if (PQstatus(pg) == CONNECTION_OK) {
+          PQclear(PQexec(pg, "LISTEN eargate_registry"));
+          on_change("registry");  // changes may have been missed while disconnected
+        } else {
+          std::this_thread::sleep_for(interval);
+          continue;
+        }
+      }
+      pollfd pfd{PQsocket(pg), POLLIN, 0};
+      int rc = ::poll(&pfd, 1, static_cast<int>(interval.count()));
+      if (rc <= 0) continue;
+      if (PQconsumeInput(pg) != 1) continue;
+      while (PGnotify* n = PQnotifies(pg)) {
+        std::string what = n->extra ? n->extra : "";
+        PQfreemem(n);
+        on_change(what);
+      }
+    }
+  }
+};
+
+RegistryWatcher::RegistryWatcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RegistryWatcher::~RegistryWatcher() = default;
+
+absl::StatusOr<std::unique_ptr<RegistryWatcher>> RegistryWatcher::Start(
+    std::string_view url, OnChange on_change, std::chrono::milliseconds poll_interval) {
+  auto impl = std::make_unique<Impl>();
+  impl->on_change = std::move(on_change);
+  impl->interval = poll_interval;
+  Impl* raw = impl.get();
+  if (url.substr(0, 9) == "sqlite://") {
+    std::string path(url.substr(9));
+    if (sqlite3_open_v2(path.c_str(), &impl->lite, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+      std::string msg = impl->lite ? sqlite3_errmsg(impl->lite) : "out of memory";
+      return absl::UnavailableError(absl::StrCat("sqlite: cannot open ", path, ": ", msg));
+    }
+    impl->thread = std::thread([raw] { raw->RunSqlite(); });
+  } else if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
+    impl->pg = PQconnectdb(std::string(url).c_str());
+    if (impl->pg == nullptr || PQstatus(impl->pg) != CONNECTION_OK) {
+      std::string msg = impl->pg ? PQerrorMessage(impl->pg) : "out of memory";
+      while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+      return absl::UnavailableError(absl::StrCat("postgresql: cannot connect: ", msg));
+    }
+    PGresult* res = PQexec(impl->pg, "LISTEN eargate_registry");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok)
+      return absl::UnavailableError(absl::StrCat("postgresql: LISTEN: ", PQerrorMessage(impl->pg)));
+    impl->thread = std::thread([raw] { raw->RunPostgres(); });
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "store URL '", std::string(url), "': must start with sqlite:// or postgresql://"));
+  }
+  return std::unique_ptr<RegistryWatcher>(new RegistryWatcher(std::move(impl)));
+}
+
+}  // namespace eargate::store

@@ -1,0 +1,138 @@
+// The store: the person registry (people and organizations with their KYC facts, each fact
+// with its source and verification time), API keys kept as SHA-256 hashes, admin tokens with
+// roles, and the decision log's checkpoints. One interface, two real backends chosen by URL:
+//
+//   sqlite:///var/lib/eargate/eargate.db   the default: one file, WAL journal, nothing to set up
+//   postgresql://user@host:5432/eargate    a fleet of gateway nodes sharing one database
+//
+// Open() applies the numbered schema migrations the binary carries (sql/<backend>/NNN_*.sql)
+// and refuses a database whose schema is newer than the binary knows.
+//
+// Thread-safety: a Store is thread-safe; it holds one connection and serialises calls.
+// Lifetime: results are values; nothing refers into the Store after a call returns.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "eargate/core/request.h"
+#include "eargate/core/time.h"
+#include "eargate/store/decision_log.h"
+
+namespace eargate::store {
+
+// Where a KYC fact comes from: the vendor or process ("onfido", "manual-review") and when it
+// was verified (0: unknown).
+struct FactSource {
+  std::string source;
+  core::Timestamp verified_at = 0;
+  bool empty() const { return source.empty() && verified_at == 0; }
+  bool operator==(const FactSource&) const = default;
+};
+
+// A registered person or organization. `person` carries the facts the engine reads; the
+// sources say where each came from. A fact without its own source has `kyc`'s.
+struct PersonRecord {
+  core::Person person;  // person.screening is not stored (screening results are recomputed)
+  FactSource kyc;
+  std::vector<FactSource> citizenship_sources;  // parallel to person.citizenships, or empty
+  std::vector<FactSource> residency_sources;    // parallel to person.permanent_residencies
+  FactSource us_person_source;
+  FactSource categories_source;  // end-user categories
+  FactSource end_uses_source;
+  std::optional<core::Location> location;    // the usual location (SPEC §3)
+  std::vector<std::string> api_keys_sha256;  // active keys (import: keys to add)
+  core::Timestamp updated_at = 0;            // set by the store
+};
+
+struct ApiKey {
+  std::string key_sha256;  // lower-case hex
+  std::string person_id;
+  core::Timestamp created_at = 0;
+  core::Timestamp last_used_at = 0;  // 0: never
+  core::Timestamp revoked_at = 0;    // 0: active
+};
+
+// Admin API roles, each including the ones before it.
+enum class Role : uint8_t { kViewer, kAnalyst, kOfficer, kAdmin };
+std::string_view Name(Role r);
+std::optional<Role> ParseRole(std::string_view s);  // "viewer" | "analyst" | "officer" | "admin"
+
+struct AdminToken {
+  std::string token_sha256;
+  std::string name;
+  Role role = Role::kViewer;
+  core::Timestamp created_at = 0;
+  core::Timestamp expires_at = 0;  // 0: never
+  core::Timestamp revoked_at = 0;
+  core::Timestamp last_used_at = 0;
+};
+
+struct StoreOptions {
+  const core::Clock* clock = nullptr;  // null: the system clock
+};
+
+class Store {
+ public:
+  // Opens the store at `url` and migrates its schema. InvalidArgument for a URL of no known
+  // scheme; Unavailable when the database cannot be reached; FailedPrecondition when its
+  // schema is newer than this binary's.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(std::string_view url,
+                                                     const StoreOptions& options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  std::string_view backend() const;  // "sqlite" | "postgresql"
+  int schema_version() const;
+  static int KnownSchemaVersion(std::string_view backend);
+
+  // --- People
+  // Inserts or replaces every person in one transaction: all or nothing. Adds each record's
+  // api_keys_sha256 (a key already bound to another person fails the whole import with
+  // AlreadyExists naming the key's person). Errors name the person id.
+  absl::Status ImportPeople(const std::vector<PersonRecord>& people);
+  absl::StatusOr<std::optional<PersonRecord>> GetPerson(std::string_view id);
+  // Calls fn for every person in id order.
+  absl::Status ForEachPerson(const std::function<void(const PersonRecord&)>& fn);
+  // NotFound when absent. Deletes the person's facts and keys.
+  absl::Status DeletePerson(std::string_view id);
+
+  // --- API keys (SHA-256 hex of the key; the key itself is never stored)
+  absl::Status AddApiKey(std::string_view person_id, std::string_view key_sha256);
+  // The person an active key belongs to, or nullopt. With touch, records the use time.
+  absl::StatusOr<std::optional<std::string>> PersonForApiKey(std::string_view key_sha256,
+                                                             bool touch = false);
+  absl::Status RevokeApiKey(std::string_view key_sha256);  // NotFound when unknown
+  absl::StatusOr<std::vector<ApiKey>> ListApiKeys(std::string_view person_id);
+
+  // --- Admin tokens
+  absl::Status CreateAdminToken(std::string_view token_sha256, std::string_view name, Role role,
+                                core::Timestamp expires_at = 0);
+  // The token's record when it is known, not revoked and not expired; Unauthenticated
+  // otherwise (with the reason: unknown, revoked or expired). Records the use time.
+  absl::StatusOr<AdminToken> AuthenticateAdminToken(std::string_view token_sha256);
+  absl::Status RevokeAdminToken(std::string_view token_sha256);
+
+  // --- Decision log checkpoints, one chain per node
+  absl::Status RecordCheckpoint(std::string_view node, const Checkpoint& checkpoint);
+  absl::StatusOr<std::vector<Checkpoint>> ListCheckpoints(std::string_view node);
+  // A CheckpointSink writing to this store for `node`; lives as long as the store.
+  CheckpointSink* CheckpointSinkFor(std::string node);
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// True when s is 64 lower-case hex digits.
+bool IsSha256Hex(std::string_view s);
+
+}  // namespace eargate::store

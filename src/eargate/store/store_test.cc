@@ -1,0 +1,255 @@
+// Store tests, each against SQLite and a real PostgreSQL: migrations, the person registry
+// (all-or-nothing import, facts with sources), API keys, admin tokens, checkpoints.
+#include "eargate/store/store.h"
+
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/core/sha256.h"
+#include "eargate/store/decision_log.h"
+#include "eargate/store/internal/sql_db.h"
+#include "eargate/store/log_reader.h"
+#include "eargate/store/people_io.h"
+#include "eargate/store/registry_watcher.h"
+#include "eargate/store/testing/store_fixture.h"
+#include "gtest/gtest.h"
+
+namespace eargate::store {
+namespace {
+
+using testing::StoreTest;
+
+std::string Key(std::string_view k) { return core::Sha256Hex(k); }
+
+PersonRecord Jane() {
+  auto parsed = ParsePeople(
+      absl::StrCat(
+          R"({"id":"cust-42","kind":"natural","name":"Jane Doe",)",
+          R"("citizenships":[{"country":"DE","since":"1990-01-01","source":"onfido","verified_at":"2026-05-01T10:00:00Z"}],)",
+          R"("permanent_residencies":[{"country":"US","since":"2020-05-01"}],"us_person":null,)",
+          R"("end_user_categories":["government"],"end_uses":["military_intelligence"],"organization":"acme-gmbh",)",
+          R"("api_key_sha256":")", Key("key-1"), R"(",)",
+          R"("location":{"country":"DE","source":"ip","ip":"203.0.113.9","anonymizer":false},)",
+          R"("kyc":{"source":"onfido","verified_at":"2026-05-01T10:00:00Z"}})", "\n"),
+      PeopleFormat::kJsonl, "people.jsonl");
+  EXPECT_TRUE(parsed.errors.empty()) << parsed.errors[0];
+  return parsed.people.at(0);
+}
+
+class RegistryTest : public StoreTest {};
+
+// Test that the schema is migrated to the binary's version and that reopening is a no-op.
+TEST_P(RegistryTest, MigratesOnOpen) {
+  EXPECT_EQ(store().backend(), GetParam());
+  EXPECT_EQ(store().schema_version(), Store::KnownSchemaVersion(GetParam()));
+  EXPECT_GE(store().schema_version(), 1);
+  auto again = Reopen();
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(again->schema_version(), store().schema_version());
+}
+
+// Test that a database with a newer schema than the binary knows is refused.
+TEST_P(RegistryTest, RefusesNewerSchema) {
+  std::string path = url().substr(9);
+  auto db = GetParam() == "sqlite" ? internal::OpenSqlite(path) : internal::OpenPostgres(url());
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)
+                  ->Exec("INSERT INTO eargate_schema_migrations (version, name, applied_at) VALUES "
+                         "(999, 'future', 0)")
+                  .ok());
+  auto s = Store::Open(url());
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(s.status().message(),
+            absl::StrCat("database schema version 999 is newer than this eargate knows (",
+                         Store::KnownSchemaVersion(GetParam()), "); upgrade eargate"));
+}
+
+// Test that a person's facts, their sources and keys round-trip.
+TEST_P(RegistryTest, ImportAndGet) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  auto got = store().GetPerson("cust-42");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  const PersonRecord& r = **got;
+  EXPECT_EQ(r.person.name, "Jane Doe");
+  ASSERT_EQ(r.person.citizenships.size(), 1u);
+  EXPECT_EQ(r.person.citizenships[0].country.code(), "DE");
+  EXPECT_EQ(r.person.citizenships[0].since, *core::ParseTime("1990-01-01", true));
+  ASSERT_EQ(r.citizenship_sources.size(), 1u);
+  EXPECT_EQ(r.citizenship_sources[0].source, "onfido");
+  EXPECT_EQ(r.citizenship_sources[0].verified_at, *core::ParseTime("2026-05-01T10:00:00Z"));
+  ASSERT_EQ(r.person.permanent_residencies.size(), 1u);
+  EXPECT_EQ(core::UsPersonStatus(r.person), core::Tristate::kYes);
+  EXPECT_EQ(r.person.end_uses, core::Bit(core::Knowledge::kMilitaryIntelligence));
+  EXPECT_EQ(r.person.end_user_categories, core::Bit(core::Knowledge::kGovernment));
+  EXPECT_EQ(r.person.organization, "acme-gmbh");
+  EXPECT_EQ(r.kyc.source, "onfido");
+  ASSERT_TRUE(r.location.has_value());
+  EXPECT_EQ(r.location->ip, "203.0.113.9");
+  EXPECT_EQ(r.api_keys_sha256, std::vector<std::string>{Key("key-1")});
+  EXPECT_EQ(r.updated_at, clock_.now);
+  // Export and parse again: the same record.
+  std::string line;
+  AppendPersonJsonl(r, &line);
+  auto parsed = ParsePeople(line, PeopleFormat::kJsonl, "export");
+  ASSERT_TRUE(parsed.errors.empty()) << parsed.errors[0];
+  std::string again;
+  AppendPersonJsonl(parsed.people[0], &again);
+  EXPECT_EQ(again, line);
+  EXPECT_FALSE(store().GetPerson("nobody")->has_value());
+}
+
+// Test that an import that fails on one person writes nothing at all.
+TEST_P(RegistryTest, ImportIsAllOrNothing) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  PersonRecord a, b;
+  a.person.id = "new-1";
+  b.person.id = "new-2";
+  b.api_keys_sha256 = {Key("key-1")};  // Jane's key
+  auto s = store().ImportPeople({a, b});
+  EXPECT_EQ(s.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(s.message(), absl::StrCat("person new-2: api key ", Key("key-1").substr(0, 12),
+                                      "... already belongs to person cust-42"));
+  EXPECT_FALSE(store().GetPerson("new-1")->has_value());
+  int n = 0;
+  ASSERT_TRUE(store().ForEachPerson([&](const PersonRecord&) { ++n; }).ok());
+  EXPECT_EQ(n, 1);
+}
+
+// Test that re-importing a person replaces their facts.
+TEST_P(RegistryTest, ImportReplacesFacts) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  PersonRecord j = Jane();
+  j.person.citizenships.clear();
+  j.citizenship_sources.clear();
+  j.person.end_uses = 0;
+  ASSERT_TRUE(store().ImportPeople({j}).ok());
+  auto got = store().GetPerson("cust-42");
+  ASSERT_TRUE(got.ok() && got->has_value());
+  EXPECT_TRUE((*got)->person.citizenships.empty());
+  EXPECT_EQ((*got)->person.end_uses, 0u);
+  ASSERT_TRUE(store().DeletePerson("cust-42").ok());
+  EXPECT_EQ(store().DeletePerson("cust-42").code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(store().PersonForApiKey(Key("key-1"))->has_value());
+}
+
+// Test API keys: lookup, last use, revocation seen by a second connection (another node).
+TEST_P(RegistryTest, ApiKeys) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  ASSERT_TRUE(store().AddApiKey("cust-42", Key("key-2")).ok());
+  EXPECT_EQ(store().AddApiKey("cust-42", Key("key-2")).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store().AddApiKey("nobody", Key("key-3")).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store().AddApiKey("cust-42", "abc").code(), absl::StatusCode::kInvalidArgument);
+  clock_.now += 60;
+  auto who = store().PersonForApiKey(Key("key-2"), /*touch=*/true);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who->value_or(""), "cust-42");
+  auto other = Reopen();
+  ASSERT_TRUE(store().RevokeApiKey(Key("key-2")).ok());
+  EXPECT_EQ(store().RevokeApiKey(Key("key-2")).code(), absl::StatusCode::kNotFound);
+  EXPECT_FALSE(other->PersonForApiKey(Key("key-2"))->has_value());
+  EXPECT_EQ(other->PersonForApiKey(Key("key-1"))->value_or(""), "cust-42");
+  auto keys = store().ListApiKeys("cust-42");
+  ASSERT_TRUE(keys.ok());
+  ASSERT_EQ(keys->size(), 2u);
+  const ApiKey& k2 = (*keys)[0].key_sha256 == Key("key-2") ? (*keys)[0] : (*keys)[1];
+  EXPECT_EQ(k2.last_used_at, clock_.now);
+  EXPECT_EQ(k2.revoked_at, clock_.now);
+}
+
+// Test admin tokens: roles, expiry, revocation, unknown tokens and bad input.
+TEST_P(RegistryTest, AdminTokens) {
+  ASSERT_TRUE(store().CreateAdminToken(Key("t-admin"), "alice", Role::kAdmin).ok());
+  ASSERT_TRUE(
+      store().CreateAdminToken(Key("t-view"), "bob", Role::kViewer, clock_.now + 3600).ok());
+  EXPECT_EQ(store().CreateAdminToken("not-hex", "x", Role::kAdmin).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseRole("superuser"), std::nullopt);
+  EXPECT_EQ(ParseRole("officer"), Role::kOfficer);
+  auto t = store().AuthenticateAdminToken(Key("t-admin"));
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->role, Role::kAdmin);
+  EXPECT_EQ(t->name, "alice");
+  EXPECT_EQ(store().AuthenticateAdminToken(Key("t-view"))->role, Role::kViewer);
+  clock_.now += 3600;
+  EXPECT_EQ(store().AuthenticateAdminToken(Key("t-view")).status().message(),
+            "admin token: expired");
+  EXPECT_EQ(store().AuthenticateAdminToken(Key("nope")).status().message(), "admin token: unknown");
+  ASSERT_TRUE(store().RevokeAdminToken(Key("t-admin")).ok());
+  auto r = store().AuthenticateAdminToken(Key("t-admin"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(r.status().message(), "admin token: revoked");
+}
+
+// Test that the decision log's checkpoints reach the store and that verify checks them.
+TEST_P(RegistryTest, LogCheckpointsInStore) {
+  std::string dir = temp_dir_ + "/audit";
+  LogOptions opt;
+  opt.checkpoint_every = 10;
+  opt.checkpoint_sink = store().CheckpointSinkFor("node-a");
+  {
+    auto log = DecisionLog::Open(dir, opt);
+    ASSERT_TRUE(log.ok());
+    for (int i = 0; i < 35; ++i) {
+      LogEntry e;
+      std::string id = absl::StrCat("d", i);
+      e.decision_id = id;
+      e.payload = "{}";
+      ASSERT_TRUE((*log)->Append(e).ok());
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+    EXPECT_EQ((*log)->stats().checkpoint_sink_errors, 0u);
+  }
+  auto cps = store().ListCheckpoints("node-a");
+  ASSERT_TRUE(cps.ok()) << cps.status();
+  ASSERT_EQ(cps->size(), 4u);  // 10, 20, 30 and 35 at close
+  EXPECT_EQ(cps->back().seq, 35u);
+  VerifyOptions vo;
+  vo.extra_checkpoints = *cps;
+  auto report = VerifyLog(dir, vo);
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->checkpoints_checked, 8u);
+}
+
+// Test that a key revoked through one node's store reaches a watcher on another connection
+// (the fleet's change propagation), and that the other node then refuses the key.
+TEST_P(RegistryTest, WatcherSeesRevocation) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::string> changes;
+  auto watcher = RegistryWatcher::Start(
+      url(),
+      [&](std::string_view what) {
+        std::lock_guard<std::mutex> lock(mu);
+        changes.emplace_back(what);
+        cv.notify_all();
+      },
+      std::chrono::milliseconds(20));
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+  auto node_b = Reopen();
+  ASSERT_TRUE(store().RevokeApiKey(Key("key-1")).ok());
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    // Generous bound: the test checks delivery, not speed.
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return !changes.empty(); }));
+    EXPECT_EQ(changes[0], GetParam() == "sqlite" ? "registry" : "api_keys");
+  }
+  EXPECT_FALSE(node_b->PersonForApiKey(Key("key-1"))->has_value());
+}
+
+INSTANTIATE_STORE_TEST(RegistryTest);
+
+// Test that URLs of unknown schemes are refused with a message that says what is allowed.
+TEST(StoreUrlTest, UnknownScheme) {
+  auto s = Store::Open("mysql://x");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.status().message(),
+            "store URL 'mysql://x': must start with sqlite:// or postgresql://");
+}
+
+}  // namespace
+}  // namespace eargate::store
