@@ -21,6 +21,33 @@ struct Boundary {
 
 }  // namespace
 
+std::vector<core::Timestamp> PolicyBoundaries(const rules::PolicySnapshot& p) {
+  std::vector<core::Timestamp> t;
+  for (const auto& n : p.notices()) {
+    t.push_back(n.effective);
+    if (n.expires) t.push_back(*n.expires);
+  }
+  for (const auto& l : p.licenses()) {
+    t.push_back(l.valid_from);
+    if (l.valid_until) t.push_back(*l.valid_until);
+  }
+  for (const auto& g : p.programs()) {
+    t.push_back(g.valid_from);
+    if (g.valid_until) t.push_back(*g.valid_until);
+  }
+  for (const auto& o : p.operator_rules()) {
+    t.push_back(o.effective);
+    if (o.expires) t.push_back(*o.expires);
+  }
+  for (const auto& s : p.data().sanctions()) {
+    t.push_back(s.in_force_from);
+    if (s.in_force_until) t.push_back(s.in_force_until);
+  }
+  std::sort(t.begin(), t.end());
+  t.erase(std::unique(t.begin(), t.end()), t.end());
+  return t;
+}
+
 std::optional<UpcomingChange> NextChange(const rules::PolicySnapshot& p, const core::Request& request,
                                          int64_t horizon_seconds) {
   const int item = p.FindItem(request.item);

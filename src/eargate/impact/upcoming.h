@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "eargate/core/request.h"
 #include "eargate/rules/policy.h"
@@ -20,6 +21,10 @@ struct UpcomingChange {
   // The header value: "deny at 2026-07-01T00:00:00Z; notice bis-2026-07-01".
   std::string HeaderValue() const;
 };
+
+// Every instant at which something in the policy (or an OFAC program date) starts or stops,
+// sorted and unique. A caller can skip NextChange when none lies ahead.
+std::vector<core::Timestamp> PolicyBoundaries(const rules::PolicySnapshot& policy);
 
 // The first change of outcome after request.at (and before request.at + horizon_seconds).
 std::optional<UpcomingChange> NextChange(const rules::PolicySnapshot& policy, const core::Request& request,

@@ -1,5 +1,7 @@
 #include "eargate/server/gateway.h"
 
+#include "eargate/impact/upcoming.h"
+
 #include <sys/stat.h>
 
 #include <chrono>
@@ -128,6 +130,7 @@ absl::StatusOr<StatePtr> Gateway::LoadState() {
   for (const rules::Item& item : state->policy->items()) {
     state->item_slots.push_back(metrics_->ItemSlot(item.id));
   }
+  state->boundaries = impact::PolicyBoundaries(*state->policy);
   return StatePtr(std::move(state));
 }
 
@@ -308,6 +311,14 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
   a.outcome = decision.outcome;
   a.reason = wire::DecisionReason(*state.policy, request, decision);
   a.decision_id = wire::NewDecisionId();
+  // Advance notice: only when some boundary of the policy lies ahead (a few more decisions).
+  if (a.status == Access::Status::kDecided && !state.boundaries.empty() &&
+      state.boundaries.back() > request.at) {
+    if (auto change = impact::NextChange(*state.policy, request)) {
+      a.change = change->HeaderValue();
+      metrics_->CountPendingChange(a.change, a.person_id);
+    }
+  }
   if (LogEnabled(LogLevel::kDebug)) {
     Log(LogLevel::kDebug, StrCat("decision ", a.decision_id, " person=", a.person_id, " item=", item,
                                  " ip=", a.client_ip, " country=", a.country, " -> ",

@@ -37,6 +37,8 @@ struct ServingState {
   rules::PolicyPtr policy;
   PeoplePtr people;
   std::vector<int> item_slots;  // metrics slot per policy item index
+  // impact::PolicyBoundaries: when nothing lies ahead, no advance notice is computed.
+  std::vector<core::Timestamp> boundaries;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -66,6 +68,9 @@ struct Access {
   std::string_view policy_version;
   std::string client_ip;
   std::string country;  // where the request was placed ("" unknown)
+  // Advance notice (X-Eargate-Change): "deny at 2026-07-01T00:00:00Z; notice ... takes effect"
+  // when the loaded policy changes this caller's outcome within a year; "" otherwise.
+  std::string change;
 };
 
 class Gateway {

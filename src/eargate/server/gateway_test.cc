@@ -179,3 +179,38 @@ TEST_F(GatewayTest, ReloadRefusesBadPolicy) {
 
 }  // namespace
 }  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test that a caller whose outcome a pending program will change is told when and why
+// (X-Eargate-Change), and that /metrics counts the distinct callers per pending change.
+TEST_F(GatewayTest, AdvanceNoticeOfAPendingProgram) {
+  Config cfg = config_;
+  cfg.policy = Src("examples/policies/trusted-partners.yaml");
+  ASSERT_TRUE(ValidateConfig(&cfg).ok());
+  Metrics metrics;
+  auto gw = Gateway::Create(cfg, &metrics, &clock_);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  Caller c;
+  std::string auth = "Bearer sk-demo-foreign-person";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  c.forwarded_for = "8.8.8.8";  // a German citizen in the US: a deemed export to DE
+  Access a = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  EXPECT_EQ(a.outcome, core::Outcome::kDeny);
+  EXPECT_EQ(a.change, "allow at 2026-09-01T00:00:00Z; program g7-trusted-partners takes effect");
+  (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  std::string text = metrics.Render("v", 1);
+  EXPECT_NE(text.find("eargate_pending_change_callers{change=\"allow at 2026-09-01T00:00:00Z; program "
+                      "g7-trusted-partners takes effect\"} 1\n"),
+            std::string::npos)
+      << text;
+  // A US person in the US is not affected: no header.
+  std::string us = "Bearer sk-demo-us-person";
+  c.authorization = us;
+  EXPECT_EQ((*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi).change, "");
+}
+
+}  // namespace
+}  // namespace eargate::server

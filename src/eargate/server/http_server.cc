@@ -260,6 +260,7 @@ struct HttpServer::Impl {
     res.set("X-Eargate-Reason", HeaderSafe(a.reason));
     res.set("X-Eargate-Decision-Id", HeaderSafe(a.decision_id));
     res.set("X-Eargate-Policy", HeaderSafe(a.policy_version));
+    if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
   }
 
   // Writes a complete small response with one write: status line, our headers, body. The
@@ -323,6 +324,7 @@ struct HttpServer::Impl {
       AddHeader(&h, "X-Eargate-Reason", a.reason);
       AddHeader(&h, "X-Eargate-Decision-Id", a.decision_id);
       AddHeader(&h, "X-Eargate-Policy", a.policy_version);
+      if (!a.change.empty()) AddHeader(&h, "X-Eargate-Change", a.change);
       if (allow) {
         AddHeader(&h, "X-Eargate-Person", a.person_id);
         AddHeader(&h, "X-Eargate-Item", a.item_id);
@@ -494,6 +496,7 @@ struct HttpServer::Impl {
     res.keep_alive(client_keep);
     res.set("X-Eargate-Decision", "allow");
     res.set("X-Eargate-Decision-Id", a.decision_id);
+    if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
     auto write_timeout = std::chrono::milliseconds(cfg.limits.write_timeout_ms);
     // A small body of known length (a non-streamed completion) is read whole and written with
     // the header in one write: one syscall instead of two, nothing to stream anyway.

@@ -189,6 +189,19 @@ std::string Metrics::Render(const std::string& policy_version, size_t people) co
     StrAppend(&out, "eargate_upstream_errors_total{kind=\"", Name(f).substr(9), "\"} ",
               failures_[static_cast<int>(f)].load(), "\n");
   }
+  help("eargate_pending_change_callers", "gauge",
+       "Distinct callers whose outcome a pending notice, license or program will change, by change.");
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    for (const auto& [change, people] : pending_) {
+      std::string label;
+      for (char ch : change) {
+        if (ch == '"' || ch == '\\') label.push_back('\\');
+        label.push_back(ch == '\n' ? ' ' : ch);
+      }
+      StrAppend(&out, "eargate_pending_change_callers{change=\"", label, "\"} ", people.size(), "\n");
+    }
+  }
   help("eargate_policy_reloads_total", "counter", "Policy/people reloads, by result.");
   StrAppend(&out, "eargate_policy_reloads_total{result=\"ok\"} ", reloads_ok_.load(), "\n");
   StrAppend(&out, "eargate_policy_reloads_total{result=\"refused\"} ", reloads_failed_.load(), "\n");
@@ -203,6 +216,20 @@ std::string Metrics::Render(const std::string& policy_version, size_t people) co
   help("eargate_requests_in_flight", "gauge", "Requests being processed.");
   StrAppend(&out, "eargate_requests_in_flight ", in_flight_.load(), "\n");
   return out;
+}
+
+}  // namespace eargate::server
+
+namespace eargate::server {
+
+void Metrics::CountPendingChange(const std::string& change, std::string_view person) {
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  auto it = pending_.find(change);
+  if (it == pending_.end()) {
+    if (pending_.size() >= kMaxPendingChanges) return;
+    it = pending_.emplace(change, std::set<std::string>()).first;
+  }
+  if (it->second.size() < 1000000) it->second.emplace(person);
 }
 
 }  // namespace eargate::server

@@ -22,7 +22,9 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,10 @@ class Metrics {
   }
   void CountFailure(Failure f) { failures_[static_cast<int>(f)].fetch_add(1, std::memory_order_relaxed); }
   void CountUpstreamRequest() { upstream_requests_.fetch_add(1, std::memory_order_relaxed); }
+  // Advance notice: `person` will see `change` (the X-Eargate-Change value). Distinct callers
+  // are counted per pending change (at most kMaxPendingChanges changes are tracked).
+  void CountPendingChange(const std::string& change, std::string_view person);
+  static constexpr size_t kMaxPendingChanges = 64;
   void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
   void ConnectionOpened() {
     connections_active_.fetch_add(1, std::memory_order_relaxed);
@@ -119,6 +125,8 @@ class Metrics {
   std::atomic<int64_t> connections_active_{0};
   std::atomic<uint64_t> connections_total_{0};
   std::atomic<int64_t> in_flight_{0};
+  mutable std::mutex pending_mu_;
+  std::map<std::string, std::set<std::string>> pending_;  // guarded by pending_mu_
 };
 
 }  // namespace eargate::server
