@@ -45,6 +45,8 @@ void ApplyEmbeddedDefaults(server::Config* c) {
   std::string geo = root + "/third_party/geoip/geo-whois-asn-country.mmdb";
   if (std::filesystem::exists(geo)) c->geoip.db = geo;
   c->trusted_proxies = {"127.0.0.1/32", "::1/128"};
+  std::string lists = root + "/data/screening";
+  if (std::filesystem::is_directory(lists)) c->screening.lists = {lists};
 }
 
 int RunServe(const ServeFlags& f) {

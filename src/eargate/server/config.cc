@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -61,6 +62,17 @@ class Parser {
       return;
     }
     *out = static_cast<uint32_t>(v);
+  }
+  void Double(const YAML::Node& n, const std::string& key, double* out) {
+    std::string s;
+    if (!Scalar(n, key, &s)) return;
+    char* end = nullptr;
+    double v = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end || !(v >= 0 && v <= 1)) {
+      Error(n, key, StrCat("must be a number in [0, 1] (got '", s, "')"));
+      return;
+    }
+    *out = v;
   }
   void Bool(const YAML::Node& n, const std::string& key, bool* out) {
     std::string s;
@@ -141,6 +153,18 @@ class Parser {
                    {
                        {"db", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->geoip.db); }},
                        {"anonymizer_ranges", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->geoip.anonymizer_ranges); }},
+                   });
+             }},
+            {"screening",
+             [&](const YAML::Node& n, const std::string& k) {
+               Map(n, k,
+                   {
+                       {"lists", [&](const YAML::Node& v, const std::string& kk) {
+                          StringList(v, kk, &c->screening.lists);
+                          for (auto& path : c->screening.lists) path = Resolve(base_dir_, path);
+                        }},
+                       {"potential_score", [&](const YAML::Node& v, const std::string& kk) { Double(v, kk, &c->screening.potential_score); }},
+                       {"confirmed_score", [&](const YAML::Node& v, const std::string& kk) { Double(v, kk, &c->screening.confirmed_score); }},
                    });
              }},
             {"trusted_proxies",
@@ -304,6 +328,13 @@ absl::Status ValidateConfig(Config* c) {
   if (!c->geoip.db.empty() && !IsFile(c->geoip.db)) err("geoip.db", StrCat("no such file: ", c->geoip.db));
   if (!c->geoip.anonymizer_ranges.empty() && !IsFile(c->geoip.anonymizer_ranges)) {
     err("geoip.anonymizer_ranges", StrCat("no such file: ", c->geoip.anonymizer_ranges));
+  }
+  for (const auto& path : c->screening.lists) {
+    if (!IsFile(path) && !IsDir(path)) err("screening.lists", StrCat("no such file or folder: ", path));
+  }
+  const auto& sc = c->screening;
+  if (!(sc.potential_score > 0 && sc.potential_score <= sc.confirmed_score && sc.confirmed_score <= 1)) {
+    err("screening", "need 0 < potential_score <= confirmed_score <= 1");
   }
   if (!c->upstream.url.empty()) {
     if (auto s = ParseUpstreamUrl(c->upstream.url, &c->upstream); !s.ok()) {

@@ -41,6 +41,14 @@ struct GeoIpConfig {
   std::string anonymizer_ranges;  // geoip.anonymizer_ranges: CIDR file; "" = none
 };
 
+// Restricted-party screening of the registry (issue 4): every person is screened by name when
+// the people file is loaded or reloaded; hits reach the engine as restricted-party findings.
+struct ScreeningConfig {
+  std::vector<std::string> lists;  // screening.lists: list files or folders; empty = no screening
+  double potential_score = 0.86;   // screening.potential_score: at or above, a potential match (review)
+  double confirmed_score = 0.97;   // screening.confirmed_score: at or above, a confirmed hit
+};
+
 struct LimitsConfig {
   uint32_t max_header_bytes = 16 * 1024;    // limits.max_header_bytes (request line + headers)
   uint32_t max_body_bytes = 4 * 1024 * 1024;  // limits.max_body_bytes
@@ -62,6 +70,7 @@ struct Config {
   std::string people;                  // people: people file (SPEC §3 JSON lines); "" = nobody
   UpstreamConfig upstream;             // upstream: see UpstreamConfig
   GeoIpConfig geoip;                   // geoip: see GeoIpConfig
+  ScreeningConfig screening;           // screening: see ScreeningConfig
   std::vector<std::string> trusted_proxies;  // trusted_proxies: CIDRs whose X-Forwarded-For is believed
   bool trust_person_header = false;    // trust_person_header: accept X-Eargate-Person from trusted proxies
   LimitsConfig limits;                 // limits: see LimitsConfig

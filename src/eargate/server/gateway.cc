@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
@@ -105,6 +106,18 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         "no geo-IP database configured: every client location is unknown (the policy's "
         "uncertain.location_unknown decides)");
   }
+  if (!config.screening.lists.empty()) {
+    screen::ListSetBuilder lists;
+    for (const auto& path : config.screening.lists) {
+      absl::Status s = std::filesystem::is_directory(path) ? lists.AddDirectory(path) : lists.AddFile(path);
+      if (!s.ok()) return s;
+    }
+    gw->screen_index_ = screen::Index::Build(std::move(lists).Finish());
+    Log(LogLevel::kInfo, StrCat("screening lists: ", gw->screen_index_->stats().entries, " entries from ",
+                                core::StrJoin(config.screening.lists, ", ")));
+  } else {
+    Log(LogLevel::kWarn, "no screening lists configured: people are not screened (screening.lists)");
+  }
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
@@ -121,9 +134,17 @@ absl::StatusOr<StatePtr> Gateway::LoadState() {
   if (!policy.ok()) return policy.status();
   state->policy = std::move(*policy);
   if (!config_.people.empty()) {
-    auto people = PeopleRegistry::Load(config_.people, *data_);
+    PeopleRegistry::Screening screening;
+    screening.index = screen_index_.get();
+    screening.bands.potential = config_.screening.potential_score;
+    screening.bands.confirmed = config_.screening.confirmed_score;
+    auto people = PeopleRegistry::Load(config_.people, *data_, screening);
     if (!people.ok()) return people.status();
     state->people = std::move(*people);
+    if (screen_index_) {
+      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people: ",
+                                  state->people->screened_with_hits(), " with restricted-party hits"));
+    }
   } else {
     state->people = std::make_shared<const PeopleRegistry>();
   }

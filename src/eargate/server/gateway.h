@@ -126,6 +126,7 @@ class Gateway {
   const core::Clock* clock_;
   std::shared_ptr<const rules::EarData> data_;
   geoip::GeoIpPtr geo_;
+  std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
   geoip::CidrSet trusted_;
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};

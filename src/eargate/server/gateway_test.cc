@@ -214,3 +214,48 @@ TEST_F(GatewayTest, AdvanceNoticeOfAPendingProgram) {
 
 }  // namespace
 }  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test that the registry is screened at load: a customer whose name is on OFAC's SDN list is
+// denied even where nothing is exported (a US person in the US), and a clean one is not.
+TEST_F(GatewayTest, ScreensTheRegistryAtLoad) {
+  std::string people = ::testing::TempDir() + "/screened_people.jsonl";
+  {
+    std::ofstream f(people);
+    // SHA-256 of "sk-sdn" and "sk-clean".
+    f << R"({"id":"listed","name":"Manuel Antonio Noriega","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-sdn") << "\"}\n"
+      << R"({"id":"clean","name":"Ada Smith","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-clean") << "\"}\n";
+  }
+  Config cfg = config_;
+  cfg.people = people;
+  cfg.screening.lists = {Src("data/screening/ofac_sdn_2021-07")};
+  ASSERT_TRUE(ValidateConfig(&cfg).ok());
+  Metrics metrics;
+  auto gw = Gateway::Create(cfg, &metrics, &clock_);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  EXPECT_EQ((*gw)->state()->people->screened_with_hits(), 1u);
+  Caller c;
+  std::string auth = "Bearer sk-sdn";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  c.forwarded_for = "8.8.8.8";
+  Access listed = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  EXPECT_EQ(listed.outcome, core::Outcome::kDeny);
+  EXPECT_NE(listed.reason.find("prohibited: the person matches OFAC's SDN list entry 1572"), std::string::npos)
+      << listed.reason;
+  auth = "Bearer sk-clean";
+  c.authorization = auth;
+  EXPECT_EQ((*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi).outcome,
+            core::Outcome::kAllow);
+  // A bad list path is a configuration error, not a silent skip.
+  Config bad = config_;
+  bad.screening.lists = {Src("data/screening/nope")};
+  EXPECT_FALSE(ValidateConfig(&bad).ok());
+}
+
+}  // namespace
+}  // namespace eargate::server

@@ -18,12 +18,32 @@ std::string PeopleRegistry::KeyHash(std::string_view api_key) {
 #pragma GCC diagnostic pop
 
 absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Load(
-    const std::string& path, const rules::EarData& data) {
+    const std::string& path, const rules::EarData& data, const Screening& screening) {
   auto file = wire::PeopleFile::Load(path, data);
   if (!file.ok()) return file.status();
   auto reg = std::make_shared<PeopleRegistry>();
   reg->path_ = path;
-  reg->file_ = std::move(*file);
+  if (screening.index) {
+    std::vector<wire::PersonRecord> records = (*file)->records();
+    for (auto& r : records) {
+      core::Person& p = r.person;
+      if (p.name.empty()) continue;
+      screen::ScreenQuery q;
+      q.name = p.name;
+      q.type = p.kind == core::PersonKind::kOrganization ? screen::EntityType::kOrganization
+                                                          : screen::EntityType::kPerson;
+      if (!p.citizenships.empty()) q.country = p.citizenships.front().country;
+      auto hits = screen::ToScreeningHits(screening.index->Screen(q), screening.bands);
+      if (hits.empty()) continue;
+      ++reg->screened_with_hits_;
+      for (auto& h : hits) p.screening.push_back(std::move(h));
+    }
+    auto screened = wire::PeopleFile::FromRecords(std::move(records));
+    if (!screened.ok()) return screened.status();
+    reg->file_ = std::move(*screened);
+  } else {
+    reg->file_ = std::move(*file);
+  }
   return std::shared_ptr<const PeopleRegistry>(std::move(reg));
 }
 

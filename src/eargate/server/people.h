@@ -18,18 +18,32 @@
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
 #include "eargate/rules/ear_data.h"
+#include "eargate/screen/index.h"
 #include "eargate/wire/people_file.h"
 #include "eargate/wire/request_json.h"
 
 namespace eargate::server {
+
+// The lists a registry is screened against when it loads (none: index null).
+struct RegistryScreening {
+  const screen::Index* index = nullptr;
+  screen::HitBands bands;
+};
 
 class PeopleRegistry : public wire::PersonLookup {
  public:
   // An empty registry (nobody can authenticate).
   PeopleRegistry() = default;
   // REQUIRES: `data` outlives the call only (persons are copied out).
+  // With `screening`, every person (and organization) with a name is screened against the
+  // restricted-party lists; hits are added to the person's `screening` facts, which the engine
+  // turns into restricted-party findings.
+  using Screening = RegistryScreening;
   static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Load(const std::string& path,
-                                                                   const rules::EarData& data);
+                                                                   const rules::EarData& data,
+                                                                   const Screening& screening = Screening());
+  // How many people got at least one screening hit at load.
+  size_t screened_with_hits() const { return screened_with_hits_; }
 
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
@@ -48,6 +62,7 @@ class PeopleRegistry : public wire::PersonLookup {
  private:
   std::string path_;
   std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
+  size_t screened_with_hits_ = 0;
 };
 
 using PeoplePtr = std::shared_ptr<const PeopleRegistry>;
