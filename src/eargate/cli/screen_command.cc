@@ -19,6 +19,7 @@
 
 #include "eargate/cli/command.h"
 #include "eargate/screen/index.h"
+#include "eargate/screen/report.h"
 #include "eargate/screen/internal/delimited.h"
 #include "eargate/screen/internal/strings.h"
 #include "eargate/screen/lists.h"
@@ -38,37 +39,6 @@ struct ScreenArgs {
   std::string batch;
 };
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
-
-std::string FormatScore(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::round(v * 1000) / 1000);
-  std::string s(buf);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
-}
-
 // Loads the lists named by --list, or every list file under <data>/screening.
 absl::StatusOr<std::shared_ptr<const screen::Index>> LoadIndex(
     const std::vector<std::string>& files) {
@@ -83,96 +53,6 @@ absl::StatusOr<std::shared_ptr<const screen::Index>> LoadIndex(
     }
   }
   return screen::Index::Build(std::move(builder).Finish());
-}
-
-// Validates country/type of one query; `where` prefixes messages ("line 3: ").
-absl::StatusOr<screen::ScreenQuery> MakeQuery(std::string name, std::string_view country,
-                                              std::string_view type, const std::string& where) {
-  screen::ScreenQuery q;
-  if (screen::internal::Trim(name).empty()) {
-    return absl::InvalidArgumentError(Cat(where, "field \"name\" is missing or empty"));
-  }
-  q.name = std::move(name);
-  if (!country.empty()) {
-    std::string upper(country);
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    auto c = core::Country::Parse(upper);
-    if (!c) {
-      return absl::InvalidArgumentError(Cat(where, "field \"country\": \"", country,
-                                            "\" is not an ISO 3166-1 alpha-2 code"));
-    }
-    q.country = *c;
-  }
-  if (!type.empty()) {
-    auto t = screen::ParseEntityType(type);
-    if (!t) {
-      return absl::InvalidArgumentError(Cat(where, "field \"type\": \"", type,
-                                            "\" is not one of person, organization, vessel, "
-                                            "aircraft"));
-    }
-    q.type = *t;
-  }
-  return q;
-}
-
-std::string ResultLine(const screen::ScreenQuery& q, const std::vector<screen::Match>& matches) {
-  std::string out = "{\"query\": {\"name\": ";
-  AppendJsonString(out, q.name);
-  if (q.country) {
-    out += ", \"country\": ";
-    AppendJsonString(out, q.country->code());
-  }
-  if (q.type != screen::EntityType::kUnknown) {
-    out += ", \"type\": ";
-    AppendJsonString(out, screen::Name(q.type));
-  }
-  out += "}, \"matches\": [";
-  for (size_t i = 0; i < matches.size(); ++i) {
-    const screen::Match& m = matches[i];
-    if (i) out += ", ";
-    out += "{\"list\": ";
-    AppendJsonString(out, m.entry->list);
-    out += ", \"entity_id\": ";
-    AppendJsonString(out, m.entry->source_id);
-    out += ", \"name\": ";
-    AppendJsonString(out, m.entry->name);
-    out += ", \"matched_name\": ";
-    AppendJsonString(out, m.matched_name);
-    out += ", \"score\": " + FormatScore(m.score);
-    out += ", \"cite\": ";
-    AppendJsonString(out, m.cite.empty() ? std::string_view(m.entry->source) : m.cite);
-    out += ", \"binding\": ";
-    out += m.cite.empty() ? "false" : "true";
-    out += ", \"type\": ";
-    AppendJsonString(out, screen::Name(m.entry->type));
-    out += ", \"matched_tokens\": [";
-    for (size_t k = 0; k < m.matched_tokens.size(); ++k) {
-      if (k) out += ", ";
-      AppendJsonString(out, m.matched_tokens[k]);
-    }
-    out += "], \"countries\": [";
-    for (size_t k = 0; k < m.entry->countries.size(); ++k) {
-      if (k) out += ", ";
-      AppendJsonString(out, m.entry->countries[k].code());
-    }
-    out += "], \"programs\": [";
-    for (size_t k = 0; k < m.entry->programs.size(); ++k) {
-      if (k) out += ", ";
-      AppendJsonString(out, m.entry->programs[k]);
-    }
-    out += "]";
-    if (!m.entry->license_requirement.empty()) {
-      out += ", \"license_requirement\": ";
-      AppendJsonString(out, m.entry->license_requirement);
-    }
-    if (!m.entry->license_policy.empty()) {
-      out += ", \"license_policy\": ";
-      AppendJsonString(out, m.entry->license_policy);
-    }
-    out += "}";
-  }
-  out += "]}";
-  return out;
 }
 
 // Reads batch queries: JSON lines, or CSV with a header naming a `name` column.
@@ -222,7 +102,7 @@ absl::StatusOr<std::vector<screen::ScreenQuery>> ReadBatch(const std::string& pa
                                 std::pair{"type", &type}}) {
         if (absl::Status st = str(key, value); !st.ok()) return st;
       }
-      auto q = MakeQuery(std::move(name), country, type, where);
+      auto q = screen::MakeQuery(std::move(name), country, type, where);
       if (!q.ok()) return q.status();
       out.push_back(std::move(*q));
     }
@@ -255,7 +135,7 @@ absl::StatusOr<std::vector<screen::ScreenQuery>> ReadBatch(const std::string& pa
                  ? std::string(screen::internal::Trim(row.fields[col]))
                  : std::string();
     };
-    auto q = MakeQuery(cell(name_col), cell(country_col), cell(type_col), where);
+    auto q = screen::MakeQuery(cell(name_col), cell(country_col), cell(type_col), where);
     if (!q.ok()) return q.status();
     out.push_back(std::move(*q));
   }
@@ -289,7 +169,7 @@ int RunScreen(const ScreenArgs& args) {
     queries = std::move(*batch);
   } else {
     for (const std::string& n : args.names) {
-      auto q = MakeQuery(n, args.country, args.type, "");
+      auto q = screen::MakeQuery(n, args.country, args.type, "");
       if (!q.ok()) {
         std::cerr << "eargate screen: " << q.status().message() << "\n";
         return kExitBadInput;
@@ -307,7 +187,7 @@ int RunScreen(const ScreenArgs& args) {
   options.limit = args.limit;
   std::string out;
   for (const screen::ScreenQuery& q : queries) {
-    out += ResultLine(q, (*index)->Screen(q, options));
+    out += screen::ResultLine(q, (*index)->Screen(q, options));
     out.push_back('\n');
     if (out.size() > (1 << 16)) {
       std::cout << out;

@@ -1,10 +1,13 @@
 #include "eargate/server/gateway.h"
 
 #include "eargate/impact/upcoming.h"
+#include "eargate/screen/report.h"
 
 #include <sys/stat.h>
 
 #include <chrono>
+
+#include <simdjson.h>
 #include <filesystem>
 
 #include "eargate/core/json.h"
@@ -388,6 +391,58 @@ int Gateway::Decide(std::string_view body, std::string* out) {
   metrics_->CountDecision(decision.outcome, slot, took);
   for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
   wire::AppendDecisionJson(*state->policy, request, decision, wire::NewDecisionId(), out);
+  return 200;
+}
+
+int Gateway::Screen(const Caller& caller, std::string_view body, std::string* out) {
+  StatePtr state = this->state();
+  if (!Authenticate(*state, caller)) {
+    AppendError("invalid_request_error", "invalid_api_key", "unknown or missing API key", out);
+    return 401;
+  }
+  if (!screen_index_) {
+    AppendError("server_error", "screening_unavailable", "no screening lists are configured (screening.lists)", out);
+    return 503;
+  }
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element doc;
+  if (parser.parse(body.data(), body.size(), true).get(doc) || !doc.is_object()) {
+    AppendError("invalid_request_error", "bad_request", "body: must be a JSON object {\"name\": ...}", out);
+    return 400;
+  }
+  std::string name, country, type;
+  screen::ScreenOptions options;
+  simdjson::dom::object obj;
+  if (doc.get_object().get(obj)) return 400;
+  for (auto field : obj) {
+    std::string_view k = field.key;
+    std::string_view v;
+    if (k == "name" || k == "country" || k == "type") {
+      if (field.value.get_string().get(v)) {
+        AppendError("invalid_request_error", "bad_request", StrCat(k, ": must be a string"), out);
+        return 400;
+      }
+      (k == "name" ? name : k == "country" ? country : type) = std::string(v);
+    } else if (k == "limit") {
+      int64_t n;
+      if (field.value.get_int64().get(n) || n < 1 || n > 100) {
+        AppendError("invalid_request_error", "bad_request", "limit: must be an integer in [1, 100]", out);
+        return 400;
+      }
+      options.limit = static_cast<int>(n);
+    } else {
+      AppendError("invalid_request_error", "bad_request",
+                  StrCat(k, ": unknown field (allowed: name, country, type, limit)"), out);
+      return 400;
+    }
+  }
+  auto query = screen::MakeQuery(std::move(name), country, type, "");
+  if (!query.ok()) {
+    AppendError("invalid_request_error", "bad_request", std::string(query.status().message()), out);
+    return 400;
+  }
+  options.threshold = config_.screening.potential_score;
+  *out = screen::ResultLine(*query, screen_index_->Screen(*query, options));
   return 200;
 }
 

@@ -101,6 +101,11 @@ class Gateway {
   // POST /v1/decide: body is a SPEC §2 request. Returns the HTTP status; *out the JSON body.
   int Decide(std::string_view body, std::string* out);
 
+  // POST /v1/screen: body {"name": ..., "country"?: ..., "type"?: ..., "limit"?: N} screened
+  // against the configured lists; the answer is an `eargate screen` result line. Needs a
+  // registered API key. Returns the HTTP status (503 when no lists are configured).
+  int Screen(const Caller& caller, std::string_view body, std::string* out);
+
   // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
   int Models(const Caller& caller, std::string* out);
 

@@ -259,3 +259,39 @@ TEST_F(GatewayTest, ScreensTheRegistryAtLoad) {
 
 }  // namespace
 }  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test that POST /v1/screen answers in the `eargate screen` line form, needs a key, and
+// names the field of a bad query.
+TEST_F(GatewayTest, ScreenEndpoint) {
+  Config cfg = config_;
+  cfg.screening.lists = {Src("data/screening/ofac_sdn_2021-07")};
+  ASSERT_TRUE(ValidateConfig(&cfg).ok());
+  Metrics metrics;
+  auto gw = Gateway::Create(cfg, &metrics, &clock_);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  Caller c;
+  std::string auth = "Bearer sk-demo-us-person";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  std::string out;
+  EXPECT_EQ((*gw)->Screen(c, R"({"name": "Manuel Noriega", "type": "person"})", &out), 200);
+  EXPECT_EQ(out.rfind("{\"query\": {\"name\": \"Manuel Noriega\", \"type\": \"person\"}, \"matches\": [{\"list\": \"us_ofac_sdn\", \"entity_id\": \"1572\"", 0), 0u) << out;
+  out.clear();
+  EXPECT_EQ((*gw)->Screen(c, R"({"name": "x", "country": "Narnia"})", &out), 400);
+  EXPECT_NE(out.find("field \\\"country\\\": \\\"Narnia\\\" is not an ISO 3166-1 alpha-2 code"), std::string::npos) << out;
+  out.clear();
+  EXPECT_EQ((*gw)->Screen(c, R"({"nom": "x"})", &out), 400);
+  EXPECT_NE(out.find("nom: unknown field"), std::string::npos) << out;
+  Caller anonymous = c;
+  anonymous.authorization = "";
+  out.clear();
+  EXPECT_EQ((*gw)->Screen(anonymous, R"({"name": "x"})", &out), 401);
+  out.clear();
+  EXPECT_EQ(gw_->Screen(c, R"({"name": "x"})", &out), 503);  // the fixture configures no lists
+}
+
+}  // namespace
+}  // namespace eargate::server

@@ -107,6 +107,7 @@ Route RouteFor(std::string_view path) {
   if (path == "/v1/embeddings") return {Endpoint::kEmbeddings, true};
   if (path == "/v1/responses") return {Endpoint::kResponses, true};
   if (path == "/v1/models") return {Endpoint::kModels, false};
+  if (path == "/v1/screen") return {Endpoint::kScreen, false};
   if (path == "/healthz") return {Endpoint::kHealthz, false};
   if (path == "/readyz") return {Endpoint::kReadyz, false};
   if (path == "/metrics") return {Endpoint::kMetrics, false};
@@ -610,6 +611,17 @@ struct HttpServer::Impl {
             } else {
               std::string body;
               int st = gw->Decide(req.body(), &body);
+              res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
+            }
+            break;
+          case Endpoint::kScreen:
+            if (req.method() != http::verb::post) {
+              res = MakeResponse(req, http::status::method_not_allowed,
+                                 ErrorJson("invalid_request_error", "method_not_allowed", "use POST"));
+              res.set(http::field::allow, "POST");
+            } else {
+              std::string body;
+              int st = gw->Screen(CallerOf(req, c), req.body(), &body);
               res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
             }
             break;

@@ -20,6 +20,7 @@ std::string_view Name(Endpoint e) {
     case Endpoint::kHealthz: return "healthz";
     case Endpoint::kReadyz: return "readyz";
     case Endpoint::kMetrics: return "metrics";
+    case Endpoint::kScreen: return "screen";
     case Endpoint::kOther: return "other";
   }
   return "other";

@@ -34,9 +34,9 @@ namespace eargate::server {
 
 enum class Endpoint : uint8_t {
   kDecide, kAuthz, kChatCompletions, kCompletions, kEmbeddings, kResponses, kModels,
-  kHealthz, kReadyz, kMetrics, kOther,
+  kHealthz, kReadyz, kMetrics, kScreen, kOther,
 };
-inline constexpr int kEndpointCount = 11;
+inline constexpr int kEndpointCount = 12;
 std::string_view Name(Endpoint e);
 
 // Degraded paths. Each bumps failures_total{kind} and logs a line.
