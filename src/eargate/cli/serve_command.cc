@@ -25,6 +25,7 @@ struct ServeFlags {
   std::string geoip;
   std::vector<std::string> trusted_proxies;
   std::string log_level;
+  std::string audit_dir;
   uint32_t threads = 0;
   bool threads_set = false;
 };
@@ -69,6 +70,7 @@ int RunServe(const ServeFlags& f) {
   if (!f.people.empty()) config.people = Absolute(f.people);
   if (!f.upstream.empty()) config.upstream.url = f.upstream;
   if (!f.geoip.empty()) config.geoip.db = Absolute(f.geoip);
+  if (!f.audit_dir.empty()) config.audit.dir = Absolute(f.audit_dir);
   if (!f.trusted_proxies.empty()) config.trusted_proxies = f.trusted_proxies;
   if (f.threads_set) config.threads = f.threads;
   if (!f.log_level.empty()) {
@@ -125,6 +127,8 @@ EG_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--geoip", flags->geoip, "geo-IP database (.mmdb)")->check(CLI::ExistingFile);
   sub->add_option("--trusted-proxy", flags->trusted_proxies,
                   "CIDR whose X-Forwarded-For is believed (repeatable; replaces the config's list)");
+  sub->add_option("--audit-dir", flags->audit_dir,
+                  "decision log folder: every decision is appended (hash-chained) before it is answered");
   sub->add_option("--log-level", flags->log_level, "debug | info | warn | error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   sub->add_option_function<uint32_t>(

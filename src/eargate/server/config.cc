@@ -167,6 +167,14 @@ class Parser {
                        {"confirmed_score", [&](const YAML::Node& v, const std::string& kk) { Double(v, kk, &c->screening.confirmed_score); }},
                    });
              }},
+            {"audit",
+             [&](const YAML::Node& n, const std::string& k) {
+               Map(n, k,
+                   {
+                       {"dir", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->audit.dir); }},
+                       {"durability", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.durability); }},
+                   });
+             }},
             {"trusted_proxies",
              [&](const YAML::Node& n, const std::string& k) { StringList(n, k, &c->trusted_proxies); }},
             {"trust_person_header",
@@ -331,6 +339,9 @@ absl::Status ValidateConfig(Config* c) {
   }
   for (const auto& path : c->screening.lists) {
     if (!IsFile(path) && !IsDir(path)) err("screening.lists", StrCat("no such file or folder: ", path));
+  }
+  if (c->audit.durability != "sync" && c->audit.durability != "async") {
+    err("audit.durability", StrCat("must be sync or async (got '", c->audit.durability, "')"));
   }
   const auto& sc = c->screening;
   if (!(sc.potential_score > 0 && sc.potential_score <= sc.confirmed_score && sc.confirmed_score <= 1)) {

@@ -49,6 +49,13 @@ struct ScreeningConfig {
   double confirmed_score = 0.97;   // screening.confirmed_score: at or above, a confirmed hit
 };
 
+// The decision log (issue 5): every decision the gateway makes is appended to a hash-chained
+// log (doc/audit_log_format.md) before it is answered.
+struct AuditConfig {
+  std::string dir;                // audit.dir: log folder (created); "" = no decision log
+  std::string durability = "sync";  // audit.durability: sync (answer after fdatasync, group commit) | async
+};
+
 struct LimitsConfig {
   uint32_t max_header_bytes = 16 * 1024;    // limits.max_header_bytes (request line + headers)
   uint32_t max_body_bytes = 4 * 1024 * 1024;  // limits.max_body_bytes
@@ -71,6 +78,7 @@ struct Config {
   UpstreamConfig upstream;             // upstream: see UpstreamConfig
   GeoIpConfig geoip;                   // geoip: see GeoIpConfig
   ScreeningConfig screening;           // screening: see ScreeningConfig
+  AuditConfig audit;                   // audit: see AuditConfig
   std::vector<std::string> trusted_proxies;  // trusted_proxies: CIDRs whose X-Forwarded-For is believed
   bool trust_person_header = false;    // trust_person_header: accept X-Eargate-Person from trusted proxies
   LimitsConfig limits;                 // limits: see LimitsConfig

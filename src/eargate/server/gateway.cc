@@ -19,6 +19,7 @@
 
 namespace eargate::server {
 
+using core::StrAppend;
 using core::StrCat;
 
 namespace {
@@ -120,6 +121,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
                                 core::StrJoin(config.screening.lists, ", ")));
   } else {
     Log(LogLevel::kWarn, "no screening lists configured: people are not screened (screening.lists)");
+  }
+  if (!config.audit.dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(config.audit.dir, ec);
+    store::LogOptions opts;
+    opts.durability = *store::ParseDurability(config.audit.durability);
+    opts.clock = clock;
+    auto log = store::DecisionLog::Open(config.audit.dir, opts);
+    if (!log.ok()) return log.status();
+    gw->audit_ = std::move(*log);
+    Log(LogLevel::kInfo, StrCat("decision log ", config.audit.dir, " (", config.audit.durability, ")"));
+  } else {
+    Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
@@ -335,6 +349,17 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
   a.outcome = decision.outcome;
   a.reason = wire::DecisionReason(*state.policy, request, decision);
   a.decision_id = wire::NewDecisionId();
+  a.at = request.at;
+  if (audit_ && a.status == Access::Status::kDecided) {
+    wire::AppendDecisionJson(*state.policy, request, decision, a.decision_id, &a.record);
+    a.record.pop_back();  // the closing brace: add where the request came from
+    a.record.append(",\"location\":{\"country\":");
+    if (request.location.country.valid()) core::AppendJsonString(request.location.country.code(), &a.record);
+    else a.record.append("null");
+    a.record.append(",\"ip\":");
+    core::AppendJsonString(request.location.ip, &a.record);
+    StrAppend(&a.record, ",\"anonymizer\":", request.location.anonymizer ? "true" : "false", "},\"endpoint\":\"gateway\"}");
+  }
   // Advance notice: only when some boundary of the policy lies ahead (a few more decisions).
   if (a.status == Access::Status::kDecided && !state.boundaries.empty() &&
       state.boundaries.back() > request.at) {
@@ -390,8 +415,65 @@ int Gateway::Decide(std::string_view body, std::string* out) {
                  : -1;
   metrics_->CountDecision(decision.outcome, slot, took);
   for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
-  wire::AppendDecisionJson(*state->policy, request, decision, wire::NewDecisionId(), out);
+  const std::string id = wire::NewDecisionId();
+  wire::AppendDecisionJson(*state->policy, request, decision, id, out);
+  if (audit_) {
+    Access a;
+    a.status = Access::Status::kDecided;
+    a.decision_id = id;
+    a.person_id = request.person.id;
+    a.item_id = decision.item >= 0 ? std::string_view(state->policy->items()[decision.item].id)
+                                   : std::string_view(request.item);
+    a.at = request.at;
+    a.outcome = decision.outcome;
+    a.record = *out;
+    a.record.pop_back();
+    a.record.append(",\"endpoint\":\"decide\"}");
+    if (!AppendRecord(a)) {
+      out->clear();
+      AppendError("server_error", "audit_log_unavailable", "the decision could not be recorded; try again", out);
+      return 503;
+    }
+  }
   return 200;
+}
+
+namespace {
+store::LogEntry EntryOf(const Access& a) {
+  store::LogEntry e;
+  e.decision_id = a.decision_id;
+  e.person_id = a.person_id;
+  e.item = a.item_id;
+  e.time = a.at;
+  e.outcome = a.outcome;
+  e.payload = a.record;
+  return e;
+}
+}  // namespace
+
+void Gateway::AppendRecordAsync(const Access& a, std::function<void(bool)> done) {
+  if (!audit_ || a.record.empty()) {
+    done(true);
+    return;
+  }
+  Metrics* metrics = metrics_;
+  audit_->AppendAsync(EntryOf(a), [metrics, done = std::move(done)](absl::StatusOr<uint64_t> r) {
+    if (!r.ok()) {
+      metrics->CountFailure(Failure::kAuditLog);
+      Log(LogLevel::kError, StrCat("decision log: ", std::string(r.status().message())));
+    }
+    done(r.ok());
+  });
+}
+
+bool Gateway::AppendRecord(const Access& a) {
+  if (!audit_ || a.record.empty()) return true;
+  auto r = audit_->Append(EntryOf(a));
+  if (!r.ok()) {
+    metrics_->CountFailure(Failure::kAuditLog);
+    Log(LogLevel::kError, StrCat("decision log: ", std::string(r.status().message())));
+  }
+  return r.ok();
 }
 
 int Gateway::Screen(const Caller& caller, std::string_view body, std::string* out) {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +31,7 @@
 #include "eargate/server/config.h"
 #include "eargate/server/metrics.h"
 #include "eargate/server/people.h"
+#include "eargate/store/decision_log.h"
 
 namespace eargate::server {
 
@@ -71,6 +73,10 @@ struct Access {
   // Advance notice (X-Eargate-Change): "deny at 2026-07-01T00:00:00Z; notice ... takes effect"
   // when the loaded policy changes this caller's outcome within a year; "" otherwise.
   std::string change;
+  // The decision record (the SPEC §2 decision JSON plus the location facts), when the gateway
+  // keeps a decision log; "" otherwise.
+  std::string record;
+  core::Timestamp at = 0;
 };
 
 class Gateway {
@@ -100,6 +106,15 @@ class Gateway {
 
   // POST /v1/decide: body is a SPEC §2 request. Returns the HTTP status; *out the JSON body.
   int Decide(std::string_view body, std::string* out);
+
+  // The decision log, or null when audit.dir is not set.
+  store::DecisionLog* audit_log() const { return audit_.get(); }
+  // Appends a's record; `done(true)` once it is durable (per audit.durability), false on an
+  // error (counted and logged; the caller must not answer "allow"). Runs `done` on the log's
+  // writer thread. Immediate done(true) when there is no log or nothing to record.
+  void AppendRecordAsync(const Access& a, std::function<void(bool)> done);
+  // The same, blocking the caller (for /v1/decide and tests).
+  bool AppendRecord(const Access& a);
 
   // POST /v1/screen: body {"name": ..., "country"?: ..., "type"?: ..., "limit"?: N} screened
   // against the configured lists; the answer is an `eargate screen` result line. Needs a
@@ -132,6 +147,7 @@ class Gateway {
   std::shared_ptr<const rules::EarData> data_;
   geoip::GeoIpPtr geo_;
   std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
+  std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
   geoip::CidrSet trusted_;
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};

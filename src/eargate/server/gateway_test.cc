@@ -1,7 +1,10 @@
 #include "eargate/server/gateway.h"
+#include "eargate/store/log_reader.h"
 
 #include <filesystem>
+#include <filesystem>
 #include <fstream>
+#include <future>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -291,6 +294,53 @@ TEST_F(GatewayTest, ScreenEndpoint) {
   EXPECT_EQ((*gw)->Screen(anonymous, R"({"name": "x"})", &out), 401);
   out.clear();
   EXPECT_EQ(gw_->Screen(c, R"({"name": "x"})", &out), 503);  // the fixture configures no lists
+}
+
+}  // namespace
+}  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test that with audit.dir every decision is appended to the hash-chained log with its
+// person, item, outcome and payload, and that the log verifies.
+TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
+  std::string dir = ::testing::TempDir() + "/gw_audit_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  Config cfg = config_;
+  cfg.audit.dir = dir;
+  ASSERT_TRUE(ValidateConfig(&cfg).ok());
+  Metrics metrics;
+  auto gw = Gateway::Create(cfg, &metrics, &clock_);
+  ASSERT_TRUE(gw.ok()) << gw.status();
+  Caller c;
+  std::string auth = "Bearer sk-demo-foreign-person";
+  c.authorization = auth;
+  c.peer = Ip("127.0.0.1");
+  c.forwarded_for = "8.8.8.8";
+  Access a = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  ASSERT_FALSE(a.record.empty());
+  EXPECT_TRUE((*gw)->AppendRecord(a));
+  std::promise<bool> done;
+  (*gw)->AppendRecordAsync(a, [&](bool ok) { done.set_value(ok); });
+  EXPECT_TRUE(done.get_future().get());
+  std::string body;
+  EXPECT_EQ((*gw)->Decide(R"({"item":"mythos-5","person":{"id":"p9","citizenships":["FR"]},"location":{"country":"FR"}})", &body), 200);
+  ASSERT_TRUE((*gw)->audit_log()->Flush().ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store::ScanLog(dir, {}, [&](const store::LogRecord& r) {
+                seen.push_back(std::string(r.person_id) + "/" + std::string(r.item) + "/" +
+                               std::string(core::Name(*r.outcome())));
+                EXPECT_NE(r.payload.find("\"decision\":\"deny\""), std::string::npos);
+                return true;
+              }).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"cust-de-1/mythos-5/deny", "cust-de-1/mythos-5/deny", "p9/mythos-5/deny"}));
+  gw->reset();
+  auto report = store::VerifyLog(dir);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->records, 3u);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

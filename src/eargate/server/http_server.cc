@@ -297,6 +297,21 @@ struct HttpServer::Impl {
   }
 
   // GET|POST /v1/authz (nginx auth_request, Envoy ext_authz HTTP service).
+  // Waits until the access's decision record is durable (no-op without a decision log).
+  // Returns false when it could not be written: the caller must not allow.
+  awaitable<bool> Record(const Access& a) {
+    if (!gw->audit_log() || a.record.empty()) co_return true;
+    co_return co_await net::async_initiate<decltype(use_awaitable), void(bool)>(
+        [this, &a](auto handler) {
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          auto ex = net::get_associated_executor(*h);
+          gw->AppendRecordAsync(a, [h, ex](bool ok) {
+            net::post(ex, [h, ok]() mutable { (*h)(ok); });
+          });
+        },
+        use_awaitable);
+  }
+
   awaitable<bool> Authz(const Request& req, Conn& c, int* status) {
     const StatePtr& state = gw->state();
     Caller caller = CallerOf(req, c);
@@ -309,7 +324,14 @@ struct HttpServer::Impl {
       channel = core::ParseChannel(ToView(it->value())).value_or(channel);
     }
     std::string item = AuthzItem(req, *state->policy);
-    Access a = gw->Authorize(*state, caller, item, layer, channel);
+    // A copy, not the per-thread reference: `a` views into the state across co_awaits.
+    StatePtr held = state;
+    Access a = gw->Authorize(*held, caller, item, layer, channel);
+    if (!co_await Record(a)) {
+      // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
+      a.outcome = core::Outcome::kDeny;
+      a.reason = "decision log unavailable";
+    }
     std::string h;
     if (a.status == Access::Status::kUnauthenticated) {
       h = "X-Eargate-Decision: deny\r\nX-Eargate-Reason: unknown or missing API key\r\nWWW-Authenticate: Bearer\r\n";
@@ -364,6 +386,13 @@ struct HttpServer::Impl {
     StatePtr state = gw->state();
     Access a = gw->Authorize(*state, CallerOf(req, c), *model, core::Layer::kApplication,
                              core::Channel::kApi);
+    if (!co_await Record(a)) {
+      Response res = MakeResponse(req, http::status::service_unavailable,
+                                  ErrorJson("server_error", "audit_log_unavailable",
+                                            "the decision could not be recorded; try again"));
+      *status = 503;
+      co_return co_await Write(c, res);
+    }
     if (a.status == Access::Status::kUnauthenticated) {
       Response res = MakeResponse(req, http::status::unauthorized,
                                   ErrorJson("invalid_request_error", "invalid_api_key",

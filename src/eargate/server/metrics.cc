@@ -40,6 +40,7 @@ std::string_view Name(Failure f) {
     case Failure::kOverloaded: return "overloaded";
     case Failure::kReloadFailed: return "reload_failed";
     case Failure::kFailOpen: return "fail_open";
+    case Failure::kAuditLog: return "audit_log";
   }
   return "internal";
 }

@@ -53,8 +53,9 @@ enum class Failure : uint8_t {
   kOverloaded,         // limits.max_connections reached: connection closed
   kReloadFailed,       // a new policy or people file was refused; the old one keeps serving
   kFailOpen,           // fail_open: true allowed a request the gateway could not decide
+  kAuditLog,           // the decision record could not be written: the request is denied / 503
 };
-inline constexpr int kFailureCount = 12;
+inline constexpr int kFailureCount = 13;
 std::string_view Name(Failure f);
 
 class Histogram {

@@ -36,8 +36,12 @@ struct RegistryWatcher::Impl {
     return v;
   }
 
+  // The version seen when the watcher started: read in Start(), before it returns, so that a
+  // change made right after Start() is never mistaken for the starting point.
+  int64_t start_version = -1;
+
   void RunSqlite() {
-    int64_t last = DataVersion();
+    int64_t last = start_version;
     while (!stop) {
       std::this_thread::sleep_for(interval);
       int64_t v = DataVersion();
@@ -88,6 +92,7 @@ absl::StatusOr<std::unique_ptr<RegistryWatcher>> RegistryWatcher::Start(
       std::string msg = impl->lite ? sqlite3_errmsg(impl->lite) : "out of memory";
       return absl::UnavailableError(absl::StrCat("sqlite: cannot open ", path, ": ", msg));
     }
+    impl->start_version = impl->DataVersion();
     impl->thread = std::thread([raw] { raw->RunSqlite(); });
   } else if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
     impl->pg = PQconnectdb(std::string(url).c_str());
