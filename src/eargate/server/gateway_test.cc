@@ -44,6 +44,27 @@ class GatewayTest : public ::testing::Test {
     return gw_->Authorize(*gw_->state(), c, item, core::Layer::kApplication, core::Channel::kApi);
   }
 
+  // A gateway on a changed copy of the fixture's config, with its own metrics.
+  std::unique_ptr<Gateway> Make(Config cfg, Metrics* metrics) {
+    EXPECT_TRUE(ValidateConfig(&cfg).ok());
+    auto gw = Gateway::Create(cfg, metrics, &clock_);
+    EXPECT_TRUE(gw.ok()) << gw.status();
+    return gw.ok() ? std::move(*gw) : nullptr;
+  }
+  // A caller with `key` coming through the trusted loopback proxy from `client_ip`.
+  Caller From(const std::string& key, std::string_view client_ip = "8.8.8.8") {
+    keys_.push_back(std::make_unique<std::string>("Bearer " + key));
+    Caller c;
+    c.authorization = *keys_.back();
+    c.peer = Ip("127.0.0.1");
+    c.forwarded_for = client_ip;
+    return c;
+  }
+  static Access AskOf(Gateway& gw, const Caller& c) {
+    return gw.Authorize(*gw.state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  }
+
+  std::vector<std::unique_ptr<std::string>> keys_;
   Config config_;
   Metrics metrics_;
   FixedClock clock_;
@@ -191,35 +212,22 @@ namespace {
 TEST_F(GatewayTest, AdvanceNoticeOfAPendingProgram) {
   Config cfg = config_;
   cfg.policy = Src("examples/policies/trusted-partners.yaml");
-  ASSERT_TRUE(ValidateConfig(&cfg).ok());
   Metrics metrics;
-  auto gw = Gateway::Create(cfg, &metrics, &clock_);
-  ASSERT_TRUE(gw.ok()) << gw.status();
-  Caller c;
-  std::string auth = "Bearer sk-demo-foreign-person";
-  c.authorization = auth;
-  c.peer = Ip("127.0.0.1");
-  c.forwarded_for = "8.8.8.8";  // a German citizen in the US: a deemed export to DE
-  Access a = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  auto gw = Make(cfg, &metrics);
+  ASSERT_NE(gw, nullptr);
+  Caller de = From("sk-demo-foreign-person");  // a German citizen in the US: a deemed export to DE
+  Access a = AskOf(*gw, de);
   EXPECT_EQ(a.outcome, core::Outcome::kDeny);
   EXPECT_EQ(a.change, "allow at 2026-09-01T00:00:00Z; program g7-trusted-partners takes effect");
-  (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  AskOf(*gw, de);
   std::string text = metrics.Render("v", 1);
   EXPECT_NE(text.find("eargate_pending_change_callers{change=\"allow at 2026-09-01T00:00:00Z; program "
                       "g7-trusted-partners takes effect\"} 1\n"),
             std::string::npos)
       << text;
   // A US person in the US is not affected: no header.
-  std::string us = "Bearer sk-demo-us-person";
-  c.authorization = us;
-  EXPECT_EQ((*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi).change, "");
+  EXPECT_EQ(AskOf(*gw, From("sk-demo-us-person")).change, "");
 }
-
-}  // namespace
-}  // namespace eargate::server
-
-namespace eargate::server {
-namespace {
 
 // Test that the registry is screened at load: a customer whose name is on OFAC's SDN list is
 // denied even where nothing is exported (a US person in the US), and a clean one is not.
@@ -227,7 +235,6 @@ TEST_F(GatewayTest, ScreensTheRegistryAtLoad) {
   std::string people = ::testing::TempDir() + "/screened_people.jsonl";
   {
     std::ofstream f(people);
-    // SHA-256 of "sk-sdn" and "sk-clean".
     f << R"({"id":"listed","name":"Manuel Antonio Noriega","citizenships":["US"],"us_person":true,"api_key_sha256":")"
       << PeopleRegistry::KeyHash("sk-sdn") << "\"}\n"
       << R"({"id":"clean","name":"Ada Smith","citizenships":["US"],"us_person":true,"api_key_sha256":")"
@@ -236,71 +243,46 @@ TEST_F(GatewayTest, ScreensTheRegistryAtLoad) {
   Config cfg = config_;
   cfg.people = people;
   cfg.screening.lists = {Src("data/screening/ofac_sdn_2021-07")};
-  ASSERT_TRUE(ValidateConfig(&cfg).ok());
   Metrics metrics;
-  auto gw = Gateway::Create(cfg, &metrics, &clock_);
-  ASSERT_TRUE(gw.ok()) << gw.status();
-  EXPECT_EQ((*gw)->state()->people->screened_with_hits(), 1u);
-  Caller c;
-  std::string auth = "Bearer sk-sdn";
-  c.authorization = auth;
-  c.peer = Ip("127.0.0.1");
-  c.forwarded_for = "8.8.8.8";
-  Access listed = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  auto gw = Make(cfg, &metrics);
+  ASSERT_NE(gw, nullptr);
+  EXPECT_EQ(gw->state()->people->screened_with_hits(), 1u);
+  Access listed = AskOf(*gw, From("sk-sdn"));
   EXPECT_EQ(listed.outcome, core::Outcome::kDeny);
   EXPECT_NE(listed.reason.find("prohibited: the person matches OFAC's SDN list entry 1572"), std::string::npos)
       << listed.reason;
-  auth = "Bearer sk-clean";
-  c.authorization = auth;
-  EXPECT_EQ((*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi).outcome,
-            core::Outcome::kAllow);
+  EXPECT_EQ(AskOf(*gw, From("sk-clean")).outcome, core::Outcome::kAllow);
   // A bad list path is a configuration error, not a silent skip.
   Config bad = config_;
   bad.screening.lists = {Src("data/screening/nope")};
   EXPECT_FALSE(ValidateConfig(&bad).ok());
 }
 
-}  // namespace
-}  // namespace eargate::server
-
-namespace eargate::server {
-namespace {
-
 // Test that POST /v1/screen answers in the `eargate screen` line form, needs a key, and
 // names the field of a bad query.
 TEST_F(GatewayTest, ScreenEndpoint) {
   Config cfg = config_;
   cfg.screening.lists = {Src("data/screening/ofac_sdn_2021-07")};
-  ASSERT_TRUE(ValidateConfig(&cfg).ok());
   Metrics metrics;
-  auto gw = Gateway::Create(cfg, &metrics, &clock_);
-  ASSERT_TRUE(gw.ok()) << gw.status();
-  Caller c;
-  std::string auth = "Bearer sk-demo-us-person";
-  c.authorization = auth;
-  c.peer = Ip("127.0.0.1");
+  auto gw = Make(cfg, &metrics);
+  ASSERT_NE(gw, nullptr);
+  Caller c = From("sk-demo-us-person");
   std::string out;
-  EXPECT_EQ((*gw)->Screen(c, R"({"name": "Manuel Noriega", "type": "person"})", &out), 200);
+  EXPECT_EQ(gw->Screen(c, R"({"name": "Manuel Noriega", "type": "person"})", &out), 200);
   EXPECT_EQ(out.rfind("{\"query\": {\"name\": \"Manuel Noriega\", \"type\": \"person\"}, \"matches\": [{\"list\": \"us_ofac_sdn\", \"entity_id\": \"1572\"", 0), 0u) << out;
   out.clear();
-  EXPECT_EQ((*gw)->Screen(c, R"({"name": "x", "country": "Narnia"})", &out), 400);
+  EXPECT_EQ(gw->Screen(c, R"({"name": "x", "country": "Narnia"})", &out), 400);
   EXPECT_NE(out.find("field \\\"country\\\": \\\"Narnia\\\" is not an ISO 3166-1 alpha-2 code"), std::string::npos) << out;
   out.clear();
-  EXPECT_EQ((*gw)->Screen(c, R"({"nom": "x"})", &out), 400);
+  EXPECT_EQ(gw->Screen(c, R"({"nom": "x"})", &out), 400);
   EXPECT_NE(out.find("nom: unknown field"), std::string::npos) << out;
   Caller anonymous = c;
   anonymous.authorization = "";
   out.clear();
-  EXPECT_EQ((*gw)->Screen(anonymous, R"({"name": "x"})", &out), 401);
+  EXPECT_EQ(gw->Screen(anonymous, R"({"name": "x"})", &out), 401);
   out.clear();
   EXPECT_EQ(gw_->Screen(c, R"({"name": "x"})", &out), 503);  // the fixture configures no lists
 }
-
-}  // namespace
-}  // namespace eargate::server
-
-namespace eargate::server {
-namespace {
 
 // Test that with audit.dir every decision is appended to the hash-chained log with its
 // person, item, outcome and payload, and that the log verifies.
@@ -309,24 +291,18 @@ TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
   std::filesystem::remove_all(dir);
   Config cfg = config_;
   cfg.audit.dir = dir;
-  ASSERT_TRUE(ValidateConfig(&cfg).ok());
   Metrics metrics;
-  auto gw = Gateway::Create(cfg, &metrics, &clock_);
-  ASSERT_TRUE(gw.ok()) << gw.status();
-  Caller c;
-  std::string auth = "Bearer sk-demo-foreign-person";
-  c.authorization = auth;
-  c.peer = Ip("127.0.0.1");
-  c.forwarded_for = "8.8.8.8";
-  Access a = (*gw)->Authorize(*(*gw)->state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  auto gw = Make(cfg, &metrics);
+  ASSERT_NE(gw, nullptr);
+  Access a = AskOf(*gw, From("sk-demo-foreign-person"));
   ASSERT_FALSE(a.record.empty());
-  EXPECT_TRUE((*gw)->AppendRecord(a));
+  EXPECT_TRUE(gw->AppendRecord(a));
   std::promise<bool> done;
-  (*gw)->AppendRecordAsync(a, [&](bool ok) { done.set_value(ok); });
+  gw->AppendRecordAsync(a, [&](bool ok) { done.set_value(ok); });
   EXPECT_TRUE(done.get_future().get());
   std::string body;
-  EXPECT_EQ((*gw)->Decide(R"({"item":"mythos-5","person":{"id":"p9","citizenships":["FR"]},"location":{"country":"FR"}})", &body), 200);
-  ASSERT_TRUE((*gw)->audit_log()->Flush().ok());
+  EXPECT_EQ(gw->Decide(R"({"item":"mythos-5","person":{"id":"p9","citizenships":["FR"]},"location":{"country":"FR"}})", &body), 200);
+  ASSERT_TRUE(gw->audit_log()->Flush().ok());
   std::vector<std::string> seen;
   ASSERT_TRUE(store::ScanLog(dir, {}, [&](const store::LogRecord& r) {
                 seen.push_back(std::string(r.person_id) + "/" + std::string(r.item) + "/" +
@@ -335,7 +311,7 @@ TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
                 return true;
               }).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"cust-de-1/mythos-5/deny", "cust-de-1/mythos-5/deny", "p9/mythos-5/deny"}));
-  gw->reset();
+  gw.reset();
   auto report = store::VerifyLog(dir);
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->intact());

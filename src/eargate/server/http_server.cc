@@ -357,6 +357,21 @@ struct HttpServer::Impl {
     co_return co_await WriteRaw(c, req, *status, h);
   }
 
+  // A JSON endpoint that takes POST only: 405 with Allow otherwise; else handler(&body) gives
+  // the status and body.
+  template <typename Handler>
+  Response PostOnly(const Request& req, Handler handler) {
+    if (req.method() != http::verb::post) {
+      Response res = MakeResponse(req, http::status::method_not_allowed,
+                                  ErrorJson("invalid_request_error", "method_not_allowed", "use POST"));
+      res.set(http::field::allow, "POST");
+      return res;
+    }
+    std::string body;
+    int st = handler(&body);
+    return MakeResponse(req, static_cast<http::status>(st), std::move(body));
+  }
+
   Response Health(const Request& req, Endpoint e) {
     if (e == Endpoint::kHealthz) return MakeResponse(req, http::status::ok, "ok\n", "text/plain");
     if (e == Endpoint::kReadyz) {
@@ -633,26 +648,10 @@ struct HttpServer::Impl {
             written = true;
             break;
           case Endpoint::kDecide:
-            if (req.method() != http::verb::post) {
-              res = MakeResponse(req, http::status::method_not_allowed,
-                                 ErrorJson("invalid_request_error", "method_not_allowed", "use POST"));
-              res.set(http::field::allow, "POST");
-            } else {
-              std::string body;
-              int st = gw->Decide(req.body(), &body);
-              res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
-            }
+            res = PostOnly(req, [&](std::string* body) { return gw->Decide(req.body(), body); });
             break;
           case Endpoint::kScreen:
-            if (req.method() != http::verb::post) {
-              res = MakeResponse(req, http::status::method_not_allowed,
-                                 ErrorJson("invalid_request_error", "method_not_allowed", "use POST"));
-              res.set(http::field::allow, "POST");
-            } else {
-              std::string body;
-              int st = gw->Screen(CallerOf(req, c), req.body(), &body);
-              res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
-            }
+            res = PostOnly(req, [&](std::string* body) { return gw->Screen(CallerOf(req, c), req.body(), body); });
             break;
           case Endpoint::kModels: {
             std::string body;
