@@ -43,6 +43,10 @@ class CsvTable {
   std::vector<CsvRow> rows_;
 };
 
+// One CSV field as RFC 4180 writes it: quoted (with "" for ") only when it holds a comma,
+// quote or line break.
+std::string CsvQuote(std::string_view s);
+
 // Reads a whole file. Error names the path.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

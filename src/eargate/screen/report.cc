@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "eargate/core/json.h"
 #include "eargate/screen/internal/strings.h"
 
 namespace eargate::screen {
@@ -12,27 +13,6 @@ using internal::Cat;
 
 namespace {
 
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 std::string FormatScore(double v) {
   char buf[32];
@@ -77,57 +57,57 @@ absl::StatusOr<ScreenQuery> MakeQuery(std::string name, std::string_view country
 
 std::string ResultLine(const ScreenQuery& q, const std::vector<Match>& matches) {
   std::string out = "{\"query\": {\"name\": ";
-  AppendJsonString(out, q.name);
+  core::AppendJsonString(q.name, &out);
   if (q.country) {
     out += ", \"country\": ";
-    AppendJsonString(out, q.country->code());
+    core::AppendJsonString(q.country->code(), &out);
   }
   if (q.type != EntityType::kUnknown) {
     out += ", \"type\": ";
-    AppendJsonString(out, Name(q.type));
+    core::AppendJsonString(Name(q.type), &out);
   }
   out += "}, \"matches\": [";
   for (size_t i = 0; i < matches.size(); ++i) {
     const Match& m = matches[i];
     if (i) out += ", ";
     out += "{\"list\": ";
-    AppendJsonString(out, m.entry->list);
+    core::AppendJsonString(m.entry->list, &out);
     out += ", \"entity_id\": ";
-    AppendJsonString(out, m.entry->source_id);
+    core::AppendJsonString(m.entry->source_id, &out);
     out += ", \"name\": ";
-    AppendJsonString(out, m.entry->name);
+    core::AppendJsonString(m.entry->name, &out);
     out += ", \"matched_name\": ";
-    AppendJsonString(out, m.matched_name);
+    core::AppendJsonString(m.matched_name, &out);
     out += ", \"score\": " + FormatScore(m.score);
     out += ", \"cite\": ";
-    AppendJsonString(out, m.cite.empty() ? std::string_view(m.entry->source) : m.cite);
+    core::AppendJsonString(m.cite.empty() ? std::string_view(m.entry->source) : m.cite, &out);
     out += ", \"binding\": ";
     out += m.cite.empty() ? "false" : "true";
     out += ", \"type\": ";
-    AppendJsonString(out, Name(m.entry->type));
+    core::AppendJsonString(Name(m.entry->type), &out);
     out += ", \"matched_tokens\": [";
     for (size_t k = 0; k < m.matched_tokens.size(); ++k) {
       if (k) out += ", ";
-      AppendJsonString(out, m.matched_tokens[k]);
+      core::AppendJsonString(m.matched_tokens[k], &out);
     }
     out += "], \"countries\": [";
     for (size_t k = 0; k < m.entry->countries.size(); ++k) {
       if (k) out += ", ";
-      AppendJsonString(out, m.entry->countries[k].code());
+      core::AppendJsonString(m.entry->countries[k].code(), &out);
     }
     out += "], \"programs\": [";
     for (size_t k = 0; k < m.entry->programs.size(); ++k) {
       if (k) out += ", ";
-      AppendJsonString(out, m.entry->programs[k]);
+      core::AppendJsonString(m.entry->programs[k], &out);
     }
     out += "]";
     if (!m.entry->license_requirement.empty()) {
       out += ", \"license_requirement\": ";
-      AppendJsonString(out, m.entry->license_requirement);
+      core::AppendJsonString(m.entry->license_requirement, &out);
     }
     if (!m.entry->license_policy.empty()) {
       out += ", \"license_policy\": ";
-      AppendJsonString(out, m.entry->license_policy);
+      core::AppendJsonString(m.entry->license_policy, &out);
     }
     out += "}";
   }

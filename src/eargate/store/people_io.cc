@@ -12,37 +12,6 @@
 namespace eargate::store {
 namespace internal {
 
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 namespace {
 constexpr std::string_view kLocationSources[] = {"unknown", "ip", "declared", "both"};
@@ -673,15 +642,6 @@ void AppendStringList(const std::vector<std::string>& v, std::string* out) {
   *out += "]";
 }
 
-std::string CsvField(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 std::string CsvNationalities(const absl::InlinedVector<core::Nationality, 3>& v) {
   std::vector<std::string> parts;
@@ -737,9 +697,9 @@ std::string PeopleCsvHeader() { return absl::StrCat(absl::StrJoin(CsvColumns(), 
 void AppendPersonCsv(const PersonRecord& r, std::string* out) {
   const core::Person& p = r.person;
   std::vector<std::string> f = {
-      CsvField(p.id),
+      core::CsvQuote(p.id),
       std::string(core::Name(p.kind)),
-      CsvField(p.name),
+      core::CsvQuote(p.name),
       CsvNationalities(p.citizenships),
       CsvNationalities(Copy(p.permanent_residencies)),
       p.us_person == core::Tristate::kYes  ? "true"
@@ -748,9 +708,9 @@ void AppendPersonCsv(const PersonRecord& r, std::string* out) {
       p.protected_individual ? "true" : "",
       absl::StrJoin(KnowledgeNames(p.end_user_categories), ";"),
       absl::StrJoin(KnowledgeNames(p.end_uses), ";"),
-      CsvField(p.organization),
+      core::CsvQuote(p.organization),
       absl::StrJoin(r.api_keys_sha256, ";"),
-      CsvField(r.kyc.source),
+      core::CsvQuote(r.kyc.source),
       r.kyc.verified_at ? core::FormatTime(r.kyc.verified_at) : "",
       r.location && r.location->country.valid() ? r.location->country.code() : ""};
   absl::StrAppend(out, absl::StrJoin(f, ","), "\n");

@@ -13,7 +13,6 @@ using core::StrCat;
 using decide::Decision;
 using decide::Finding;
 
-void AppendJsonString(std::string_view s, std::string* out) { core::AppendJsonString(s, out); }
 
 namespace {
 

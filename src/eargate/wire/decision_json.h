@@ -29,9 +29,6 @@ std::string DecisionReason(const rules::PolicySnapshot& policy, const core::Requ
 std::string FindingText(const rules::PolicySnapshot& policy, const core::Request& request,
                         const decide::Decision& decision, const decide::Finding& finding);
 
-// Appends s as a JSON string literal (quotes included), escaping as RFC 8259 requires.
-void AppendJsonString(std::string_view s, std::string* out);
-
 // A random decision id (UUID v4 text). Thread-safe.
 std::string NewDecisionId();
 

@@ -1,5 +1,7 @@
 #include "eargate/store/log_reader.h"
 
+#include "eargate/core/csv.h"
+
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -127,15 +129,6 @@ std::string_view KindName(RecordKind k) {
   return k == RecordKind::kDecision ? "decision" : "admin_change";
 }
 
-std::string Csv(std::string_view s) {
-  if (s.find_first_of(",\"\n\r") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 }  // namespace
 
@@ -162,9 +155,9 @@ std::string RecordCsvHeader() {
 
 void AppendRecordCsv(const LogRecord& r, std::string* out) {
   absl::StrAppend(out, r.seq, ",", core::FormatTime(r.time), ",", std::string(KindName(r.kind)),
-                  ",", Csv(r.decision_id), ",", Csv(r.person_id), ",", Csv(r.item), ",",
+                  ",", core::CsvQuote(r.decision_id), ",", core::CsvQuote(r.person_id), ",", core::CsvQuote(r.item), ",",
                   std::string(OutcomeName(r.outcome_code)), ",", core::HexEncode(r.hash), ",",
-                  Csv(r.payload), "\n");
+                  core::CsvQuote(r.payload), "\n");
 }
 
 std::vector<Checkpoint> ReadCheckpoints(const std::string& dir) {

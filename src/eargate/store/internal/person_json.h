@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "eargate/core/json.h"
 #include "eargate/core/request.h"
 
 namespace eargate::store {
@@ -13,7 +14,7 @@ struct PersonRecord;
 
 namespace eargate::store::internal {
 
-void AppendJsonString(std::string_view s, std::string* out);
+using core::AppendJsonString;  // RFC 8259 string literal (core/json.h)
 void AppendLocationJson(const core::Location& loc, std::string* out);
 // False with *error set ("country: unknown country 'xx'") when the text is no location object.
 bool ParseLocationJson(std::string_view json, core::Location* out, std::string* error);
