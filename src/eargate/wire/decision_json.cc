@@ -46,7 +46,8 @@ std::string_view ListCite(core::RestrictedList l) {
     case core::RestrictedList::kSdn: return "31 CFR 501 (SDN)";
     case core::RestrictedList::kUnverified: return "15 CFR 744.15";
     case core::RestrictedList::kMeu: return "15 CFR 744.21; Supp. 7 to Part 744";
-    case core::RestrictedList::kOther: return "15 CFR 732.3(d) (screen and resolve red flags)";
+    // No citation we can vouch for: such a hit is held for review, not enforced by itself.
+    case core::RestrictedList::kOther: return "no binding citation: a screening list hit held for review (see the list's own source)";
   }
   return "";
 }
