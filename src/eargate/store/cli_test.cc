@@ -103,7 +103,7 @@ TEST_F(CliTest, PeopleImportAllOrNothing) {
   std::string store = absl::StrCat("sqlite://", dir_, "/e.db");
   CliRun bad = Eargate(absl::StrCat("people import ", file, " --store ", store));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.out, absl::StrCat(file, ":2: kind: must be one of natural, organization\n",
+  EXPECT_EQ(bad.out, absl::StrCat(file, ":2: kind: must be natural or organization (got 'robot')\n",
                                   "people import: 1 error; nothing imported\n"));
   CliRun empty = Eargate(absl::StrCat("people export --store ", store));
   EXPECT_EQ(empty.exit_code, 0);

@@ -27,14 +27,8 @@
 
 namespace eargate::store {
 
-// Where a KYC fact comes from: the vendor or process ("onfido", "manual-review") and when it
-// was verified (0: unknown).
-struct FactSource {
-  std::string source;
-  core::Timestamp verified_at = 0;
-  bool empty() const { return source.empty() && verified_at == 0; }
-  bool operator==(const FactSource&) const = default;
-};
+// Where a KYC fact comes from (core/request.h).
+using FactSource = core::FactSource;
 
 // A registered person or organization. `person` carries the facts the engine reads; the
 // sources say where each came from. A fact without its own source has `kyc`'s.

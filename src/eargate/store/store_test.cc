@@ -19,6 +19,11 @@
 namespace eargate::store {
 namespace {
 
+const rules::EarData& Data() {
+  static auto d = rules::EarData::Load(EARGATE_SOURCE_DIR "/data");
+  return **d;
+}
+
 using testing::StoreTest;
 
 std::string Key(std::string_view k) { return core::Sha256Hex(k); }
@@ -33,7 +38,7 @@ PersonRecord Jane() {
           R"("api_key_sha256":")", Key("key-1"), R"(",)",
           R"("location":{"country":"DE","source":"ip","ip":"203.0.113.9","anonymizer":false},)",
           R"("kyc":{"source":"onfido","verified_at":"2026-05-01T10:00:00Z"}})", "\n"),
-      PeopleFormat::kJsonl, "people.jsonl");
+      PeopleFormat::kJsonl, "people.jsonl", Data());
   EXPECT_TRUE(parsed.errors.empty()) << parsed.errors[0];
   return parsed.people.at(0);
 }
@@ -93,7 +98,7 @@ TEST_P(RegistryTest, ImportAndGet) {
   // Export and parse again: the same record.
   std::string line;
   AppendPersonJsonl(r, &line);
-  auto parsed = ParsePeople(line, PeopleFormat::kJsonl, "export");
+  auto parsed = ParsePeople(line, PeopleFormat::kJsonl, "export", Data());
   ASSERT_TRUE(parsed.errors.empty()) << parsed.errors[0];
   std::string again;
   AppendPersonJsonl(parsed.people[0], &again);
