@@ -259,6 +259,7 @@ std::string Gateway::ListsSignature() const {
 
 void Gateway::ReportScreening(const PeopleRegistry* before, const PeopleRegistry& after) {
   if (!screen_index_) return;
+  constexpr uint64_t kMaxLoggedHitChanges = 1000;  // per load; the metrics count them all
   static const std::vector<screen::PartyHit> kNone;
   std::vector<screen::HitDiff> diff =
       screen::DiffHits(before ? before->screening_hits() : kNone, after.screening_hits());
@@ -272,8 +273,14 @@ void Gateway::ReportScreening(const PeopleRegistry* before, const PeopleRegistry
     if (d.change == screen::HitChange::kNew) ++added;
     if (d.change == screen::HitChange::kRemoved) ++removed;
     if (d.change == screen::HitChange::kBandChanged) ++band_changed;
-    Log(d.change == screen::HitChange::kRemoved ? LogLevel::kInfo : LogLevel::kWarn,
-        StrCat("screening hit ", screen::HitDiffJson(d)));
+    if (added + removed + band_changed <= kMaxLoggedHitChanges) {
+      Log(d.change == screen::HitChange::kRemoved ? LogLevel::kInfo : LogLevel::kWarn,
+          StrCat("screening hit ", screen::HitDiffJson(d)));
+    }
+  }
+  if (added + removed + band_changed > kMaxLoggedHitChanges) {
+    Log(LogLevel::kWarn, StrCat("screening: ", added + removed + band_changed - kMaxLoggedHitChanges,
+                                " more hit changes not logged (eargate lists rescreen lists them all)"));
   }
   metrics_->SetScreeningHits(std::move(served));
   metrics_->CountHitChanges(added, removed, band_changed);
