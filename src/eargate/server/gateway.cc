@@ -5,7 +5,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <simdjson.h>
 #include <filesystem>
@@ -111,14 +113,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         "uncertain.location_unknown decides)");
   }
   if (!config.screening.lists.empty()) {
-    screen::ListSetBuilder lists;
-    for (const auto& path : config.screening.lists) {
-      absl::Status s = std::filesystem::is_directory(path) ? lists.AddDirectory(path) : lists.AddFile(path);
-      if (!s.ok()) return s;
-    }
-    gw->screen_index_ = screen::Index::Build(std::move(lists).Finish());
-    Log(LogLevel::kInfo, StrCat("screening lists: ", gw->screen_index_->stats().entries, " entries from ",
-                                core::StrJoin(config.screening.lists, ", ")));
+    gw->lists_signature_ = gw->ListsSignature();
+    auto index = gw->LoadLists();
+    if (!index.ok()) return index.status();
+    gw->screen_index_ = std::move(*index);
   } else {
     Log(LogLevel::kWarn, "no screening lists configured: people are not screened (screening.lists)");
   }
@@ -139,6 +137,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
   gw->generation_.fetch_add(1, std::memory_order_release);
+  gw->ReportScreening(nullptr, *(*state)->people);
   Log(LogLevel::kInfo, StrCat("policy ", config.policy, " version ", (*state)->policy->version(),
                               ", ", (*state)->policy->items().size(), " items; ",
                               (*state)->people->size(), " people"));
@@ -147,6 +146,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
 
 absl::StatusOr<StatePtr> Gateway::LoadState() {
   auto state = std::make_shared<ServingState>();
+  state->screen_index = screen_index_;
   auto policy = rules::LoadPolicy(config_.policy, data_);
   if (!policy.ok()) return policy.status();
   state->policy = std::move(*policy);
@@ -174,8 +174,27 @@ absl::StatusOr<StatePtr> Gateway::LoadState() {
 
 absl::Status Gateway::Reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
+  // Screening lists: rebuilt only when a list file changed (indexing takes a fraction of a
+  // second per 20k entries); a refused list file refuses the whole reload.
+  std::shared_ptr<const screen::Index> previous_index = screen_index_;
+  std::string lists_signature = config_.screening.lists.empty() ? "" : ListsSignature();
+  const bool lists_changed = lists_signature != lists_signature_;
+  if (lists_changed) {
+    auto index = LoadLists();
+    if (!index.ok()) {
+      metrics_->CountListReload(false);
+      metrics_->CountReload(false);
+      metrics_->CountFailure(Failure::kReloadFailed);
+      Log(LogLevel::kError, StrCat("screening lists refused, still screening with the ",
+                                   previous_index ? previous_index->stats().entries : 0,
+                                   " entries loaded before:\n", std::string(index.status().message())));
+      return index.status();
+    }
+    screen_index_ = std::move(*index);
+  }
   auto state = LoadState();
   if (!state.ok()) {
+    screen_index_ = std::move(previous_index);
     metrics_->CountReload(false);
     metrics_->CountFailure(Failure::kReloadFailed);
     Log(LogLevel::kError, StrCat("reload refused, still serving policy ",
@@ -186,9 +205,88 @@ absl::Status Gateway::Reload() {
   StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
   generation_.fetch_add(1, std::memory_order_release);
   metrics_->CountReload(true);
+  if (lists_changed) {
+    lists_signature_ = std::move(lists_signature);
+    metrics_->CountListReload(true);
+  }
   Log(LogLevel::kInfo, StrCat("reloaded: policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
+  ReportScreening(old->people.get(), *(*state)->people);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const screen::Index>> Gateway::LoadLists() const {
+  screen::ListSetBuilder lists;
+  for (const auto& path : config_.screening.lists) {
+    absl::Status s = std::filesystem::is_directory(path) ? lists.AddDirectory(path) : lists.AddFile(path);
+    if (!s.ok()) return s;
+  }
+  auto index = screen::Index::Build(std::move(lists).Finish());
+  Log(LogLevel::kInfo, StrCat("screening lists: ", index->stats().entries, " entries from ",
+                              core::StrJoin(config_.screening.lists, ", "), " (indexed in ",
+                              static_cast<int>(index->stats().build_seconds * 1000), " ms)"));
+  return index;
+}
+
+std::string Gateway::ListsSignature() const {
+  std::string sig;
+  auto add = [&](const std::filesystem::path& p) {
+    struct stat st;
+    if (stat(p.c_str(), &st) != 0) {
+      StrAppend(&sig, p.string(), ":missing;");
+      return;
+    }
+    StrAppend(&sig, p.string(), ":", static_cast<int64_t>(st.st_mtim.tv_sec), ".",
+              static_cast<int64_t>(st.st_mtim.tv_nsec), ":", static_cast<int64_t>(st.st_size), ":",
+              static_cast<uint64_t>(st.st_ino), ";");
+  };
+  for (const std::string& path : config_.screening.lists) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      add(path);
+      continue;
+    }
+    std::vector<std::filesystem::path> files;  // a file added to or removed from a folder counts
+    for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) add(f);
+  }
+  return sig;
+}
+
+void Gateway::ReportScreening(const PeopleRegistry* before, const PeopleRegistry& after) {
+  if (!screen_index_) return;
+  constexpr uint64_t kMaxLoggedHitChanges = 1000;  // per load; the metrics count them all
+  static const std::vector<screen::PartyHit> kNone;
+  std::vector<screen::HitDiff> diff =
+      screen::DiffHits(before ? before->screening_hits() : kNone, after.screening_hits());
+  uint64_t added = 0, removed = 0, band_changed = 0;
+  std::map<std::pair<std::string, std::string>, uint64_t> served;
+  for (const screen::HitDiff& d : diff) {
+    if (d.change != screen::HitChange::kRemoved) {
+      ++served[{d.hit.list, std::string(screen::BandName(d.hit.confirmed))}];
+    }
+    if (d.change == screen::HitChange::kUnchanged) continue;
+    if (d.change == screen::HitChange::kNew) ++added;
+    if (d.change == screen::HitChange::kRemoved) ++removed;
+    if (d.change == screen::HitChange::kBandChanged) ++band_changed;
+    if (added + removed + band_changed <= kMaxLoggedHitChanges) {
+      Log(d.change == screen::HitChange::kRemoved ? LogLevel::kInfo : LogLevel::kWarn,
+          StrCat("screening hit ", screen::HitDiffJson(d)));
+    }
+  }
+  if (added + removed + band_changed > kMaxLoggedHitChanges) {
+    Log(LogLevel::kWarn, StrCat("screening: ", added + removed + band_changed - kMaxLoggedHitChanges,
+                                " more hit changes not logged (eargate lists rescreen lists them all)"));
+  }
+  metrics_->SetScreeningHits(std::move(served));
+  metrics_->CountHitChanges(added, removed, band_changed);
+  Log(LogLevel::kInfo, StrCat("screening: ", after.screening_hits().size(), " hits on ",
+                              after.screened_with_hits(), " people; ", added, " new, ", removed,
+                              " removed, ", band_changed, " changed band"));
 }
 
 std::string Gateway::FileSignature(const ServingState& state) const {
@@ -206,6 +304,7 @@ std::string Gateway::FileSignature(const ServingState& state) const {
   add(config_.policy);
   for (const std::string& f : state.policy->files()) add(f);
   if (!config_.people.empty()) add(config_.people);
+  if (!config_.screening.lists.empty()) sig += ListsSignature();
   return sig;
 }
 
@@ -245,8 +344,8 @@ void Gateway::WatchLoop() {
     }
     std::string now = FileSignature(*state());
     if (requested || (config_.policy_watch_ms && now != last)) {
-      if (!requested) Log(LogLevel::kInfo, "policy or people file changed; reloading");
-      else Log(LogLevel::kInfo, "SIGHUP: reloading policy and people");
+      if (!requested) Log(LogLevel::kInfo, "policy, people or screening list file changed; reloading");
+      else Log(LogLevel::kInfo, "SIGHUP: reloading policy, people and changed screening lists");
       (void)Reload();
       // Signature of what is now served (or, after a refusal, of the refused files): a
       // refused reload is not retried until the files change again.
@@ -482,7 +581,7 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
     AppendError("invalid_request_error", "invalid_api_key", "unknown or missing API key", out);
     return 401;
   }
-  if (!screen_index_) {
+  if (!state->screen_index) {
     AppendError("server_error", "screening_unavailable", "no screening lists are configured (screening.lists)", out);
     return 503;
   }
@@ -524,7 +623,7 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
     return 400;
   }
   options.threshold = config_.screening.potential_score;
-  *out = screen::ResultLine(*query, screen_index_->Screen(*query, options));
+  *out = screen::ResultLine(*query, state->screen_index->Screen(*query, options));
   return 200;
 }
 

@@ -4,8 +4,11 @@
 //
 // State that can change at run time (policy snapshot, people registry) lives in one immutable
 // ServingState swapped atomically by Reload(); a request loads it once and finishes on it even
-// if a reload happens meanwhile. Reference data and the geo database are fixed for the
-// process lifetime (restart to change them).
+// if a reload happens meanwhile. The restricted-party lists (screening.lists) reload the same
+// way: a changed list file is parsed and indexed on the watcher thread, the whole registry is
+// re-screened against it, and the new index and registry are swapped in together; every hit
+// that appears, disappears or changes band is logged and counted. Reference data and the geo
+// database are fixed for the process lifetime (restart to change them).
 //
 // Thread-safety: every public method may be called from any thread concurrently. Lifetime:
 // the Gateway must outlive the server using it; Metrics and Clock must outlive the Gateway.
@@ -41,6 +44,9 @@ struct ServingState {
   std::vector<int> item_slots;  // metrics slot per policy item index
   // impact::PolicyBoundaries: when nothing lies ahead, no advance notice is computed.
   std::vector<core::Timestamp> boundaries;
+  // The restricted-party lists the people were screened against (null: none configured);
+  // POST /v1/screen answers from it.
+  std::shared_ptr<const screen::Index> screen_index;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -124,8 +130,9 @@ class Gateway {
   // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
   int Models(const Caller& caller, std::string* out);
 
-  // Loads the policy and people file anew and swaps them in when both are valid; otherwise
-  // logs every error, counts it and keeps serving the old state. Serialized.
+  // Loads the policy and people file anew (and the screening lists when a list file changed),
+  // re-screens the people, and swaps them in when all are valid; otherwise logs every error,
+  // counts it and keeps serving the old state (old lists included). Serialized.
   absl::Status Reload();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
@@ -140,13 +147,21 @@ class Gateway {
   const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;
   void WatchLoop();
   std::string FileSignature(const ServingState& state) const;
+  // Screening lists: parse + index the configured files; stat signature of the files; log
+  // and count the hits that changed between two registries (before null: at start).
+  absl::StatusOr<std::shared_ptr<const screen::Index>> LoadLists() const;
+  std::string ListsSignature() const;
+  void ReportScreening(const PeopleRegistry* before, const PeopleRegistry& after);
 
   Config config_;
   Metrics* metrics_;
   const core::Clock* clock_;
   std::shared_ptr<const rules::EarData> data_;
   geoip::GeoIpPtr geo_;
-  std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
+  // The lists LoadState screens with (null: no screening configured) and the signature of
+  // their files. Guarded by reload_mu_ (after Create); requests read ServingState's copy.
+  std::shared_ptr<const screen::Index> screen_index_;
+  std::string lists_signature_;
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
   geoip::CidrSet trusted_;
   std::atomic<StatePtr> state_;

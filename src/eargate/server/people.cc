@@ -25,18 +25,27 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Load(
   reg->path_ = path;
   if (screening.index) {
     std::vector<wire::PersonRecord> records = (*file)->records();
-    for (auto& r : records) {
-      core::Person& p = r.person;
-      if (p.name.empty()) continue;
-      screen::ScreenQuery q;
-      q.name = p.name;
-      q.type = p.kind == core::PersonKind::kOrganization ? screen::EntityType::kOrganization
-                                                          : screen::EntityType::kPerson;
-      if (!p.citizenships.empty()) q.country = p.citizenships.front().country;
-      auto hits = screen::ToScreeningHits(screening.index->Screen(q), screening.bands);
-      if (hits.empty()) continue;
+    std::vector<screen::Party> parties;
+    parties.reserve(records.size());
+    for (const auto& r : records) {
+      const core::Person& p = r.person;
+      screen::Party party;
+      party.id = p.id;
+      party.name = p.name;  // nameless records are skipped by ScreenParties
+      party.type = p.kind == core::PersonKind::kOrganization ? screen::EntityType::kOrganization
+                                                              : screen::EntityType::kPerson;
+      if (!p.citizenships.empty()) party.country = p.citizenships.front().country;
+      parties.push_back(std::move(party));
+    }
+    reg->hits_ = screen::ScreenParties(*screening.index, parties, screening.bands, screening.threads);
+    // Hits are grouped by party in record order.
+    size_t h = 0;
+    for (size_t i = 0; i < records.size() && h < reg->hits_.size(); ++i) {
+      if (reg->hits_[h].party_id != parties[i].id) continue;
       ++reg->screened_with_hits_;
-      for (auto& h : hits) p.screening.push_back(std::move(h));
+      for (; h < reg->hits_.size() && reg->hits_[h].party_id == parties[i].id; ++h) {
+        records[i].person.screening.push_back(screen::ToScreeningHit(reg->hits_[h]));
+      }
     }
     auto screened = wire::PeopleFile::FromRecords(std::move(records));
     if (!screened.ok()) return screened.status();

@@ -19,6 +19,7 @@
 #include "eargate/core/request.h"
 #include "eargate/rules/ear_data.h"
 #include "eargate/screen/index.h"
+#include "eargate/screen/rescreen.h"
 #include "eargate/wire/people_file.h"
 #include "eargate/wire/request_json.h"
 
@@ -28,6 +29,7 @@ namespace eargate::server {
 struct RegistryScreening {
   const screen::Index* index = nullptr;
   screen::HitBands bands;
+  int threads = 1;  // screening threads (the gateway's watcher thread; more for big registries)
 };
 
 class PeopleRegistry : public wire::PersonLookup {
@@ -44,6 +46,9 @@ class PeopleRegistry : public wire::PersonLookup {
                                                                    const Screening& screening = Screening());
   // How many people got at least one screening hit at load.
   size_t screened_with_hits() const { return screened_with_hits_; }
+  // Every hit found at load, grouped by person in file order (compare two registries'
+  // hits with screen::DiffHits).
+  const std::vector<screen::PartyHit>& screening_hits() const { return hits_; }
 
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
@@ -63,6 +68,7 @@ class PeopleRegistry : public wire::PersonLookup {
   std::string path_;
   std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
   size_t screened_with_hits_ = 0;
+  std::vector<screen::PartyHit> hits_;
 };
 
 using PeoplePtr = std::shared_ptr<const PeopleRegistry>;
