@@ -13,6 +13,7 @@
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
 #include "eargate/decide/engine.h"
+#include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/request_json.h"
@@ -87,7 +88,10 @@ const StatePtr& Gateway::state() const {
   return cached;
 }
 
-Gateway::~Gateway() { StopWatcher(); }
+Gateway::~Gateway() {
+  registry_watcher_.reset();  // its thread calls RequestRegistryReload
+  StopWatcher();
+}
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
                                                          const core::Clock* clock) {
@@ -135,9 +139,32 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   } else {
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
+  if (!config.store.url.empty()) {
+    store::StoreOptions store_options;
+    store_options.clock = clock;
+    auto st = store::Store::Open(config.store.url, store_options);
+    if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
+    gw->store_ = std::move(*st);
+    Log(LogLevel::kInfo, StrCat("store: ", gw->store_->backend(), " schema version ",
+                                gw->store_->schema_version()));
+    gw->admin_ = std::make_unique<AdminApi>(gw.get());
+  }
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
+  if (gw->store_) {
+    // Started after the first load: a change from here on triggers a rebuild.
+    Gateway* raw = gw.get();
+    auto watcher = store::RegistryWatcher::Start(
+        config.store.url,
+        [raw](std::string_view what) {
+          Log(LogLevel::kInfo, StrCat("registry changed (", what, "); rebuilding"));
+          raw->RequestRegistryReload();
+        },
+        std::chrono::milliseconds(config.store.watch_poll_ms));
+    if (!watcher.ok()) return watcher.status();
+    gw->registry_watcher_ = std::move(*watcher);
+  }
   gw->generation_.fetch_add(1, std::memory_order_release);
   Log(LogLevel::kInfo, StrCat("policy ", config.policy, " version ", (*state)->policy->version(),
                               ", ", (*state)->policy->items().size(), " items; ",
@@ -145,22 +172,37 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   return gw;
 }
 
-absl::StatusOr<StatePtr> Gateway::LoadState() {
+absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
   auto state = std::make_shared<ServingState>();
-  auto policy = rules::LoadPolicy(config_.policy, data_);
-  if (!policy.ok()) return policy.status();
-  state->policy = std::move(*policy);
-  if (!config_.people.empty()) {
-    PeopleRegistry::Screening screening;
-    screening.index = screen_index_.get();
-    screening.bands.potential = config_.screening.potential_score;
-    screening.bands.confirmed = config_.screening.confirmed_score;
-    auto people = PeopleRegistry::Load(config_.people, *data_, screening);
+  if (keep_policy) {
+    state->policy = std::move(keep_policy);
+  } else {
+    auto policy = rules::LoadPolicy(config_.policy, data_);
+    if (!policy.ok()) return policy.status();
+    state->policy = std::move(*policy);
+  }
+  PeopleRegistry::Screening screening;
+  screening.index = screen_index_.get();
+  screening.bands.potential = config_.screening.potential_score;
+  screening.bands.confirmed = config_.screening.confirmed_score;
+  if (store_ || !config_.people.empty()) {
+    absl::StatusOr<PeoplePtr> people;
+    if (store_) {
+      if (screen_index_) {
+        auto dispositions = store_->ListScreeningDispositions();
+        if (!dispositions.ok()) return dispositions.status();
+        screening.dispositions = std::move(*dispositions);
+      }
+      people = PeopleRegistry::FromStore(*store_, screening);
+    } else {
+      people = PeopleRegistry::Load(config_.people, *data_, screening);
+    }
     if (!people.ok()) return people.status();
     state->people = std::move(*people);
     if (screen_index_) {
       Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people: ",
-                                  state->people->screened_with_hits(), " with restricted-party hits"));
+                                  state->people->screened_with_hits(), " with restricted-party hits, ",
+                                  state->people->hits_cleared(), " hits cleared by reviewers"));
     }
   } else {
     state->people = std::make_shared<const PeopleRegistry>();
@@ -174,7 +216,15 @@ absl::StatusOr<StatePtr> Gateway::LoadState() {
 
 absl::Status Gateway::Reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
-  auto state = LoadState();
+  return Swap(LoadState(), "reloaded");
+}
+
+absl::Status Gateway::ReloadRegistry() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  return Swap(LoadState(state_.load()->policy), "registry rebuilt");
+}
+
+absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what) {
   if (!state.ok()) {
     metrics_->CountReload(false);
     metrics_->CountFailure(Failure::kReloadFailed);
@@ -186,7 +236,7 @@ absl::Status Gateway::Reload() {
   StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
   generation_.fetch_add(1, std::memory_order_release);
   metrics_->CountReload(true);
-  Log(LogLevel::kInfo, StrCat("reloaded: policy ", (*state)->policy->version(), " (was ",
+  Log(LogLevel::kInfo, StrCat(what, ": policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
   return absl::OkStatus();
 }
@@ -217,6 +267,14 @@ void Gateway::RequestReload() {
   watch_cv_.notify_one();
 }
 
+void Gateway::RequestRegistryReload() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    registry_changed_ = true;
+  }
+  watch_cv_.notify_one();
+}
+
 void Gateway::StartWatcher() {
   if (watcher_.joinable()) return;
   watcher_ = std::thread([this] { WatchLoop(); });
@@ -235,13 +293,20 @@ void Gateway::WatchLoop() {
   std::string last = FileSignature(*state());
   auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
   for (;;) {
-    bool requested = false;
+    bool requested = false, registry = false;
     {
       std::unique_lock<std::mutex> lock(watch_mu_);
-      watch_cv_.wait_for(lock, interval, [&] { return stop_ || reload_requested_; });
+      watch_cv_.wait_for(lock, interval,
+                         [&] { return stop_ || reload_requested_ || registry_changed_; });
       if (stop_) return;
       requested = reload_requested_;
+      registry = registry_changed_;
       reload_requested_ = false;
+      registry_changed_ = false;
+    }
+    if (registry && !requested) {
+      (void)ReloadRegistry();
+      continue;
     }
     std::string now = FileSignature(*state());
     if (requested || (config_.policy_watch_ms && now != last)) {
@@ -526,6 +591,16 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
   options.threshold = config_.screening.potential_score;
   *out = screen::ResultLine(*query, screen_index_->Screen(*query, options));
   return 200;
+}
+
+int Gateway::Admin(std::string_view method, std::string_view target, const Caller& caller,
+                   std::string_view body, std::string* out) {
+  if (!admin_) {
+    AppendError("invalid_request_error", "not_found",
+                "the admin API needs a store (store.url / --store)", out);
+    return 404;
+  }
+  return admin_->Handle(method, target, caller.authorization, body, out);
 }
 
 int Gateway::Models(const Caller& caller, std::string* out) {

@@ -32,8 +32,12 @@
 #include "eargate/server/metrics.h"
 #include "eargate/server/people.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/registry_watcher.h"
+#include "eargate/store/store.h"
 
 namespace eargate::server {
+
+class AdminApi;
 
 struct ServingState {
   rules::PolicyPtr policy;
@@ -124,9 +128,25 @@ class Gateway {
   // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
   int Models(const Caller& caller, std::string* out);
 
+  // /admin/v1/...: the admin API (admin_api.h), authenticated by admin tokens from the store.
+  // `target` is the request target (path and query). Returns the HTTP status; *out the JSON.
+  int Admin(std::string_view method, std::string_view target, const Caller& caller,
+            std::string_view body, std::string* out);
+
+  // The store (store.url), or null when the registry comes from a people file.
+  store::Store* store() const { return store_.get(); }
+  // The restricted-party lists, or null when none are configured.
+  const screen::Index* screen_index() const { return screen_index_.get(); }
+  const core::Clock* clock() const { return clock_; }
+
   // Loads the policy and people file anew and swaps them in when both are valid; otherwise
   // logs every error, counts it and keeps serving the old state. Serialized.
   absl::Status Reload();
+  // Rebuilds the people registry (from the store or the people file) under the policy being
+  // served, and swaps it in; a broken policy file never holds back a key revocation.
+  absl::Status ReloadRegistry();
+  // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
+  void RequestRegistryReload();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
   // Starts / stops the thread that polls the files (policy_watch_ms) and serves RequestReload.
@@ -135,7 +155,9 @@ class Gateway {
 
  private:
   Gateway(const Config& config, Metrics* metrics, const core::Clock* clock);
-  absl::StatusOr<StatePtr> LoadState();
+  // keep_policy: rebuild the people only, under this policy.
+  absl::StatusOr<StatePtr> LoadState(rules::PolicyPtr keep_policy = nullptr);
+  absl::Status Swap(absl::StatusOr<StatePtr> state, std::string_view what);
   void FillLocation(const Caller& caller, core::Location* loc);
   const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;
   void WatchLoop();
@@ -148,6 +170,9 @@ class Gateway {
   geoip::GeoIpPtr geo_;
   std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
+  std::unique_ptr<store::Store> store_;                // null: people from the people file
+  std::unique_ptr<store::RegistryWatcher> registry_watcher_;
+  std::unique_ptr<AdminApi> admin_;                    // null without a store
   geoip::CidrSet trusted_;
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};
@@ -157,6 +182,7 @@ class Gateway {
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
   bool reload_requested_ = false;  // guarded by watch_mu_
+  bool registry_changed_ = false;  // guarded by watch_mu_
   bool stop_ = false;              // guarded by watch_mu_
   std::thread watcher_;
 };

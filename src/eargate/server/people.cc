@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include "eargate/core/sha256.h"
+#include "eargate/screen/fingerprint.h"
 
 namespace eargate::server {
 
@@ -17,34 +18,79 @@ std::string PeopleRegistry::KeyHash(std::string_view api_key) {
 }
 #pragma GCC diagnostic pop
 
-absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Load(
-    const std::string& path, const rules::EarData& data, const Screening& screening) {
-  auto file = wire::PeopleFile::Load(path, data);
-  if (!file.ok()) return file.status();
+std::vector<screen::Match> ScreenPerson(const core::Person& p, const RegistryScreening& screening) {
+  if (!screening.index || p.name.empty()) return {};
+  screen::ScreenQuery q;
+  q.name = p.name;
+  q.type = p.kind == core::PersonKind::kOrganization ? screen::EntityType::kOrganization
+                                                      : screen::EntityType::kPerson;
+  if (!p.citizenships.empty()) q.country = p.citizenships.front().country;
+  screen::ScreenOptions options;
+  options.threshold = screening.bands.potential;
+  return screening.index->Screen(q, options);
+}
+
+absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Build(
+    std::string path, std::vector<wire::PersonRecord> records, const Screening& screening) {
   auto reg = std::make_shared<PeopleRegistry>();
-  reg->path_ = path;
+  reg->path_ = std::move(path);
   if (screening.index) {
-    std::vector<wire::PersonRecord> records = (*file)->records();
+    // person id -> (list code, entry id) -> fingerprint the reviewer cleared.
+    absl::flat_hash_map<std::string, std::vector<const store::ScreeningDisposition*>> cleared;
+    for (const auto& d : screening.dispositions) cleared[d.person_id].push_back(&d);
     for (auto& r : records) {
       core::Person& p = r.person;
-      if (p.name.empty()) continue;
-      screen::ScreenQuery q;
-      q.name = p.name;
-      q.type = p.kind == core::PersonKind::kOrganization ? screen::EntityType::kOrganization
-                                                          : screen::EntityType::kPerson;
-      if (!p.citizenships.empty()) q.country = p.citizenships.front().country;
-      auto hits = screen::ToScreeningHits(screening.index->Screen(q), screening.bands);
+      std::vector<screen::Match> matches = ScreenPerson(p, screening);
+      if (matches.empty()) continue;
+      if (auto it = cleared.find(p.id); it != cleared.end()) {
+        std::erase_if(matches, [&](const screen::Match& m) {
+          for (const store::ScreeningDisposition* d : it->second) {
+            if (d->list == m.entry->list && d->entry_id == m.entry->source_id &&
+                d->entry_fingerprint == screen::EntryFingerprint(*m.entry)) {
+              ++reg->hits_cleared_;
+              return true;
+            }
+          }
+          return false;
+        });
+      }
+      auto hits = screen::ToScreeningHits(matches, screening.bands);
       if (hits.empty()) continue;
       ++reg->screened_with_hits_;
       for (auto& h : hits) p.screening.push_back(std::move(h));
     }
-    auto screened = wire::PeopleFile::FromRecords(std::move(records));
-    if (!screened.ok()) return screened.status();
-    reg->file_ = std::move(*screened);
-  } else {
-    reg->file_ = std::move(*file);
   }
+  auto file = wire::PeopleFile::FromRecords(std::move(records));
+  if (!file.ok()) return file.status();
+  reg->file_ = std::move(*file);
   return std::shared_ptr<const PeopleRegistry>(std::move(reg));
+}
+
+absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Load(
+    const std::string& path, const rules::EarData& data, const Screening& screening) {
+  auto file = wire::PeopleFile::Load(path, data);
+  if (!file.ok()) return file.status();
+  if (!screening.index) {
+    auto reg = std::make_shared<PeopleRegistry>();
+    reg->path_ = path;
+    reg->file_ = std::move(*file);
+    return std::shared_ptr<const PeopleRegistry>(std::move(reg));
+  }
+  return Build(path, (*file)->records(), screening);
+}
+
+absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::FromStore(
+    store::Store& st, const Screening& screening) {
+  std::vector<wire::PersonRecord> records;
+  absl::Status s = st.ForEachPerson([&](const store::PersonRecord& r) {
+    wire::PersonRecord w;
+    w.person = r.person;
+    w.api_keys_sha256 = r.api_keys_sha256;
+    if (r.location) w.location = *r.location;
+    records.push_back(std::move(w));
+  });
+  if (!s.ok()) return s;
+  return Build("", std::move(records), screening);
 }
 
 const core::Person* PeopleRegistry::FindByKey(std::string_view api_key) const {

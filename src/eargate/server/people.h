@@ -1,6 +1,6 @@
-// The person registry the gateway authenticates against: a SPEC §3 people file (JSON lines,
-// each a person with "api_key_sha256" or "api_keys_sha256"; parsed by wire::PeopleFile),
-// until the store brings a database.
+// The person registry the gateway authenticates against, built from a SPEC §3 people file
+// (JSON lines, each a person with "api_key_sha256" or "api_keys_sha256"; parsed by
+// wire::PeopleFile) or from the store (store.url: people with their active key hashes).
 //
 // API keys are never stored, logged or echoed: the file holds SHA-256 hashes and a caller's
 // bearer key is hashed before lookup. Loading is all-or-nothing ("path:line: message" for
@@ -19,16 +19,25 @@
 #include "eargate/core/request.h"
 #include "eargate/rules/ear_data.h"
 #include "eargate/screen/index.h"
+#include "eargate/store/store.h"
 #include "eargate/wire/people_file.h"
 #include "eargate/wire/request_json.h"
 
 namespace eargate::server {
 
-// The lists a registry is screened against when it loads (none: index null).
+// The lists a registry is screened against when it loads (none: index null), and the
+// reviewers' dispositions to honour: a hit on an entry a disposition clears for that person is
+// dropped while the entry's fingerprint (screen::EntryFingerprint) is the one recorded.
 struct RegistryScreening {
   const screen::Index* index = nullptr;
   screen::HitBands bands;
+  std::vector<store::ScreeningDisposition> dispositions;
 };
+
+// The matches of one person's name (query: name, first citizenship, person/organization) at
+// or above bands.potential, before dispositions. Empty without an index or a name.
+std::vector<screen::Match> ScreenPerson(const core::Person& person,
+                                        const RegistryScreening& screening);
 
 class PeopleRegistry : public wire::PersonLookup {
  public:
@@ -42,8 +51,14 @@ class PeopleRegistry : public wire::PersonLookup {
   static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Load(const std::string& path,
                                                                    const rules::EarData& data,
                                                                    const Screening& screening = Screening());
+  // The registry of the store's people (with their active keys), screened the same way;
+  // the dispositions to honour come with `screening` (the caller reads them from the store).
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> FromStore(
+      store::Store& store, const Screening& screening = Screening());
   // How many people got at least one screening hit at load.
   size_t screened_with_hits() const { return screened_with_hits_; }
+  // How many hits were dropped because a reviewer's disposition cleared them.
+  size_t hits_cleared() const { return hits_cleared_; }
 
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
@@ -54,6 +69,11 @@ class PeopleRegistry : public wire::PersonLookup {
   bool Find(std::string_view id, core::Person* out) const override;
 
   size_t size() const { return file_ ? file_->records().size() : 0; }
+  // Every person as served (screening hits included), in load order.
+  const std::vector<wire::PersonRecord>& records() const {
+    static const std::vector<wire::PersonRecord> kNone;
+    return file_ ? file_->records() : kNone;
+  }
   const std::string& path() const { return path_; }
 
   // Lower-case hex SHA-256 of a key, as the people file stores it.
@@ -63,6 +83,9 @@ class PeopleRegistry : public wire::PersonLookup {
   std::string path_;
   std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
   size_t screened_with_hits_ = 0;
+  size_t hits_cleared_ = 0;
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Build(
+      std::string path, std::vector<wire::PersonRecord> records, const Screening& screening);
 };
 
 using PeoplePtr = std::shared_ptr<const PeopleRegistry>;

@@ -479,6 +479,90 @@ absl::Status Store::RevokeAdminToken(std::string_view token_sha256) {
   return impl_->db->Notify("admin_tokens");
 }
 
+absl::StatusOr<std::vector<AdminToken>> Store::ListAdminTokens() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(
+      auto rows,
+      impl_->db->Query(
+          "SELECT token_sha256, name, role, created_at, expires_at, revoked_at, last_used_at "
+          "FROM admin_tokens ORDER BY created_at DESC, token_sha256"));
+  std::vector<AdminToken> out;
+  for (const auto& r : rows) {
+    out.push_back({Str(r[0]), Str(r[1]), ParseRole(Str(r[2])).value_or(Role::kViewer), Int(r[3]),
+                   Int(r[4]), Int(r[5]), Int(r[6])});
+  }
+  return out;
+}
+
+// --- Screening dispositions
+
+absl::Status Store::RecordScreeningDisposition(const ScreeningDisposition& d) {
+  for (auto [field, value] : {std::pair<const char*, const std::string*>{"person_id", &d.person_id},
+                              {"list", &d.list},
+                              {"entry_id", &d.entry_id},
+                              {"decided_by", &d.decided_by},
+                              {"reason", &d.reason}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(absl::StrCat("screening disposition: ", field, ": empty"));
+  }
+  if (!IsSha256Hex(d.entry_fingerprint))
+    return absl::InvalidArgumentError(
+        "screening disposition: entry_fingerprint: must be 64 lower-case hex digits");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
+  EG_ASSIGN_OR_RETURN(auto person, impl_->db->Query("SELECT id FROM people WHERE id = $1",
+                                                    {Text(d.person_id)}));
+  if (person.empty())
+    return absl::NotFoundError(absl::StrCat("person ", d.person_id, ": not found"));
+  EG_RETURN_IF_ERROR(
+      impl_->db
+          ->Exec("INSERT INTO screening_dispositions (person_id, list, entry_id, "
+                 "entry_fingerprint, entry_name, decided_by, decided_at, reason) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                 "ON CONFLICT (person_id, list, entry_id) DO UPDATE SET "
+                 "entry_fingerprint = excluded.entry_fingerprint, entry_name = "
+                 "excluded.entry_name, decided_by = excluded.decided_by, decided_at = "
+                 "excluded.decided_at, reason = excluded.reason",
+                 {Text(d.person_id), Text(d.list), Text(d.entry_id), Text(d.entry_fingerprint),
+                  Text(d.entry_name), Text(d.decided_by),
+                  int64_t{d.decided_at ? d.decided_at : impl_->clock->Now()}, Text(d.reason)})
+          .status());
+  EG_RETURN_IF_ERROR(impl_->db->Notify("screening"));
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<ScreeningDisposition>> Store::ListScreeningDispositions(
+    std::string_view person_id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::string sql =
+      "SELECT person_id, list, entry_id, entry_fingerprint, entry_name, decided_by, decided_at, "
+      "reason FROM screening_dispositions";
+  std::vector<SqlValue> params;
+  if (!person_id.empty()) {
+    sql += " WHERE person_id = $1";
+    params.push_back(Text(person_id));
+  }
+  sql += " ORDER BY person_id, list, entry_id";
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(sql, params));
+  std::vector<ScreeningDisposition> out;
+  for (const auto& r : rows) {
+    out.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), Int(r[6]),
+                   Str(r[7])});
+  }
+  return out;
+}
+
+absl::Status Store::DeleteScreeningDisposition(std::string_view person_id, std::string_view list,
+                                               std::string_view entry_id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(int64_t n, impl_->db->Exec("DELETE FROM screening_dispositions WHERE "
+                                                 "person_id = $1 AND list = $2 AND entry_id = $3",
+                                                 {Text(person_id), Text(list), Text(entry_id)}));
+  if (n == 0) return absl::NotFoundError("screening disposition: not found");
+  return impl_->db->Notify("screening");
+}
+
 // --- Checkpoints
 
 absl::Status Store::RecordCheckpoint(std::string_view node, const Checkpoint& c) {
