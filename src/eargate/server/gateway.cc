@@ -185,6 +185,8 @@ absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
   screening.index = screen_index_.get();
   screening.bands.potential = config_.screening.potential_score;
   screening.bands.confirmed = config_.screening.confirmed_score;
+  StatePtr serving = state_.load();  // null at start
+  if (serving) screening.previous = serving->people.get();
   if (store_ || !config_.people.empty()) {
     absl::StatusOr<PeoplePtr> people;
     if (store_) {
@@ -200,7 +202,8 @@ absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
     if (!people.ok()) return people.status();
     state->people = std::move(*people);
     if (screen_index_) {
-      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people: ",
+      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people (",
+                                  state->people->screened_anew(), " anew): ",
                                   state->people->screened_with_hits(), " with restricted-party hits, ",
                                   state->people->hits_cleared(), " hits cleared by reviewers"));
     }

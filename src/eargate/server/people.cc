@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include "eargate/core/sha256.h"
+#include "eargate/core/strings.h"
 #include "eargate/screen/fingerprint.h"
 
 namespace eargate::server {
@@ -38,9 +39,28 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Build(
     // person id -> (list code, entry id) -> fingerprint the reviewer cleared.
     absl::flat_hash_map<std::string, std::vector<const store::ScreeningDisposition*>> cleared;
     for (const auto& d : screening.dispositions) cleared[d.person_id].push_back(&d);
+    const ScreenMemo* old = screening.previous ? screening.previous->memo_.get() : nullptr;
+    if (old && old->index != screening.index) old = nullptr;
+    auto memo = std::make_shared<ScreenMemo>();
+    memo->index = screening.index;
+    memo->by_id.reserve(records.size());
     for (auto& r : records) {
       core::Person& p = r.person;
-      std::vector<screen::Match> matches = ScreenPerson(p, screening);
+      std::string key = core::StrCat(p.name, "\x1f", core::Name(p.kind), "\x1f",
+                                     p.citizenships.empty() ? "" : p.citizenships.front().country.code());
+      std::vector<screen::Match> matches;
+      const std::pair<std::string, std::vector<screen::Match>>* before = nullptr;
+      if (old) {
+        auto it = old->by_id.find(p.id);
+        if (it != old->by_id.end() && it->second.first == key) before = &it->second;
+      }
+      if (before) {
+        matches = before->second;
+      } else {
+        matches = ScreenPerson(p, screening);
+        ++reg->screened_anew_;
+      }
+      memo->by_id.emplace(p.id, std::make_pair(std::move(key), matches));
       if (matches.empty()) continue;
       if (auto it = cleared.find(p.id); it != cleared.end()) {
         std::erase_if(matches, [&](const screen::Match& m) {
@@ -59,6 +79,7 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Build(
       ++reg->screened_with_hits_;
       for (auto& h : hits) p.screening.push_back(std::move(h));
     }
+    reg->memo_ = std::move(memo);
   }
   auto file = wire::PeopleFile::FromRecords(std::move(records));
   if (!file.ok()) return file.status();

@@ -28,10 +28,15 @@ namespace eargate::server {
 // The lists a registry is screened against when it loads (none: index null), and the
 // reviewers' dispositions to honour: a hit on an entry a disposition clears for that person is
 // dropped while the entry's fingerprint (screen::EntryFingerprint) is the one recorded.
+class PeopleRegistry;
 struct RegistryScreening {
   const screen::Index* index = nullptr;
   screen::HitBands bands;
   std::vector<store::ScreeningDisposition> dispositions;
+  // The registry being replaced, if any: a person whose name, kind and first citizenship are
+  // unchanged (and the index the same) keeps its matches without being screened again, so a
+  // rebuild after one change costs a read of the registry, not a screening of everyone.
+  const PeopleRegistry* previous = nullptr;
 };
 
 // The matches of one person's name (query: name, first citizenship, person/organization) at
@@ -59,6 +64,8 @@ class PeopleRegistry : public wire::PersonLookup {
   size_t screened_with_hits() const { return screened_with_hits_; }
   // How many hits were dropped because a reviewer's disposition cleared them.
   size_t hits_cleared() const { return hits_cleared_; }
+  // How many people were screened anew at load (the others reused the previous registry's).
+  size_t screened_anew() const { return screened_anew_; }
 
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
@@ -84,6 +91,13 @@ class PeopleRegistry : public wire::PersonLookup {
   std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
   size_t screened_with_hits_ = 0;
   size_t hits_cleared_ = 0;
+  size_t screened_anew_ = 0;
+  // Each person's screening query and matches (before dispositions), for the next rebuild.
+  struct ScreenMemo {
+    const screen::Index* index = nullptr;
+    absl::flat_hash_map<std::string, std::pair<std::string, std::vector<screen::Match>>> by_id;
+  };
+  std::shared_ptr<const ScreenMemo> memo_;
   static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Build(
       std::string path, std::vector<wire::PersonRecord> records, const Screening& screening);
 };

@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "eargate/core/status.h"
@@ -262,7 +263,10 @@ constexpr char kPersonColumns[] =
     "id, kind, name, us_person, us_person_source, us_person_verified_at, protected_individual, "
     "organization, location_json, kyc_source, kyc_verified_at, updated_at";
 
-absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow& row) {
+namespace {
+
+// The person row's own columns (kPersonColumns); facts and keys are added by the caller.
+absl::StatusOr<PersonRecord> PersonFromRow(const SqlRow& row) {
   PersonRecord r;
   core::Person& p = r.person;
   p.id = Str(row[0]);
@@ -284,44 +288,60 @@ absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow
   }
   r.kyc = {Str(row[9]), Int(row[10])};
   r.updated_at = Int(row[11]);
-  EG_ASSIGN_OR_RETURN(auto facts,
-                      db->Query("SELECT fact, value, since, source, verified_at FROM person_facts "
-                                "WHERE person_id = $1 ORDER BY fact, position",
-                                {Text(p.id)}));
-  for (const auto& f : facts) {
-    std::string kind = Str(f[0]), value = Str(f[1]);
-    FactSource src{Str(f[3]), Int(f[4])};
-    if (kind == "citizenship" || kind == "permanent_residency") {
-      core::Nationality n;
-      n.country = core::Country::Parse(value).value_or(core::Country());
-      n.since_known = f[2].has_value();
-      n.since = Int(f[2]);
-      if (kind == "citizenship") {
-        p.citizenships.push_back(n);
-        r.citizenship_sources.push_back(src);
-      } else {
-        p.permanent_residencies.push_back(n);
-        r.residency_sources.push_back(src);
-      }
-    } else if (auto k = core::ParseKnowledge(value)) {
-      if (kind == "end_user_category") {
-        p.end_user_categories |= core::Bit(*k);
-        r.categories_source = src;
-      } else {
-        p.end_uses |= core::Bit(*k);
-        r.end_uses_source = src;
-      }
+  return r;
+}
+
+// One person_facts row from column `c` on: fact, value, since, source, verified_at. Rows of
+// a person must come in (fact, position) order.
+void AddFact(const SqlRow& f, size_t c, PersonRecord* r) {
+  core::Person& p = r->person;
+  std::string kind = Str(f[c]), value = Str(f[c + 1]);
+  FactSource src{Str(f[c + 3]), Int(f[c + 4])};
+  if (kind == "citizenship" || kind == "permanent_residency") {
+    core::Nationality n;
+    n.country = core::Country::Parse(value).value_or(core::Country());
+    n.since_known = f[c + 2].has_value();
+    n.since = Int(f[c + 2]);
+    if (kind == "citizenship") {
+      p.citizenships.push_back(n);
+      r->citizenship_sources.push_back(src);
+    } else {
+      p.permanent_residencies.push_back(n);
+      r->residency_sources.push_back(src);
+    }
+  } else if (auto k = core::ParseKnowledge(value)) {
+    if (kind == "end_user_category") {
+      p.end_user_categories |= core::Bit(*k);
+      r->categories_source = src;
+    } else {
+      p.end_uses |= core::Bit(*k);
+      r->end_uses_source = src;
     }
   }
+}
+
+void FinishFacts(PersonRecord* r) {
   auto all_empty = [](const std::vector<FactSource>& v) {
     return std::all_of(v.begin(), v.end(), [](const FactSource& s) { return s.empty(); });
   };
-  if (all_empty(r.citizenship_sources)) r.citizenship_sources.clear();
-  if (all_empty(r.residency_sources)) r.residency_sources.clear();
+  if (all_empty(r->citizenship_sources)) r->citizenship_sources.clear();
+  if (all_empty(r->residency_sources)) r->residency_sources.clear();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow& row) {
+  EG_ASSIGN_OR_RETURN(PersonRecord r, PersonFromRow(row));
+  EG_ASSIGN_OR_RETURN(auto facts,
+                      db->Query("SELECT fact, value, since, source, verified_at FROM person_facts "
+                                "WHERE person_id = $1 ORDER BY fact, position",
+                                {Text(r.person.id)}));
+  for (const auto& f : facts) AddFact(f, 0, &r);
+  FinishFacts(&r);
   EG_ASSIGN_OR_RETURN(auto keys,
                       db->Query("SELECT key_sha256 FROM api_keys WHERE person_id = $1 AND "
                                 "revoked_at IS NULL ORDER BY key_sha256",
-                                {Text(p.id)}));
+                                {Text(r.person.id)}));
   for (const auto& k : keys) r.api_keys_sha256.push_back(Str(k[0]));
   return std::optional<PersonRecord>(std::move(r));
 }
@@ -352,12 +372,49 @@ absl::StatusOr<std::optional<PersonRecord>> Store::GetPerson(std::string_view id
 }
 
 absl::Status Store::ForEachPerson(const std::function<void(const PersonRecord&)>& fn) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
-                                                               " FROM people ORDER BY id")));
-  for (const auto& row : rows) {
-    EG_ASSIGN_OR_RETURN(auto r, impl_->ReadPerson(row));
-    if (r) fn(*r);
+  // Three queries for the whole registry (not three per person): a rebuild of a large
+  // registry is bounded by the transfer, not by round trips. One transaction: one snapshot.
+  std::vector<PersonRecord> people;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    // A read-only snapshot (SQLite: a deferred transaction does not block writers in WAL mode).
+    EG_RETURN_IF_ERROR(impl_->db->ExecScript(impl_->db->backend() == "postgresql"
+                                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                                 : "BEGIN"));
+    struct End {
+      internal::SqlDb& db;
+      ~End() { (void)db.ExecScript("ROLLBACK"); }
+    } end{*impl_->db};
+    EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
+                                                                 " FROM people ORDER BY id")));
+    people.reserve(rows.size());
+    absl::flat_hash_map<std::string, size_t> index;
+    index.reserve(rows.size());
+    for (const auto& row : rows) {
+      EG_ASSIGN_OR_RETURN(PersonRecord r, PersonFromRow(row));
+      index.emplace(r.person.id, people.size());
+      people.push_back(std::move(r));
+    }
+    rows.clear();
+    EG_ASSIGN_OR_RETURN(auto facts, impl_->db->Query(
+                                        "SELECT person_id, fact, value, since, source, verified_at "
+                                        "FROM person_facts ORDER BY person_id, fact, position"));
+    for (const auto& f : facts) {
+      auto it = index.find(Str(f[0]));
+      if (it != index.end()) AddFact(f, 1, &people[it->second]);
+    }
+    facts.clear();
+    EG_ASSIGN_OR_RETURN(auto keys,
+                        impl_->db->Query("SELECT person_id, key_sha256 FROM api_keys WHERE "
+                                         "revoked_at IS NULL ORDER BY person_id, key_sha256"));
+    for (const auto& k : keys) {
+      auto it = index.find(Str(k[0]));
+      if (it != index.end()) people[it->second].api_keys_sha256.push_back(Str(k[1]));
+    }
+  }
+  for (auto& r : people) {
+    FinishFacts(&r);
+    fn(r);
   }
   return absl::OkStatus();
 }
