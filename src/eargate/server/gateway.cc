@@ -224,7 +224,10 @@ absl::Status Gateway::Reload() {
 
 absl::Status Gateway::ReloadRegistry() {
   std::lock_guard<std::mutex> lock(reload_mu_);
-  return Swap(LoadState(state_.load()->policy), "registry rebuilt");
+  auto t0 = std::chrono::steady_clock::now();
+  auto state = LoadState(state_.load()->policy);
+  return Swap(std::move(state),
+              StrCat("registry rebuilt in ", static_cast<int64_t>(SecondsSince(t0) * 1000), " ms"));
 }
 
 absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what) {
