@@ -310,8 +310,22 @@ TEST_F(AdminApiTest, PeopleAndKeys) {
   Reply revoked = Call("otto", "DELETE", "/admin/v1/keys/" + core::Sha256Hex(secret));
   ASSERT_EQ(revoked.status, 200) << revoked.body;
   EXPECT_EQ(Call("otto", "DELETE", "/admin/v1/keys/" + core::Sha256Hex(secret)).status, 404);
+  // The fast path refuses the key before any rebuild; the rebuild then drops it and keeps
+  // refusing it.
+  Caller caller;
+  std::string auth = "Bearer " + secret;
+  caller.authorization = auth;
+  auto ask = [&] {
+    return gw_->Authorize(*gw_->state(), caller, "mythos-5", core::Layer::kApplication,
+                          core::Channel::kApi).status;
+  };
+  EXPECT_EQ(ask(), Access::Status::kDecided);
+  ASSERT_TRUE(gw_->ApplyRevocations().ok());
+  EXPECT_NE(ByKey(secret), nullptr);  // still in the registry...
+  EXPECT_EQ(ask(), Access::Status::kUnauthenticated);  // ...but refused
   ASSERT_TRUE(gw_->ReloadRegistry().ok());
   EXPECT_EQ(ByKey(secret), nullptr);
+  EXPECT_EQ(ask(), Access::Status::kUnauthenticated);
 
   ASSERT_EQ(Call("otto", "DELETE", "/admin/v1/people/cust-7").status, 200);
   EXPECT_EQ(Call("vera", "GET", "/admin/v1/people/cust-7").status, 404);

@@ -96,6 +96,7 @@ Gateway::~Gateway() {
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
                                                          const core::Clock* clock) {
   std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock));
+  gw->started_at_ = clock->Now();
   auto trusted = geoip::CidrSet::Parse(config.trusted_proxies);
   if (!trusted.ok()) return trusted.status();
   gw->trusted_ = std::move(*trusted);
@@ -214,12 +215,33 @@ absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
     state->item_slots.push_back(metrics_->ItemSlot(item.id));
   }
   state->boundaries = impact::PolicyBoundaries(*state->policy);
+  if (serving) state->revoked_keys = serving->revoked_keys;  // revoked hashes stay dead
   return StatePtr(std::move(state));
 }
 
 absl::Status Gateway::Reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
   return Swap(LoadState(), "reloaded");
+}
+
+absl::Status Gateway::ApplyRevocations() {
+  if (!store_) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  // A day of margin for clocks of other nodes that run behind this one.
+  auto revoked = store_->RevokedApiKeysSince(started_at_ - 86400);
+  if (!revoked.ok()) {
+    Log(LogLevel::kError, StrCat("registry: cannot read revoked keys: ", std::string(revoked.status().message())));
+    return revoked.status();
+  }
+  StatePtr current = state_.load();
+  if (revoked->empty() || (current->revoked_keys && current->revoked_keys->size() == revoked->size()))
+    return absl::OkStatus();  // nothing new (a revoked hash never comes back)
+  auto next = std::make_shared<ServingState>(*current);
+  next->revoked_keys = std::make_shared<const absl::flat_hash_set<std::string>>(revoked->begin(), revoked->end());
+  state_.store(StatePtr(std::move(next)), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+  Log(LogLevel::kInfo, StrCat("registry: ", revoked->size(), " keys revoked since start refused"));
+  return absl::OkStatus();
 }
 
 absl::Status Gateway::ReloadRegistry() {
@@ -311,6 +333,7 @@ void Gateway::WatchLoop() {
       registry_changed_ = false;
     }
     if (registry && !requested) {
+      (void)ApplyRevocations();
       (void)ReloadRegistry();
       continue;
     }
@@ -367,7 +390,12 @@ void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
 
 const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {
   std::string_view key = BearerToken(caller.authorization);
-  if (!key.empty()) return state.people->FindByKey(key);
+  if (!key.empty()) {
+    if (!state.revoked_keys) return state.people->FindByKey(key);
+    std::string hash = PeopleRegistry::KeyHash(key);
+    if (state.revoked_keys->contains(hash)) return nullptr;
+    return state.people->FindByKeyHash(hash);
+  }
   if (!caller.person_header.empty() && config_.trust_person_header && trusted_.Contains(caller.peer)) {
     return state.people->FindById(core::StripWhitespace(caller.person_header));
   }

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
 #include "eargate/core/time.h"
@@ -45,6 +46,10 @@ struct ServingState {
   std::vector<int> item_slots;  // metrics slot per policy item index
   // impact::PolicyBoundaries: when nothing lies ahead, no advance notice is computed.
   std::vector<core::Timestamp> boundaries;
+  // Key hashes revoked in the store since this process started (store only; null: none).
+  // Refused even when `people` still lists them: a revocation is served at once, before the
+  // registry rebuild that drops the key.
+  std::shared_ptr<const absl::flat_hash_set<std::string>> revoked_keys;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -147,6 +152,9 @@ class Gateway {
   absl::Status ReloadRegistry();
   // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
   void RequestRegistryReload();
+  // The fast path of a registry change: reads the keys revoked since start (one query) and
+  // swaps in the same registry with them refused. Called before each rebuild.
+  absl::Status ApplyRevocations();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
   // Starts / stops the thread that polls the files (policy_watch_ms) and serves RequestReload.
@@ -174,6 +182,7 @@ class Gateway {
   std::unique_ptr<store::RegistryWatcher> registry_watcher_;
   std::unique_ptr<AdminApi> admin_;                    // null without a store
   geoip::CidrSet trusted_;
+  core::Timestamp started_at_ = 0;  // wall clock at Create, for RevokedApiKeysSince
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};
   const uint64_t instance_;  // distinguishes gateways in the per-thread cache

@@ -120,6 +120,12 @@ const core::Person* PeopleRegistry::FindByKey(std::string_view api_key) const {
   return r ? &r->person : nullptr;
 }
 
+const core::Person* PeopleRegistry::FindByKeyHash(std::string_view sha256_hex) const {
+  if (!file_) return nullptr;
+  const wire::PersonRecord* r = file_->FindByKeyHash(sha256_hex);
+  return r ? &r->person : nullptr;
+}
+
 const core::Person* PeopleRegistry::FindById(std::string_view id) const {
   if (!file_) return nullptr;
   const wire::PersonRecord* r = file_->FindRecord(id);

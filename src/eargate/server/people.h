@@ -70,6 +70,8 @@ class PeopleRegistry : public wire::PersonLookup {
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
   const core::Person* FindByKey(std::string_view api_key) const;
+  // The same by the key's SHA-256 (lower-case hex).
+  const core::Person* FindByKeyHash(std::string_view sha256_hex) const;
   // The person with id `id`, or nullptr.
   const core::Person* FindById(std::string_view id) const;
   // wire::PersonLookup.

@@ -471,6 +471,17 @@ absl::Status Store::RevokeApiKey(std::string_view key_sha256) {
   return impl_->db->Notify("api_keys");
 }
 
+absl::StatusOr<std::vector<std::string>> Store::RevokedApiKeysSince(core::Timestamp since) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query("SELECT key_sha256 FROM api_keys WHERE "
+                                                  "revoked_at IS NOT NULL AND revoked_at >= $1",
+                                                  {int64_t{since}}));
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(Str(r[0]));
+  return out;
+}
+
 absl::StatusOr<std::vector<ApiKey>> Store::ListApiKeys(std::string_view person_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   EG_ASSIGN_OR_RETURN(

@@ -126,6 +126,9 @@ class Store {
   absl::StatusOr<std::optional<std::string>> PersonForApiKey(std::string_view key_sha256,
                                                              bool touch = false);
   absl::Status RevokeApiKey(std::string_view key_sha256);  // NotFound when unknown
+  // Hashes of the keys revoked at or after `since` (a revoked hash stays dead: it cannot be
+  // added again). One query, for a node's fast path on a revocation.
+  absl::StatusOr<std::vector<std::string>> RevokedApiKeysSince(core::Timestamp since);
   absl::StatusOr<std::vector<ApiKey>> ListApiKeys(std::string_view person_id);
 
   // --- Admin tokens
