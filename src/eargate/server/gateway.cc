@@ -146,6 +146,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     auto st = store::Store::Open(config.store.url, store_options);
     if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
     gw->store_ = std::move(*st);
+    auto fast = store::Store::Open(config.store.url, store_options);
+    if (!fast.ok()) return absl::Status(fast.status().code(), StrCat("store.url: ", std::string(fast.status().message())));
+    gw->revocation_store_ = std::move(*fast);
     Log(LogLevel::kInfo, StrCat("store: ", gw->store_->backend(), " schema version ",
                                 gw->store_->schema_version()));
     gw->admin_ = std::make_unique<AdminApi>(gw.get());
@@ -160,7 +163,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         config.store.url,
         [raw](std::string_view what) {
           Log(LogLevel::kInfo, StrCat("registry changed (", what, "); rebuilding"));
-          raw->RequestRegistryReload();
+          (void)raw->ApplyRevocations();  // at once, on this thread
+          raw->RequestRegistryReload();   // the rebuild, on the reload thread
         },
         std::chrono::milliseconds(config.store.watch_poll_ms));
     if (!watcher.ok()) return watcher.status();
@@ -215,7 +219,6 @@ absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
     state->item_slots.push_back(metrics_->ItemSlot(item.id));
   }
   state->boundaries = impact::PolicyBoundaries(*state->policy);
-  if (serving) state->revoked_keys = serving->revoked_keys;  // revoked hashes stay dead
   return StatePtr(std::move(state));
 }
 
@@ -225,14 +228,15 @@ absl::Status Gateway::Reload() {
 }
 
 absl::Status Gateway::ApplyRevocations() {
-  if (!store_) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(reload_mu_);
-  // A day of margin for clocks of other nodes that run behind this one.
-  auto revoked = store_->RevokedApiKeysSince(started_at_ - 86400);
+  if (!revocation_store_) return absl::OkStatus();
+  // Its own connection: never waits behind a rebuild's read of the whole registry. A day of
+  // margin for clocks of other nodes that run behind this one.
+  auto revoked = revocation_store_->RevokedApiKeysSince(started_at_ - 86400);
   if (!revoked.ok()) {
     Log(LogLevel::kError, StrCat("registry: cannot read revoked keys: ", std::string(revoked.status().message())));
     return revoked.status();
   }
+  std::lock_guard<std::mutex> lock(swap_mu_);
   StatePtr current = state_.load();
   if (revoked->empty() || (current->revoked_keys && current->revoked_keys->size() == revoked->size()))
     return absl::OkStatus();  // nothing new (a revoked hash never comes back)
@@ -261,8 +265,18 @@ absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what
                                  std::string(state.status().message())));
     return state.status();
   }
-  StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
+  std::unique_lock<std::mutex> lock(swap_mu_);
+  StatePtr next = *state;
+  StatePtr current = state_.load();
+  if (current && current->revoked_keys != next->revoked_keys) {
+    // Revocations applied while this state was built stay in force (revoked hashes stay dead).
+    auto merged = std::make_shared<ServingState>(*next);
+    merged->revoked_keys = current->revoked_keys;
+    next = std::move(merged);
+  }
+  StatePtr old = state_.exchange(next, std::memory_order_acq_rel);
   generation_.fetch_add(1, std::memory_order_release);
+  lock.unlock();
   metrics_->CountReload(true);
   Log(LogLevel::kInfo, StrCat(what, ": policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
@@ -333,7 +347,6 @@ void Gateway::WatchLoop() {
       registry_changed_ = false;
     }
     if (registry && !requested) {
-      (void)ApplyRevocations();
       (void)ReloadRegistry();
       continue;
     }

@@ -152,8 +152,9 @@ class Gateway {
   absl::Status ReloadRegistry();
   // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
   void RequestRegistryReload();
-  // The fast path of a registry change: reads the keys revoked since start (one query) and
-  // swaps in the same registry with them refused. Called before each rebuild.
+  // The fast path of a registry change: reads the keys revoked since start (one query on its
+  // own connection) and swaps in the same registry with them refused. The RegistryWatcher
+  // calls it at once on every change, before asking for the rebuild.
   absl::Status ApplyRevocations();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
@@ -179,6 +180,7 @@ class Gateway {
   std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
   std::unique_ptr<store::Store> store_;                // null: people from the people file
+  std::unique_ptr<store::Store> revocation_store_;     // a second connection for ApplyRevocations
   std::unique_ptr<store::RegistryWatcher> registry_watcher_;
   std::unique_ptr<AdminApi> admin_;                    // null without a store
   geoip::CidrSet trusted_;
@@ -187,7 +189,8 @@ class Gateway {
   std::atomic<uint64_t> generation_{0};
   const uint64_t instance_;  // distinguishes gateways in the per-thread cache
 
-  std::mutex reload_mu_;  // serializes Reload()
+  std::mutex reload_mu_;  // serializes Reload() and ReloadRegistry()
+  std::mutex swap_mu_;    // serializes read-modify-writes of state_ (short)
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
   bool reload_requested_ = false;  // guarded by watch_mu_
