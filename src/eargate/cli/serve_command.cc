@@ -75,6 +75,7 @@ int RunServe(const ServeFlags& f) {
   if (!f.store.empty()) {
     config.store.url = f.store;
     if (f.store.rfind("sqlite://", 0) == 0) config.store.url = "sqlite://" + Absolute(f.store.substr(9));
+    else if (f.store.rfind("sqlite:", 0) == 0) config.store.url = "sqlite://" + Absolute(f.store.substr(7));
     if (f.people.empty()) config.people.clear();  // the registry comes from the store
   }
   if (!f.trusted_proxies.empty()) config.trusted_proxies = f.trusted_proxies;

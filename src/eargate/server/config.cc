@@ -29,11 +29,13 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
-// A relative sqlite:// path is taken relative to the config file's folder.
+// sqlite:PATH is sqlite://PATH; a relative path is taken relative to the config file's folder.
 std::string ResolveStoreUrl(const std::string& base_dir, const std::string& url) {
-  constexpr std::string_view kSqlite = "sqlite://";
-  if (url.rfind(kSqlite, 0) != 0) return url;
-  return StrCat(kSqlite, Resolve(base_dir, url.substr(kSqlite.size())));
+  std::string path;
+  if (url.rfind("sqlite://", 0) == 0) path = url.substr(9);
+  else if (url.rfind("sqlite:", 0) == 0) path = url.substr(7);
+  else return url;
+  return StrCat("sqlite://", Resolve(base_dir, path));
 }
 
 class Parser {

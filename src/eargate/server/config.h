@@ -59,8 +59,8 @@ struct AuditConfig {
 // The store (issue 5): the person registry, API keys, admin tokens and screening
 // dispositions in SQLite or PostgreSQL, shared by every node of a fleet.
 struct StoreConfig {
-  // store.url: "sqlite:///path/eargate.db" (a relative sqlite path is resolved against the
-  // config file's folder) or "postgresql://user@host:5432/db". "" = no store: people come
+  // store.url: "sqlite:///path/eargate.db" or "sqlite:PATH" (a relative sqlite path is
+  // resolved against the config file's folder) or "postgresql://user@host:5432/db". "" = no store: people come
   // from `people`, and the admin API is off. When set, `people` must be "" (one source).
   std::string url;
   // store.watch_poll_ms: SQLite only, how often to look for another process's registry

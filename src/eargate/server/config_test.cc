@@ -155,6 +155,9 @@ TEST(ConfigStoreTest, ParsesAndValidates) {
   Config pg;
   ASSERT_TRUE(ParseConfig("store: {url: 'postgresql://eg@db:5432/eargate'}\n", "x.yaml", &pg).ok());
   EXPECT_EQ(pg.store.url, "postgresql://eg@db:5432/eargate");
+  Config short_form;
+  ASSERT_TRUE(ParseConfig("store: {url: 'sqlite:eargate.db'}\n", "/srv/eg/eargate.yaml", &short_form).ok());
+  EXPECT_EQ(short_form.store.url, "sqlite:///srv/eg/eargate.db");
 
   absl::Status unknown = ParseConfig("store:\n  uri: x\n", "x.yaml", &c);
   EXPECT_EQ(unknown.message(), "x.yaml:2:3: store.uri: unknown setting (known: url, watch_poll_ms)");
