@@ -28,8 +28,8 @@
 // ("<what>.failed", with the error) says so. Without audit.dir changes are applied unrecorded
 // (the gateway warns at start).
 //
-// Requests run on the calling (I/O) thread and block it for the store round trips and, with
-// audit.durability sync, one fdatasync per change: the admin API is low-volume by design.
+// Handle() blocks for the store round trips and, with audit.durability sync, one fdatasync
+// per change: http_server.cc calls it on a thread of its own, never on an I/O thread.
 //
 // Thread-safety: Handle() may be called from any thread concurrently.
 #pragma once

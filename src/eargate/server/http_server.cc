@@ -654,9 +654,16 @@ struct HttpServer::Impl {
           case Endpoint::kScreen:
             res = PostOnly(req, [&](std::string* body) { return gw->Screen(CallerOf(req, c), req.body(), body); });
             break;
-          case Endpoint::kAdmin: {  // admin_api.h
+          case Endpoint::kAdmin: {  // admin_api.h: on its own thread (store round trips, fsync)
+            static net::thread_pool admin_thread(1);
             std::string body;
-            int st = gw->Admin(ToView(req.method_string()), ToView(req.target()), CallerOf(req, c), req.body(), &body);
+            Caller caller = CallerOf(req, c);
+            int st = co_await net::co_spawn(
+                admin_thread,
+                [&]() -> awaitable<int> {
+                  co_return gw->Admin(ToView(req.method_string()), ToView(req.target()), caller, req.body(), &body);
+                },
+                use_awaitable);
             res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
             break;
           }
