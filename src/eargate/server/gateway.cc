@@ -15,6 +15,7 @@
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
 #include "eargate/decide/engine.h"
+#include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/request_json.h"
@@ -89,11 +90,15 @@ const StatePtr& Gateway::state() const {
   return cached;
 }
 
-Gateway::~Gateway() { StopWatcher(); }
+Gateway::~Gateway() {
+  registry_watcher_.reset();  // its thread calls RequestRegistryReload
+  StopWatcher();
+}
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
                                                          const core::Clock* clock) {
   std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock));
+  gw->started_at_ = clock->Now();
   auto trusted = geoip::CidrSet::Parse(config.trusted_proxies);
   if (!trusted.ok()) return trusted.status();
   gw->trusted_ = std::move(*trusted);
@@ -133,9 +138,36 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   } else {
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
+  if (!config.store.url.empty()) {
+    store::StoreOptions store_options;
+    store_options.clock = clock;
+    auto st = store::Store::Open(config.store.url, store_options);
+    if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
+    gw->store_ = std::move(*st);
+    auto fast = store::Store::Open(config.store.url, store_options);
+    if (!fast.ok()) return absl::Status(fast.status().code(), StrCat("store.url: ", std::string(fast.status().message())));
+    gw->revocation_store_ = std::move(*fast);
+    Log(LogLevel::kInfo, StrCat("store: ", gw->store_->backend(), " schema version ",
+                                gw->store_->schema_version()));
+    gw->admin_ = std::make_unique<AdminApi>(gw.get());
+  }
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
+  if (gw->store_) {
+    // Started after the first load: a change from here on triggers a rebuild.
+    Gateway* raw = gw.get();
+    auto watcher = store::RegistryWatcher::Start(
+        config.store.url,
+        [raw](std::string_view what) {
+          Log(LogLevel::kInfo, StrCat("registry changed (", what, "); rebuilding"));
+          (void)raw->ApplyRevocations();  // at once, on this thread
+          raw->RequestRegistryReload();   // the rebuild, on the reload thread
+        },
+        std::chrono::milliseconds(config.store.watch_poll_ms));
+    if (!watcher.ok()) return watcher.status();
+    gw->registry_watcher_ = std::move(*watcher);
+  }
   gw->generation_.fetch_add(1, std::memory_order_release);
   gw->ReportScreening(nullptr, *(*state)->people);
   Log(LogLevel::kInfo, StrCat("policy ", config.policy, " version ", (*state)->policy->version(),
@@ -144,23 +176,41 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   return gw;
 }
 
-absl::StatusOr<StatePtr> Gateway::LoadState() {
+absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
   auto state = std::make_shared<ServingState>();
   state->screen_index = screen_index_;
-  auto policy = rules::LoadPolicy(config_.policy, data_);
-  if (!policy.ok()) return policy.status();
-  state->policy = std::move(*policy);
-  if (!config_.people.empty()) {
-    PeopleRegistry::Screening screening;
-    screening.index = screen_index_.get();
-    screening.bands.potential = config_.screening.potential_score;
-    screening.bands.confirmed = config_.screening.confirmed_score;
-    auto people = PeopleRegistry::Load(config_.people, *data_, screening);
+  if (keep_policy) {
+    state->policy = std::move(keep_policy);
+  } else {
+    auto policy = rules::LoadPolicy(config_.policy, data_);
+    if (!policy.ok()) return policy.status();
+    state->policy = std::move(*policy);
+  }
+  PeopleRegistry::Screening screening;
+  screening.index = screen_index_.get();
+  screening.bands.potential = config_.screening.potential_score;
+  screening.bands.confirmed = config_.screening.confirmed_score;
+  StatePtr serving = state_.load();  // null at start
+  if (serving) screening.previous = serving->people.get();
+  if (store_ || !config_.people.empty()) {
+    absl::StatusOr<PeoplePtr> people;
+    if (store_) {
+      if (screen_index_) {
+        auto dispositions = store_->ListScreeningDispositions();
+        if (!dispositions.ok()) return dispositions.status();
+        screening.dispositions = std::move(*dispositions);
+      }
+      people = PeopleRegistry::FromStore(*store_, screening);
+    } else {
+      people = PeopleRegistry::Load(config_.people, *data_, screening);
+    }
     if (!people.ok()) return people.status();
     state->people = std::move(*people);
     if (screen_index_) {
-      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people: ",
-                                  state->people->screened_with_hits(), " with restricted-party hits"));
+      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people (",
+                                  state->people->screened_anew(), " anew): ",
+                                  state->people->screened_with_hits(), " with restricted-party hits, ",
+                                  state->people->hits_cleared(), " hits cleared by reviewers"));
     }
   } else {
     state->people = std::make_shared<const PeopleRegistry>();
@@ -192,9 +242,49 @@ absl::Status Gateway::Reload() {
     }
     screen_index_ = std::move(*index);
   }
-  auto state = LoadState();
-  if (!state.ok()) {
+  absl::Status swapped = Swap(LoadState(), "reloaded");
+  if (!swapped.ok()) {
     screen_index_ = std::move(previous_index);
+    return swapped;
+  }
+  if (lists_changed) {
+    lists_signature_ = std::move(lists_signature);
+    metrics_->CountListReload(true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::ApplyRevocations() {
+  if (!revocation_store_) return absl::OkStatus();
+  // Its own connection: never waits behind a rebuild's read of the whole registry. A day of
+  // margin for clocks of other nodes that run behind this one.
+  auto revoked = revocation_store_->RevokedApiKeysSince(started_at_ - 86400);
+  if (!revoked.ok()) {
+    Log(LogLevel::kError, StrCat("registry: cannot read revoked keys: ", std::string(revoked.status().message())));
+    return revoked.status();
+  }
+  std::lock_guard<std::mutex> lock(swap_mu_);
+  StatePtr current = state_.load();
+  if (revoked->empty() || (current->revoked_keys && current->revoked_keys->size() == revoked->size()))
+    return absl::OkStatus();  // nothing new (a revoked hash never comes back)
+  auto next = std::make_shared<ServingState>(*current);
+  next->revoked_keys = std::make_shared<const absl::flat_hash_set<std::string>>(revoked->begin(), revoked->end());
+  state_.store(StatePtr(std::move(next)), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+  Log(LogLevel::kInfo, StrCat("registry: ", revoked->size(), " keys revoked since start refused"));
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::ReloadRegistry() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto t0 = std::chrono::steady_clock::now();
+  auto state = LoadState(state_.load()->policy);
+  return Swap(std::move(state),
+              StrCat("registry rebuilt in ", static_cast<int64_t>(SecondsSince(t0) * 1000), " ms"));
+}
+
+absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what) {
+  if (!state.ok()) {
     metrics_->CountReload(false);
     metrics_->CountFailure(Failure::kReloadFailed);
     Log(LogLevel::kError, StrCat("reload refused, still serving policy ",
@@ -202,14 +292,20 @@ absl::Status Gateway::Reload() {
                                  std::string(state.status().message())));
     return state.status();
   }
-  StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
-  generation_.fetch_add(1, std::memory_order_release);
-  metrics_->CountReload(true);
-  if (lists_changed) {
-    lists_signature_ = std::move(lists_signature);
-    metrics_->CountListReload(true);
+  std::unique_lock<std::mutex> lock(swap_mu_);
+  StatePtr next = *state;
+  StatePtr current = state_.load();
+  if (current && current->revoked_keys != next->revoked_keys) {
+    // Revocations applied while this state was built stay in force (revoked hashes stay dead).
+    auto merged = std::make_shared<ServingState>(*next);
+    merged->revoked_keys = current->revoked_keys;
+    next = std::move(merged);
   }
-  Log(LogLevel::kInfo, StrCat("reloaded: policy ", (*state)->policy->version(), " (was ",
+  StatePtr old = state_.exchange(next, std::memory_order_acq_rel);
+  generation_.fetch_add(1, std::memory_order_release);
+  lock.unlock();
+  metrics_->CountReload(true);
+  Log(LogLevel::kInfo, StrCat(what, ": policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
   ReportScreening(old->people.get(), *(*state)->people);
   return absl::OkStatus();
@@ -316,6 +412,14 @@ void Gateway::RequestReload() {
   watch_cv_.notify_one();
 }
 
+void Gateway::RequestRegistryReload() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    registry_changed_ = true;
+  }
+  watch_cv_.notify_one();
+}
+
 void Gateway::StartWatcher() {
   if (watcher_.joinable()) return;
   watcher_ = std::thread([this] { WatchLoop(); });
@@ -334,13 +438,20 @@ void Gateway::WatchLoop() {
   std::string last = FileSignature(*state());
   auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
   for (;;) {
-    bool requested = false;
+    bool requested = false, registry = false;
     {
       std::unique_lock<std::mutex> lock(watch_mu_);
-      watch_cv_.wait_for(lock, interval, [&] { return stop_ || reload_requested_; });
+      watch_cv_.wait_for(lock, interval,
+                         [&] { return stop_ || reload_requested_ || registry_changed_; });
       if (stop_) return;
       requested = reload_requested_;
+      registry = registry_changed_;
       reload_requested_ = false;
+      registry_changed_ = false;
+    }
+    if (registry && !requested) {
+      (void)ReloadRegistry();
+      continue;
     }
     std::string now = FileSignature(*state());
     if (requested || (config_.policy_watch_ms && now != last)) {
@@ -395,7 +506,12 @@ void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
 
 const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {
   std::string_view key = BearerToken(caller.authorization);
-  if (!key.empty()) return state.people->FindByKey(key);
+  if (!key.empty()) {
+    if (!state.revoked_keys) return state.people->FindByKey(key);
+    std::string hash = PeopleRegistry::KeyHash(key);
+    if (state.revoked_keys->contains(hash)) return nullptr;
+    return state.people->FindByKeyHash(hash);
+  }
   if (!caller.person_header.empty() && config_.trust_person_header && trusted_.Contains(caller.peer)) {
     return state.people->FindById(core::StripWhitespace(caller.person_header));
   }
@@ -625,6 +741,16 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
   options.threshold = config_.screening.potential_score;
   *out = screen::ResultLine(*query, state->screen_index->Screen(*query, options));
   return 200;
+}
+
+int Gateway::Admin(std::string_view method, std::string_view target, const Caller& caller,
+                   std::string_view body, std::string* out) {
+  if (!admin_) {
+    AppendError("invalid_request_error", "not_found",
+                "the admin API needs a store (store.url / --store)", out);
+    return 404;
+  }
+  return admin_->Handle(method, target, caller.authorization, body, out);
 }
 
 int Gateway::Models(const Caller& caller, std::string* out) {

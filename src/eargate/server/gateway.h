@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
 #include "eargate/core/time.h"
@@ -35,8 +36,12 @@
 #include "eargate/server/metrics.h"
 #include "eargate/server/people.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/registry_watcher.h"
+#include "eargate/store/store.h"
 
 namespace eargate::server {
+
+class AdminApi;
 
 struct ServingState {
   rules::PolicyPtr policy;
@@ -47,6 +52,10 @@ struct ServingState {
   // The restricted-party lists the people were screened against (null: none configured);
   // POST /v1/screen answers from it.
   std::shared_ptr<const screen::Index> screen_index;
+  // Key hashes revoked in the store since this process started (store only; null: none).
+  // Refused even when `people` still lists them: a revocation is served at once, before the
+  // registry rebuild that drops the key.
+  std::shared_ptr<const absl::flat_hash_set<std::string>> revoked_keys;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -130,10 +139,32 @@ class Gateway {
   // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
   int Models(const Caller& caller, std::string* out);
 
+  // /admin/v1/...: the admin API (admin_api.h), authenticated by admin tokens from the store.
+  // `target` is the request target (path and query). Returns the HTTP status; *out the JSON.
+  int Admin(std::string_view method, std::string_view target, const Caller& caller,
+            std::string_view body, std::string* out);
+
+  // The store (store.url), or null when the registry comes from a people file.
+  store::Store* store() const { return store_.get(); }
+  // The restricted-party lists being served, or null when none are configured.
+  std::shared_ptr<const screen::Index> screen_index() const { return state()->screen_index; }
+  const core::Clock* clock() const { return clock_; }
+  // The reference data (fixed for the process lifetime).
+  const rules::EarData& data() const { return *data_; }
+
   // Loads the policy and people file anew (and the screening lists when a list file changed),
   // re-screens the people, and swaps them in when all are valid; otherwise logs every error,
   // counts it and keeps serving the old state (old lists included). Serialized.
   absl::Status Reload();
+  // Rebuilds the people registry (from the store or the people file) under the policy being
+  // served, and swaps it in; a broken policy file never holds back a key revocation.
+  absl::Status ReloadRegistry();
+  // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
+  void RequestRegistryReload();
+  // The fast path of a registry change: reads the keys revoked since start (one query on its
+  // own connection) and swaps in the same registry with them refused. The RegistryWatcher
+  // calls it at once on every change, before asking for the rebuild.
+  absl::Status ApplyRevocations();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
   // Starts / stops the thread that polls the files (policy_watch_ms) and serves RequestReload.
@@ -142,7 +173,9 @@ class Gateway {
 
  private:
   Gateway(const Config& config, Metrics* metrics, const core::Clock* clock);
-  absl::StatusOr<StatePtr> LoadState();
+  // keep_policy: rebuild the people only, under this policy.
+  absl::StatusOr<StatePtr> LoadState(rules::PolicyPtr keep_policy = nullptr);
+  absl::Status Swap(absl::StatusOr<StatePtr> state, std::string_view what);
   void FillLocation(const Caller& caller, core::Location* loc);
   const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;
   void WatchLoop();
@@ -163,15 +196,22 @@ class Gateway {
   std::shared_ptr<const screen::Index> screen_index_;
   std::string lists_signature_;
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
+  std::unique_ptr<store::Store> store_;                // null: people from the people file
+  std::unique_ptr<store::Store> revocation_store_;     // a second connection for ApplyRevocations
+  std::unique_ptr<store::RegistryWatcher> registry_watcher_;
+  std::unique_ptr<AdminApi> admin_;                    // null without a store
   geoip::CidrSet trusted_;
+  core::Timestamp started_at_ = 0;  // wall clock at Create, for RevokedApiKeysSince
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};
   const uint64_t instance_;  // distinguishes gateways in the per-thread cache
 
-  std::mutex reload_mu_;  // serializes Reload()
+  std::mutex reload_mu_;  // serializes Reload() and ReloadRegistry()
+  std::mutex swap_mu_;    // serializes read-modify-writes of state_ (short)
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
   bool reload_requested_ = false;  // guarded by watch_mu_
+  bool registry_changed_ = false;  // guarded by watch_mu_
   bool stop_ = false;              // guarded by watch_mu_
   std::thread watcher_;
 };

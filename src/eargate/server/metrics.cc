@@ -21,6 +21,7 @@ std::string_view Name(Endpoint e) {
     case Endpoint::kReadyz: return "readyz";
     case Endpoint::kMetrics: return "metrics";
     case Endpoint::kScreen: return "screen";
+    case Endpoint::kAdmin: return "admin";
     case Endpoint::kOther: return "other";
   }
   return "other";

@@ -37,9 +37,9 @@ namespace eargate::server {
 
 enum class Endpoint : uint8_t {
   kDecide, kAuthz, kChatCompletions, kCompletions, kEmbeddings, kResponses, kModels,
-  kHealthz, kReadyz, kMetrics, kScreen, kOther,
+  kHealthz, kReadyz, kMetrics, kScreen, kAdmin, kOther,
 };
-inline constexpr int kEndpointCount = 12;
+inline constexpr int kEndpointCount = 13;
 std::string_view Name(Endpoint e);
 
 // Degraded paths. Each bumps failures_total{kind} and logs a line.
