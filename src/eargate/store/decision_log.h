@@ -96,6 +96,10 @@ struct LogOptions {
   uint64_t max_segment_bytes = 64ull << 20;  // a segment is closed before it would exceed this
   uint64_t checkpoint_every = 1000;          // records between checkpoints; 0: only at close
   std::chrono::milliseconds async_flush_interval{50};
+  // Retention: whole segments whose records are all older than this many days are deleted
+  // (when the log is opened and whenever a segment is closed), after an anchor checkpoint
+  // that lets `verify` prove the rest (doc/audit_log_format.md §8). 0: keep everything.
+  uint32_t retention_days = 0;
   CheckpointSink* checkpoint_sink = nullptr;  // not owned; may be null
   const core::Clock* clock = nullptr;         // for checkpoint times; null: the system clock
 };
@@ -140,6 +144,8 @@ class DecisionLog {
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
     uint64_t truncated_bytes = 0;  // torn tail cut off when opening
+    uint64_t pruned_segments = 0;  // deleted by retention
+    uint64_t prune_errors = 0;     // retention refused (a damaged old segment); nothing deleted
     uint64_t last_seq = 0;
   };
   Stats stats() const;

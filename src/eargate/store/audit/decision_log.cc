@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -19,6 +20,7 @@
 #include "eargate/core/csv.h"
 #include "eargate/core/status.h"
 #include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/retention.h"
 #include "eargate/store/internal/segment_io.h"
 
 namespace eargate::store {
@@ -100,6 +102,7 @@ struct DecisionLog::Impl {
   int seg_fd = -1;
   std::string seg_path;
   int cp_fd = -1;
+  uint64_t pruned_segments = 0, prune_errors = 0;  // folded into stats under mu
   std::thread writer;
 
   ~Impl() {
@@ -116,7 +119,21 @@ struct DecisionLog::Impl {
   absl::StatusOr<uint64_t> AppendLocked(const LogEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Status Apply(std::vector<Op>& ops, uint64_t* syncs, uint64_t* segments,
                      uint64_t* checkpoints, uint64_t* sink_errors);
+  // Retention: deletes old segments before `newest` (writer thread, or Open before it starts).
+  void Prune(uint64_t newest, uint64_t* pruned, uint64_t* errors);
 };
+
+void DecisionLog::Impl::Prune(uint64_t newest, uint64_t* pruned, uint64_t* errors) {
+  if (options.retention_days == 0) return;
+  const core::Timestamp now = clock->Now();
+  const core::Timestamp cutoff = now - static_cast<core::Timestamp>(options.retention_days) * 86400;
+  auto r = internal::PruneSegments(dir, cutoff, newest, now);
+  if (!r.ok()) {
+    ++*errors;
+    return;
+  }
+  *pruned += r->segments;
+}
 
 absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, uint64_t size) {
   seg_path = dir + "/" + internal::SegmentFileName(number);
@@ -252,6 +269,7 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, uint64_t* syncs, u
                                       uint64_t* checkpoints, uint64_t* sink_errors) {
   std::vector<Checkpoint> cps;
   bool dirty = false;
+  uint64_t rotated_to = 0;
   for (Op& op : batch) {
     switch (op.type) {
       case Op::kWrite:
@@ -263,6 +281,7 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, uint64_t* syncs, u
         ++*segments;
         ++*syncs;
         dirty = false;
+        rotated_to = op.segment;
         break;
       case Op::kCheckpoint:
         cps.push_back(op.checkpoint);
@@ -289,6 +308,7 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, uint64_t* syncs, u
         if (!options.checkpoint_sink->RecordCheckpoint(c).ok()) ++*sink_errors;
     }
   }
+  if (rotated_to != 0) Prune(rotated_to, &pruned_segments, &prune_errors);
   return absl::OkStatus();
 }
 
@@ -326,6 +346,8 @@ void DecisionLog::Impl::WriterLoop() {
     stats.segments_opened += segments;
     stats.checkpoints += checkpoints;
     stats.checkpoint_sink_errors += sink_errors;
+    stats.pruned_segments += std::exchange(pruned_segments, 0);
+    stats.prune_errors += std::exchange(prune_errors, 0);
     if (!s.ok() && error.ok()) error = s;
     if (!done.empty()) {
       // Acknowledge before publishing durable_seq, so that a Flush() that returns has seen
@@ -369,6 +391,7 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
   EG_RETURN_IF_ERROR(impl->Recover());
   {
     absl::MutexLock lock(&impl->mu);
+    impl->Prune(impl->segment, &impl->stats.pruned_segments, &impl->stats.prune_errors);
     impl->durable_seq = impl->next_seq - 1;
     impl->stats.last_seq = impl->next_seq - 1;
   }
