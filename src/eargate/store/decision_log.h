@@ -122,9 +122,10 @@ class DecisionLog {
   // later call fails with that error (the log does not guess what reached the disk).
   absl::StatusOr<uint64_t> Append(const LogEntry& entry);
 
-  // Appends without blocking the caller, for event-driven servers: `done` runs once the
-  // record is on disk (sync) or written (async), with its sequence number or the error, on
-  // the log's writer thread (or at once on the caller's thread for an invalid entry).
+  // Appends without blocking the caller, for event-driven servers. sync: `done` runs once the
+  // record is on disk, with its sequence number or the error, on the log's writer thread.
+  // async (like Append): `done` runs at once on the caller's thread once the record is
+  // chained in memory. An invalid entry: `done` runs at once with the error.
   // Records appended this way share group commits like blocking ones, so a few threads with
   // many requests in flight reach the throughput of many blocked threads.
   // REQUIRES: `done` is quick and does not call Append, Flush or Close on this log.
@@ -140,6 +141,8 @@ class DecisionLog {
   struct Stats {
     uint64_t appended = 0;  // records appended by this process
     uint64_t syncs = 0;     // fdatasync calls on segments (group commits)
+    uint64_t sync_micros = 0;      // time spent in those fdatasync calls (the disk's share)
+    uint64_t max_sync_micros = 0;  // the slowest of them
     uint64_t segments_opened = 0;
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;

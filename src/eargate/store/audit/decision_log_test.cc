@@ -211,10 +211,18 @@ TEST(DecisionLogTest, AsyncFlush) {
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok());
   AppendN(**log, 1, 300);
+  // AppendAsync answers at once, like Append: the record is chained, not yet written.
+  uint64_t acked = 0;
+  std::string id = "d-301", payload = Payload(301);
+  (*log)->AppendAsync(Entry(301, id, payload), [&](absl::StatusOr<uint64_t> seq) {
+    ASSERT_TRUE(seq.ok());
+    acked = *seq;
+  });
+  EXPECT_EQ(acked, 301u);
   ASSERT_TRUE((*log)->Flush().ok());
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->records, 300u);
+  EXPECT_EQ(report->records, 301u);
 }
 
 // Test that oversized fields are refused with InvalidArgument.
