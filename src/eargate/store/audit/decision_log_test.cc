@@ -174,6 +174,63 @@ TEST(DecisionLogTest, GroupCommitManyThreads) {
   EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPer));
 }
 
+// Test the pipelined sync path under rotation and checkpoints: blocking and async appenders on
+// many threads, small segments; each record is acknowledged once with its seq, Flush leaves no
+// callback pending, and the log (with its checkpoints) verifies.
+TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 8192;
+  opt.checkpoint_every = 13;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok());
+  constexpr int kThreads = 8, kPer = 300;
+  std::mutex mu;
+  std::multiset<uint64_t> acked;
+  std::atomic<int> async_pending{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        uint64_t n = static_cast<uint64_t>(t * kPer + i + 1);
+        std::string id = absl::StrCat("d-", n), payload = Payload(n);
+        if (t % 2 == 0) {
+          auto seq = (*log)->Append(Entry(n, id, payload));
+          ASSERT_TRUE(seq.ok()) << seq.status();
+          std::lock_guard<std::mutex> lock(mu);
+          acked.insert(*seq);
+        } else {
+          ++async_pending;
+          (*log)->AppendAsync(Entry(n, id, payload), [&](absl::StatusOr<uint64_t> seq) {
+            ASSERT_TRUE(seq.ok()) << seq.status();
+            std::lock_guard<std::mutex> lock(mu);
+            acked.insert(*seq);
+            --async_pending;
+          });
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE((*log)->Flush().ok());
+  EXPECT_EQ(async_pending.load(), 0);
+  auto stats = (*log)->stats();
+  EXPECT_GT(stats.segments_opened, 10u);
+  EXPECT_GT(stats.checkpoints, 50u);
+  ASSERT_TRUE((*log)->Close().ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(acked.size(), static_cast<size_t>(kThreads * kPer));
+    EXPECT_EQ(std::set<uint64_t>(acked.begin(), acked.end()).size(), acked.size());
+    EXPECT_EQ(*acked.rbegin(), static_cast<uint64_t>(kThreads * kPer));
+  }
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPer));
+  EXPECT_GT(report->checkpoints_checked, 50u);
+}
+
 // Test that AppendAsync acknowledges every record once, after it is on disk, with its seq.
 TEST(DecisionLogTest, AppendAsyncCallbacks) {
   TempDir dir;
