@@ -131,7 +131,7 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
   simdjson::dom::parser parser;
   bool checked = highest == 0;
   uint64_t log_last = 0;
-  EG_RETURN_IF_ERROR(ScanLog(dir, {}, [&](const LogRecord& r) {
+  EG_RETURN_IF_ERROR(ScanLogFrom(dir, highest, {}, [&](const LogRecord& r) {
     log_last = r.seq;
     if (r.seq <= highest) {
       if (r.seq == highest) {

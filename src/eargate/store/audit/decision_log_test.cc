@@ -145,6 +145,31 @@ TEST(DecisionLogTest, RotatesAndContinuesAfterReopen) {
   EXPECT_GT(report->checkpoints_checked, 15u);
 }
 
+// Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
+TEST(DecisionLogTest, ScanLogFromSkipsOldSegments) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok());
+    AppendN(**log, 1, 120);
+  }
+  std::vector<uint64_t> seqs;
+  std::set<uint64_t> segments;
+  ASSERT_TRUE(ScanLogFrom(dir.path(), 100, {}, [&](const LogRecord& r) {
+                seqs.push_back(r.seq);
+                segments.insert(r.segment);
+                return true;
+              }).ok());
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_GT(seqs.front(), 60u);   // earlier segments were not read
+  EXPECT_LE(seqs.front(), 100u);  // the segment holding seq 100 was
+  EXPECT_EQ(seqs.back(), 120u);
+  EXPECT_EQ(seqs.size(), 120 - seqs.front() + 1);
+  EXPECT_LE(segments.size(), 2u);
+}
+
 // Test that a second writer on the same directory is refused.
 TEST(DecisionLogTest, OneWriterPerDirectory) {
   TempDir dir;

@@ -1,5 +1,8 @@
 #include "eargate/store/log_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "eargate/core/csv.h"
 
 #include <algorithm>
@@ -89,13 +92,37 @@ bool RecordFilter::Matches(const LogRecord& r) const {
   return true;
 }
 
+namespace {
+// The first seq of a segment from its header, or 0 when unreadable.
+uint64_t FirstSeqOf(const std::string& path, FastSha256& sha) {
+  char buf[internal::kSegmentHeaderSize];
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  internal::SegmentHeader h;
+  if (n != static_cast<ssize_t>(sizeof buf) || !internal::DecodeSegmentHeader(buf, sha, &h)) return 0;
+  return h.first_seq;
+}
+}  // namespace
+
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn) {
+  return ScanLogFrom(dir, 0, filter, fn);
+}
+
+absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
+                         const std::function<bool(const LogRecord&)>& fn) {
   EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
   if (segments.empty())
     return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
   FastSha256 sha;
-  for (const auto& seg : segments) {
+  for (size_t si = 0; si < segments.size(); ++si) {
+    const auto& seg = segments[si];
+    if (from_seq > 1 && si + 1 < segments.size()) {
+      uint64_t next_first = FirstSeqOf(segments[si + 1].path, sha);
+      if (next_first != 0 && next_first <= from_seq) continue;  // all of it is before from_seq
+    }
     EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
     internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
     for (const auto& ref : frames.records) {
