@@ -3,6 +3,9 @@
 // `eargate audit verify` passes, every decision a client received an answer for (its
 // X-Eargate-Decision-Id) is in the log, and a gateway restarted on the same directory continues
 // the same chain (verify still passes, sequence numbers go on without a gap).
+// A process kill leaves the page cache to the kernel, so this shows that no answer goes out
+// before its record is written and that recovery continues the chain; that a sync answer also
+// waits for fdatasync (survives power loss) is the log's own contract (store_audit_test).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
