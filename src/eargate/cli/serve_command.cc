@@ -27,6 +27,7 @@ struct ServeFlags {
   std::string log_level;
   std::string audit_dir;
   std::string store;
+  std::string audit_durability;
   uint32_t threads = 0;
   bool threads_set = false;
 };
@@ -78,6 +79,7 @@ int RunServe(const ServeFlags& f) {
     else if (f.store.rfind("sqlite:", 0) == 0) config.store.url = "sqlite://" + Absolute(f.store.substr(7));
     if (f.people.empty()) config.people.clear();  // the registry comes from the store
   }
+  if (!f.audit_durability.empty()) config.audit.durability = f.audit_durability;
   if (!f.trusted_proxies.empty()) config.trusted_proxies = f.trusted_proxies;
   if (f.threads_set) config.threads = f.threads;
   if (!f.log_level.empty()) {
@@ -140,6 +142,9 @@ EG_REGISTER_COMMAND(serve, [](CLI::App& app) {
                   "store URL (sqlite:///path/eargate.db or postgresql://...): people, keys and admin "
                   "tokens come from it (replaces the people file), changes reach the gateway within "
                   "a second, and the admin API /admin/v1 is on");
+  sub->add_option("--audit-durability", flags->audit_durability,
+                  "sync (answer after the record is on disk; default) | async")
+      ->check(CLI::IsMember({"sync", "async"}));
   sub->add_option("--log-level", flags->log_level, "debug | info | warn | error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   sub->add_option_function<uint32_t>(

@@ -54,6 +54,9 @@ struct ScreeningConfig {
 struct AuditConfig {
   std::string dir;                // audit.dir: log folder (created); "" = no decision log
   std::string durability = "sync";  // audit.durability: sync (answer after fdatasync, group commit) | async
+  // audit.retention_days: whole log segments older than this are deleted (an anchor checkpoint
+  // keeps the rest verifiable); 0 keeps everything. Default five years (the issue text).
+  uint32_t retention_days = 1827;
 };
 
 // The store (issue 5): the person registry, API keys, admin tokens and screening

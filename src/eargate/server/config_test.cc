@@ -94,6 +94,20 @@ TEST(ConfigTest, ReportsEveryErrorWithPosition) {
   EXPECT_FALSE(ParseConfig("listen: [unclosed", "bad.yaml", &c).ok());
 }
 
+// Test that audit.retention_days defaults to 1827 (five years), is read, and is range-checked.
+TEST(ConfigTest, AuditRetentionDays) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.retention_days, 1827u);
+  ASSERT_TRUE(ParseConfig("audit:\n  retention_days: 0\n", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.retention_days, 0u);
+  absl::Status s = ParseConfig("audit:\n  retention_days: -5\n", "gw.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("gw.yaml:2:19: audit.retention_days: must be an integer in [0, 36500] (got '-5')"),
+            std::string::npos)
+      << s.message();
+}
+
 // Test that validation checks files, URLs, CIDRs and limits, listing every problem.
 TEST(ConfigTest, ValidateListsEveryProblem) {
   Config c;

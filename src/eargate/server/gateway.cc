@@ -130,6 +130,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     std::filesystem::create_directories(config.audit.dir, ec);
     store::LogOptions opts;
     opts.durability = *store::ParseDurability(config.audit.durability);
+    opts.retention_days = config.audit.retention_days;
     opts.clock = clock;
     auto log = store::DecisionLog::Open(config.audit.dir, opts);
     if (!log.ok()) return log.status();
