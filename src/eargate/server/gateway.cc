@@ -567,14 +567,7 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
   a.decision_id = wire::NewDecisionId();
   a.at = request.at;
   if (audit_ && a.status == Access::Status::kDecided) {
-    wire::AppendDecisionJson(*state.policy, request, decision, a.decision_id, &a.record);
-    a.record.pop_back();  // the closing brace: add where the request came from
-    a.record.append(",\"location\":{\"country\":");
-    if (request.location.country.valid()) core::AppendJsonString(request.location.country.code(), &a.record);
-    else a.record.append("null");
-    a.record.append(",\"ip\":");
-    core::AppendJsonString(request.location.ip, &a.record);
-    StrAppend(&a.record, ",\"anonymizer\":", request.location.anonymizer ? "true" : "false", "},\"endpoint\":\"gateway\"}");
+    wire::AppendDecisionRecord(*state.policy, request, decision, a.decision_id, "gateway", &a.record);
   }
   // Advance notice: only when some boundary of the policy lies ahead (a few more decisions).
   if (a.status == Access::Status::kDecided && !state.boundaries.empty() &&
@@ -642,9 +635,7 @@ int Gateway::Decide(std::string_view body, std::string* out) {
                                    : std::string_view(request.item);
     a.at = request.at;
     a.outcome = decision.outcome;
-    a.record = *out;
-    a.record.pop_back();
-    a.record.append(",\"endpoint\":\"decide\"}");
+    wire::AppendDecisionRecord(*state->policy, request, decision, id, "decide", &a.record);
     if (!AppendRecord(a)) {
       out->clear();
       AppendError("server_error", "audit_log_unavailable", "the decision could not be recorded; try again", out);
