@@ -43,7 +43,10 @@ before(async () => {
   for (const name of ['a', 'b']) {
     const dir = path.join(base, name);
     fs.mkdirSync(dir);
-    const gw = await startGateway({ people: '', store: { url: pg.url }, audit: { dir: path.join(dir, 'audit') } }, dir);
+    const gw = await startGateway({
+      people: '', store: { url: pg.url },
+      audit: { dir: path.join(dir, 'audit'), node: `node-${name}`, ship_interval_ms: 200 },
+    }, dir);
     started.push(gw.child);
     if (name === 'a') nodeA = gw; else nodeB = gw;
   }
@@ -126,6 +129,25 @@ test('each node keeps its own log: the admin changes are in the log of the node 
   // Decisions: node B decided requests too, in its own chain.
   const d = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=decision&limit=1');
   assert.equal(d.json.records.length, 1);
+});
+
+test('each node ships its records to the store: one search finds the decisions of both', async () => {
+  // Fresh decisions on each node, then poll the store until both nodes' records are there.
+  for (const node of [nodeA, nodeB]) assert.notEqual((await authz(node, keys.unknown)).status, 401);
+  let nodes = new Set();
+  const t0 = Date.now();
+  while (Date.now() - t0 < 10000) {
+    const r = await run(eargateBin, ['audit', 'search', '--store', pg.url]);
+    assert.equal(r.code, 0, r.stderr);
+    nodes = new Set(r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).node));
+    if (nodes.has('node-a') && nodes.has('node-b')) break;
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.deepEqual([...nodes].sort(), ['node-a', 'node-b']);
+  // The admin changes of node A are shipped with its decisions.
+  const changes = await run(eargateBin, ['audit', 'search', '--store', pg.url, '--node', 'node-a']);
+  assert.equal(changes.code, 0, changes.stderr);
+  assert.ok(changes.stdout.includes('api_key.revoke'), changes.stdout);
 });
 
 test('a malformed import file changes nothing; an unknown role is refused', async () => {

@@ -183,6 +183,8 @@ class Parser {
                        {"dir", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->audit.dir); }},
                        {"durability", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.durability); }},
                        {"retention_days", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.retention_days, 36500); }},
+                       {"ship_interval_ms", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.ship_interval_ms, 86400000); }},
+                       {"node", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.node); }},
                    });
              }},
             {"store",

@@ -57,6 +57,13 @@ struct AuditConfig {
   // audit.retention_days: whole log segments older than this are deleted (an anchor checkpoint
   // keeps the rest verifiable); 0 keeps everything. Default five years (the issue text).
   uint32_t retention_days = 1827;
+  // audit.ship_interval_ms: with a store (store.url), the log's records are copied to the
+  // store's decision_records table this often, for search across a fleet (`eargate audit search
+  // --store`); 0 = never. The log stays the record of truth.
+  uint32_t ship_interval_ms = 1000;
+  // audit.node: this node's name in the store's decision_records (one name per log); "" =
+  // "<host name>:<audit.dir>".
+  std::string node;
 };
 
 // The store (issue 5): the person registry, API keys, admin tokens and screening

@@ -4,6 +4,7 @@
 #include "eargate/screen/report.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "eargate/decide/engine.h"
 #include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
+#include "eargate/store/record_shipper.h"
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/request_json.h"
 
@@ -93,6 +95,50 @@ const StatePtr& Gateway::state() const {
 Gateway::~Gateway() {
   registry_watcher_.reset();  // its thread calls RequestRegistryReload
   StopWatcher();
+  StopShipping();
+}
+
+void Gateway::StopShipping() {
+  {
+    std::lock_guard<std::mutex> lock(ship_mu_);
+    ship_stop_ = true;
+  }
+  ship_cv_.notify_one();
+  if (shipper_.joinable()) shipper_.join();
+}
+
+// Copies the log's new records to the store every audit.ship_interval_ms (and once more when
+// stopping). A failure is logged and counted and retried next time: the log keeps the records,
+// and the shipper resumes after the highest seq the store holds.
+void Gateway::ShipLoop(std::string node) {
+  std::unique_ptr<store::RecordShipper> shipper;
+  bool failing = false;
+  for (bool last = false; !last;) {
+    {
+      std::unique_lock<std::mutex> lock(ship_mu_);
+      ship_cv_.wait_for(lock, std::chrono::milliseconds(config_.audit.ship_interval_ms), [&] { return ship_stop_; });
+      last = ship_stop_;
+    }
+    absl::Status st;
+    if (!shipper) {
+      auto opened = store::RecordShipper::Open(config_.store.url, node);
+      if (opened.ok()) shipper = std::move(*opened);
+      else st = opened.status();
+    }
+    if (shipper) {
+      auto shipped = shipper->ShipOnce(config_.audit.dir);
+      if (!shipped.ok()) st = shipped.status();
+    }
+    if (!st.ok()) {
+      metrics_->CountFailure(Failure::kAuditShip);
+      if (!failing) Log(LogLevel::kError, StrCat("audit: shipping records to the store failed (retrying): ", std::string(st.message())));
+      failing = true;
+      if (st.code() != absl::StatusCode::kFailedPrecondition) shipper.reset();  // reconnect next time
+    } else if (failing) {
+      Log(LogLevel::kInfo, "audit: shipping records to the store works again");
+      failing = false;
+    }
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
@@ -168,6 +214,17 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         std::chrono::milliseconds(config.store.watch_poll_ms));
     if (!watcher.ok()) return watcher.status();
     gw->registry_watcher_ = std::move(*watcher);
+    if (gw->audit_ && config.audit.ship_interval_ms > 0) {
+      std::string node = config.audit.node;
+      if (node.empty()) {
+        char host[256] = {};
+        ::gethostname(host, sizeof host - 1);
+        node = StrCat(host, ":", std::filesystem::absolute(config.audit.dir).lexically_normal().string());
+      }
+      Log(LogLevel::kInfo, StrCat("audit: shipping records to the store as node '", node, "' every ",
+                                  config.audit.ship_interval_ms, " ms"));
+      gw->shipper_ = std::thread([raw, node] { raw->ShipLoop(node); });
+    }
   }
   gw->generation_.fetch_add(1, std::memory_order_release);
   gw->ReportScreening(nullptr, *(*state)->people);

@@ -214,6 +214,14 @@ class Gateway {
   bool registry_changed_ = false;  // guarded by watch_mu_
   bool stop_ = false;              // guarded by watch_mu_
   std::thread watcher_;
+
+  // Shipping the log's records to the store (audit.ship_interval_ms).
+  void ShipLoop(std::string node);
+  void StopShipping();
+  std::mutex ship_mu_;
+  std::condition_variable ship_cv_;
+  bool ship_stop_ = false;  // guarded by ship_mu_
+  std::thread shipper_;
 };
 
 // "Bearer <token>" -> token ("" when absent or another scheme). Case-insensitive scheme.

@@ -42,6 +42,7 @@ std::string_view Name(Failure f) {
     case Failure::kReloadFailed: return "reload_failed";
     case Failure::kFailOpen: return "fail_open";
     case Failure::kAuditLog: return "audit_log";
+    case Failure::kAuditShip: return "audit_ship";
   }
   return "internal";
 }

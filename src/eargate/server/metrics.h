@@ -57,8 +57,9 @@ enum class Failure : uint8_t {
   kReloadFailed,       // a new policy or people file was refused; the old one keeps serving
   kFailOpen,           // fail_open: true allowed a request the gateway could not decide
   kAuditLog,           // the decision record could not be written: the request is denied / 503
+  kAuditShip,          // shipping log records to the store failed (retried; the log keeps them)
 };
-inline constexpr int kFailureCount = 13;
+inline constexpr int kFailureCount = 14;
 std::string_view Name(Failure f);
 
 class Histogram {
