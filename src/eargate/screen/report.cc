@@ -11,20 +11,6 @@ namespace eargate::screen {
 
 using internal::Cat;
 
-namespace {
-
-
-std::string FormatScore(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::round(v * 1000) / 1000);
-  std::string s(buf);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
-}
-
-}  // namespace
-
 // Validates country/type of one query; `where` prefixes messages ("line 3: ").
 absl::StatusOr<ScreenQuery> MakeQuery(std::string name, std::string_view country,
                                               std::string_view type, const std::string& where) {
@@ -113,6 +99,15 @@ std::string ResultLine(const ScreenQuery& q, const std::vector<Match>& matches) 
   }
   out += "]}";
   return out;
+}
+
+std::string FormatScore(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", std::round(v * 1000) / 1000);
+  std::string s(buf);
+  while (s.size() > 1 && s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  return s;
 }
 
 }  // namespace eargate::screen

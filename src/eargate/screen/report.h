@@ -18,4 +18,7 @@ absl::StatusOr<ScreenQuery> MakeQuery(std::string name, std::string_view country
 // {"query": {...}, "matches": [...]} for one query, best match first.
 std::string ResultLine(const ScreenQuery& q, const std::vector<Match>& matches);
 
+// A score as the result lines print it: at most three decimals, no trailing zeros ("0.97").
+std::string FormatScore(double score);
+
 }  // namespace eargate::screen

@@ -8,19 +8,12 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "eargate/core/json.h"
+#include "eargate/screen/report.h"
 
 namespace eargate::screen {
 
 namespace {
 
-std::string FormatScore(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f", std::round(v * 1000) / 1000);
-  std::string s(buf);
-  while (s.size() > 1 && s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s;
-}
 
 void ScreenRange(const Index& index, const std::vector<Party>& parties, const HitBands& bands,
                  size_t begin, size_t end, std::vector<PartyHit>* out) {
@@ -33,17 +26,7 @@ void ScreenRange(const Index& index, const std::vector<Party>& parties, const Hi
     q.name = p.name;
     q.type = p.type;
     q.country = p.country;
-    for (const Match& m : index.Screen(q, options)) {
-      PartyHit h;
-      h.party_id = p.id;
-      h.list = m.entry->list;
-      h.restricted_list = m.entry->restricted_list;
-      h.entry_id = m.entry->source_id;
-      h.listed_name = std::string(m.matched_name);
-      h.score = m.score;
-      h.confirmed = m.score >= bands.confirmed;
-      out->push_back(std::move(h));
-    }
+    for (const Match& m : index.Screen(q, options)) out->push_back(ToPartyHit(p.id, m, bands));
   }
 }
 
@@ -51,6 +34,18 @@ using HitKey = std::tuple<std::string_view, std::string_view, std::string_view>;
 HitKey KeyOf(const PartyHit& h) { return {h.party_id, h.list, h.entry_id}; }
 
 }  // namespace
+
+PartyHit ToPartyHit(std::string_view party_id, const Match& m, const HitBands& bands) {
+  PartyHit h;
+  h.party_id = party_id;
+  h.list = m.entry->list;
+  h.restricted_list = m.entry->restricted_list;
+  h.entry_id = m.entry->source_id;
+  h.listed_name = std::string(m.matched_name);
+  h.score = m.score;
+  h.confirmed = m.score >= bands.confirmed;
+  return h;
+}
 
 std::string_view BandName(bool confirmed) { return confirmed ? "confirmed" : "potential"; }
 

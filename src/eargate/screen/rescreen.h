@@ -41,6 +41,9 @@ struct PartyHit {
   bool confirmed = false;  // score >= bands.confirmed; else a potential match for review
 };
 
+// The hit of `party_id` on m's entry. REQUIRES: m.entry is set.
+PartyHit ToPartyHit(std::string_view party_id, const Match& m, const HitBands& bands);
+
 // "confirmed" or "potential".
 std::string_view BandName(bool confirmed);
 

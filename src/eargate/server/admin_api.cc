@@ -49,17 +49,6 @@ namespace {
 
 // --- Small JSON writing helpers
 
-void AppendError(std::string_view type, std::string_view code, std::string_view message,
-                 std::string* out) {
-  out->clear();
-  out->append("{\"error\":{\"type\":");
-  core::AppendJsonString(type, out);
-  out->append(",\"code\":");
-  core::AppendJsonString(code, out);
-  out->append(",\"message\":");
-  core::AppendJsonString(message, out);
-  out->append("}}");
-}
 
 // Writes one JSON object field by field.
 class Obj {
@@ -886,6 +875,7 @@ int AdminApi::Handle(std::string_view method, std::string_view target,
     AdminHandlers h(gw_);
     return (h.*(route->fn))(req, out);
   } catch (const Fail& f) {
+    out->clear();
     AppendError(f.type, f.code, f.message, out);
     return f.status;
   }

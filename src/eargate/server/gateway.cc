@@ -46,6 +46,9 @@ wire::RequestParser& ThreadParser(const StatePtr& state) {
   return *parser;
 }
 
+
+}  // namespace
+
 void AppendError(std::string_view type, std::string_view code, std::string_view message,
                  std::string* out) {
   out->append("{\"error\":{\"type\":");
@@ -56,8 +59,6 @@ void AppendError(std::string_view type, std::string_view code, std::string_view 
   core::AppendJsonString(message, out);
   out->append("}}");
 }
-
-}  // namespace
 
 std::string_view BearerToken(std::string_view authorization) {
   authorization = core::StripWhitespace(authorization);

@@ -227,4 +227,8 @@ class Gateway {
 // "Bearer <token>" -> token ("" when absent or another scheme). Case-insensitive scheme.
 std::string_view BearerToken(std::string_view authorization);
 
+// Appends the OpenAI-style error body {"error":{"type":...,"code":...,"message":...}}.
+void AppendError(std::string_view type, std::string_view code, std::string_view message,
+                 std::string* out);
+
 }  // namespace eargate::server

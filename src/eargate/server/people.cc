@@ -100,15 +100,7 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Build(
       // The hits in the form the reload reports compare (screen::DiffHits).
       for (const screen::Match& match : m) {
         if (match.score < screening.bands.potential || match.entry == nullptr) continue;
-        screen::PartyHit ph;
-        ph.party_id = p.id;
-        ph.list = match.entry->list;
-        ph.restricted_list = match.entry->restricted_list;
-        ph.entry_id = match.entry->source_id;
-        ph.listed_name = std::string(match.matched_name);
-        ph.score = match.score;
-        ph.confirmed = match.score >= screening.bands.confirmed;
-        reg->hits_.push_back(std::move(ph));
+        reg->hits_.push_back(screen::ToPartyHit(p.id, match, screening.bands));
       }
     }
     reg->memo_ = std::move(memo);
