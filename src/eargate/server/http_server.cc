@@ -64,6 +64,22 @@ std::string HeaderSafe(std::string_view s, size_t max = 512) {
   return out;
 }
 
+// HeaderSafe appended to *out: the common clean value is appended whole.
+void AppendHeaderSafe(std::string_view s, std::string* out, size_t max = 512) {
+  if (s.size() > max) s = s.substr(0, max);
+  size_t clean = 0;
+  while (clean < s.size()) {
+    unsigned char u = static_cast<unsigned char>(s[clean]);
+    if (u < 0x20 || u >= 0x7f) break;
+    ++clean;
+  }
+  out->append(s.data(), clean);
+  for (size_t i = clean; i < s.size(); ++i) {
+    unsigned char u = static_cast<unsigned char>(s[i]);
+    out->push_back(u < 0x20 || u >= 0x7f ? '?' : s[i]);
+  }
+}
+
 std::string ErrorJson(std::string_view type, std::string_view code, std::string_view message,
                       std::string_view decision_id = {}) {
   std::string out = "{\"error\":{\"type\":";
@@ -180,36 +196,95 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
+  // The connection's one deadline. Setting it is a store (no timer operation per request):
+  // one timer per connection wakes at the deadline or every `period` (the shortest client
+  // timeout, so a deadline set later is never passed unnoticed), and on expiry cancels the
+  // socket's pending operation instead of closing it, so that a 408 can still be written.
+  // Shared with the timer's handler, which may run after the connection is gone.
+  struct Watch {
+    explicit Watch(tcp::socket* s) : socket(s), timer(s->get_executor()) {}
+    tcp::socket* socket;
+    net::steady_timer timer;
+    Clock::time_point deadline = Clock::time_point::max();
+    bool fired = false;   // the deadline passed since it was last set
+    bool closed = false;  // the connection is gone: `socket` dangles
+  };
+
+  static void WatchLoop(std::shared_ptr<Watch> w, Clock::duration period) {
+    w->timer.async_wait([w, period](const beast::error_code& ec) mutable {
+      if (ec || w->closed) return;
+      Clock::time_point now = Clock::now();
+      if (now >= w->deadline) {
+        w->fired = true;
+        w->deadline = Clock::time_point::max();
+        beast::error_code ignored;
+        w->socket->cancel(ignored);
+      }
+      w->timer.expires_at(std::min(w->deadline, now + period));
+      WatchLoop(std::move(w), period);
+    });
+  }
+
   // Per-connection state. The upstream connection (keep-alive) belongs to the client
-  // connection and shares its strand, so a stream is never used from two threads.
+  // connection and runs on its thread, so a stream is never used from two threads.
   struct Conn {
-    beast::tcp_stream stream;
+    tcp::socket stream;
     geoip::IpAddress peer;
+    std::shared_ptr<Watch> watch;
     std::optional<beast::tcp_stream> upstream;
     beast::flat_buffer upstream_buffer;
     std::string out;           // serialized small responses (WriteRaw)
     std::string upstream_out;  // the serialized upstream request header
-    explicit Conn(tcp::socket&& s) : stream(std::move(s)) {}
+    // The last bearer key looked up on this connection, and under which state (a weak
+    // reference: compared by owner, never locked; it also keeps the address from reuse).
+    std::string memo_authorization;
+    std::weak_ptr<const ServingState> memo_state;
+    const core::Person* memo_person = nullptr;
+    LocationMemo location_memo;
+    Conn(tcp::socket&& s, Clock::duration period) : stream(std::move(s)) {
+      watch = std::make_shared<Watch>(&stream);
+      watch->timer.expires_after(period);
+      WatchLoop(watch, period);
+    }
+    ~Conn() {
+      watch->closed = true;
+      watch->timer.cancel();
+    }
+    void Deadline(uint32_t ms) {
+      watch->deadline = Clock::now() + std::chrono::milliseconds(ms);
+      watch->fired = false;
+    }
+    void NoDeadline() { watch->deadline = Clock::time_point::max(); }
+    bool TimedOut() const { return watch->fired; }
   };
 
-  // A read deadline that cancels the socket's pending operation instead of closing it (as
-  // tcp_stream's own timeout does), so that a 408 can still be written. The handler runs on
-  // the connection's strand and touches `this` only when it fired before destruction.
-  struct Deadline {
-    net::steady_timer timer;
-    bool fired = false;
-    Deadline(Conn& c, uint32_t ms) : timer(c.stream.get_executor()) {
-      c.stream.expires_never();
-      timer.expires_after(std::chrono::milliseconds(ms));
-      timer.async_wait([this, &c](const beast::error_code& ec) {
-        if (ec) return;
-        fired = true;
-        beast::error_code ignored;
-        c.stream.socket().cancel(ignored);
-      });
+  // The shortest client timeout: how often a connection's watch wakes at most.
+  Clock::duration WatchPeriod() const {
+    const LimitsConfig& l = cfg.limits;
+    uint32_t ms = std::min({l.header_timeout_ms, l.body_timeout_ms, l.idle_timeout_ms, l.write_timeout_ms});
+    return std::chrono::milliseconds(std::max<uint32_t>(ms, 1));
+  }
+
+  // The caller of a request decided under `state`, with the connection's memos: the bearer key
+  // is hashed and looked up only when its bytes or the state changed since the last request.
+  Caller MemoCallerOf(const Request& req, Conn& c, const StatePtr& state) {
+    Caller caller = CallerOf(req, c);
+    caller.location_memo = &c.location_memo;
+    if (BearerToken(caller.authorization).empty()) return caller;
+    bool same_state = !c.memo_state.owner_before(state) && !state.owner_before(c.memo_state);
+    if (c.memo_person && same_state && c.memo_authorization == caller.authorization) {
+      caller.person = c.memo_person;
+      return caller;
     }
-    ~Deadline() { timer.cancel(); }
-  };
+    const core::Person* p = state->people->FindByKey(BearerToken(caller.authorization));
+    caller.person = p;
+    if (p) {
+      c.memo_authorization.assign(caller.authorization);
+      c.memo_state = state;
+      c.memo_person = p;
+    }
+    return caller;
+  }
 
   Response MakeResponse(const Request& req, http::status status, std::string body,
                         std::string_view content_type = kJson) {
@@ -226,9 +301,10 @@ struct HttpServer::Impl {
 
   awaitable<bool> Write(Conn& c, Response& res) {
     beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await http::async_write(c.stream, res, net::redirect_error(use_awaitable, ec));
-    if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
     co_return !ec && res.keep_alive();
   }
 
@@ -241,8 +317,9 @@ struct HttpServer::Impl {
     res.keep_alive(false);
     res.prepare_payload();
     beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await http::async_write(c.stream, res, net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
     metrics->CountRequest(Endpoint::kOther, static_cast<int>(status), 0);
   }
 
@@ -285,15 +362,18 @@ struct HttpServer::Impl {
     out.append("\r\n");
     out.append(body);
     beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await net::async_write(c.stream, net::buffer(out), net::redirect_error(use_awaitable, ec));
-    c.stream.expires_never();
-    if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
     co_return !ec && keep;
   }
 
   static void AddHeader(std::string* h, std::string_view name, std::string_view value) {
-    core::StrAppend(h, name, ": ", HeaderSafe(value), "\r\n");
+    h->append(name);
+    h->append(": ");
+    AppendHeaderSafe(value, h);
+    h->append("\r\n");
   }
 
   // GET|POST /v1/authz (nginx auth_request, Envoy ext_authz HTTP service).
@@ -314,7 +394,6 @@ struct HttpServer::Impl {
 
   awaitable<bool> Authz(const Request& req, Conn& c, int* status) {
     const StatePtr& state = gw->state();
-    Caller caller = CallerOf(req, c);
     core::Layer layer = core::Layer::kApplication;
     core::Channel channel = core::Channel::kApi;
     if (auto it = req.find("X-Eargate-Layer"); it != req.end()) {
@@ -326,7 +405,7 @@ struct HttpServer::Impl {
     std::string item = AuthzItem(req, *state->policy);
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr held = state;
-    Access a = gw->Authorize(*held, caller, item, layer, channel);
+    Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel);
     if (!co_await Record(a)) {
       // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
       a.outcome = core::Outcome::kDeny;
@@ -399,7 +478,7 @@ struct HttpServer::Impl {
     }
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr state = gw->state();
-    Access a = gw->Authorize(*state, CallerOf(req, c), *model, core::Layer::kApplication,
+    Access a = gw->Authorize(*state, MemoCallerOf(req, c, state), *model, core::Layer::kApplication,
                              core::Channel::kApi);
     if (!co_await Record(a)) {
       Response res = MakeResponse(req, http::status::service_unavailable,
@@ -542,7 +621,6 @@ struct HttpServer::Impl {
     res.set("X-Eargate-Decision", "allow");
     res.set("X-Eargate-Decision-Id", a.decision_id);
     if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
-    auto write_timeout = std::chrono::milliseconds(cfg.limits.write_timeout_ms);
     // A small body of known length (a non-streamed completion) is read whole and written with
     // the header in one write: one syscall instead of two, nothing to stream anyway.
     constexpr std::uint64_t kWholeBodyLimit = 256 * 1024;
@@ -557,10 +635,11 @@ struct HttpServer::Impl {
             req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
             status);
       }
-      c.stream.expires_after(write_timeout);
+      c.Deadline(cfg.limits.write_timeout_ms);
       co_await http::async_write(c.stream, whole.get(), net::redirect_error(use_awaitable, ec));
+      c.NoDeadline();
       if (ec) {
-        if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
+        if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
         c.upstream.reset();
         co_return false;
       }
@@ -568,9 +647,11 @@ struct HttpServer::Impl {
       co_return client_keep;
     }
     http::response_serializer<http::buffer_body> serializer{res};
-    c.stream.expires_after(write_timeout);
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await http::async_write_header(c.stream, serializer, net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
     if (ec) {
+      if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
       c.upstream.reset();
       co_return false;
     }
@@ -605,11 +686,12 @@ struct HttpServer::Impl {
         res.body().size = 0;
         res.body().more = false;
       }
-      c.stream.expires_after(write_timeout);
+      c.Deadline(cfg.limits.write_timeout_ms);
       co_await http::async_write(c.stream, serializer, net::redirect_error(use_awaitable, ec));
+      c.NoDeadline();
       if (ec == http::error::need_buffer) ec = {};
       if (ec) {
-        if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
+        if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
         c.upstream.reset();
         co_return false;
       }
@@ -715,7 +797,7 @@ struct HttpServer::Impl {
     } closed{metrics};
     beast::error_code ec;
     tcp::endpoint remote = socket.remote_endpoint(ec);
-    Conn c(std::move(socket));
+    Conn c(std::move(socket), WatchPeriod());
     if (remote.address().is_v4()) {
       c.peer = geoip::IpAddress::FromV4(remote.address().to_v4().to_uint());
     } else {
@@ -728,13 +810,10 @@ struct HttpServer::Impl {
         http::request_parser<http::string_body> parser;
         parser.header_limit(limits.max_header_bytes);
         parser.body_limit(limits.max_body_bytes);
-        bool timed_out = false;
-        {
-          Deadline deadline(c, first || buffer.size() > 0 ? limits.header_timeout_ms : limits.idle_timeout_ms);
-          co_await http::async_read_header(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
-          timed_out = deadline.fired;
-        }
-        if (timed_out && ec) ec = beast::error::timeout;
+        c.Deadline(first || buffer.size() > 0 ? limits.header_timeout_ms : limits.idle_timeout_ms);
+        co_await http::async_read_header(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+        c.NoDeadline();
+        if (c.TimedOut() && ec) ec = beast::error::timeout;
         if (ec) {
           if (ec == http::error::end_of_stream || ec == net::error::eof ||
               ec == net::error::connection_reset || ec == net::error::operation_aborted) {
@@ -779,16 +858,16 @@ struct HttpServer::Impl {
         }
         if (auto it = hdr.find(http::field::expect); it != hdr.end() && IEquals(ToView(it->value()), "100-continue")) {
           http::response<http::empty_body> cont{http::status::continue_, hdr.version()};
-          c.stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
+          c.Deadline(limits.write_timeout_ms);
           co_await http::async_write(c.stream, cont, net::redirect_error(use_awaitable, ec));
+          c.NoDeadline();
           if (ec) break;
         }
         if (!parser.is_done()) {
-          {
-            Deadline deadline(c, limits.body_timeout_ms);
-            co_await http::async_read(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
-            if (deadline.fired && ec) ec = beast::error::timeout;
-          }
+          c.Deadline(limits.body_timeout_ms);
+          co_await http::async_read(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+          c.NoDeadline();
+          if (c.TimedOut() && ec) ec = beast::error::timeout;
           if (ec) {
             if (ec == http::error::body_limit) {
               metrics->CountFailure(Failure::kBodyTooLarge);
@@ -813,7 +892,7 @@ struct HttpServer::Impl {
       metrics->CountFailure(Failure::kInternal);
       Log(LogLevel::kError, StrCat("connection error: ", e.what()));
     }
-    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.shutdown(tcp::socket::shutdown_send, ec);
   }
 
   // Accepts on `acceptor`; sessions run on `contexts[i]` (round robin when `spread`, else
