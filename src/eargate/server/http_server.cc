@@ -5,10 +5,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <limits>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
@@ -178,6 +180,226 @@ std::string AuthzItem(const Request& req, const rules::PolicySnapshot& policy) {
   return {};
 }
 
+// Finds where a chunked body ends (RFC 9112 §7.1) across reads, optionally collecting the
+// chunk data (to de-chunk for an HTTP/1.0 client).
+class ChunkScanner {
+ public:
+  // Consumes bytes of p up to the end of the body; appends chunk data to *data when non-null.
+  // Returns the bytes consumed; done() or error() tell what stopped it.
+  size_t Feed(const char* p, size_t n, std::string* data) {
+    size_t i = 0;
+    while (i < n && state_ != kDone && state_ != kError) {
+      char ch = p[i];
+      switch (state_) {
+        case kSize: {
+          int v = HexValue(ch);
+          if (v >= 0) {
+            if (size_ >> 56) { state_ = kError; break; }
+            size_ = size_ * 16 + static_cast<uint64_t>(v);
+            digits_ = true;
+          } else if (digits_ && (ch == ';' || ch == ' ' || ch == '\t')) {
+            state_ = kExtension;
+          } else if (digits_ && ch == '\r') {
+            state_ = kSizeLf;
+          } else {
+            state_ = kError;
+          }
+          ++i;
+          break;
+        }
+        case kExtension:
+          if (ch == '\r') state_ = kSizeLf;
+          ++i;
+          break;
+        case kSizeLf:
+          state_ = ch != '\n' ? kError : size_ == 0 ? kTrailerStart : kData;
+          ++i;
+          break;
+        case kData: {
+          size_t k = static_cast<size_t>(std::min<uint64_t>(size_, n - i));
+          if (data) data->append(p + i, k);
+          size_ -= k;
+          i += k;
+          if (size_ == 0) state_ = kDataCr;
+          break;
+        }
+        case kDataCr:
+          state_ = ch == '\r' ? kDataLf : kError;
+          ++i;
+          break;
+        case kDataLf:
+          state_ = ch == '\n' ? kSize : kError;
+          digits_ = false;
+          ++i;
+          break;
+        case kTrailerStart:
+          state_ = ch == '\r' ? kEndLf : kTrailerLine;
+          ++i;
+          break;
+        case kTrailerLine:
+          if (ch == '\r') state_ = kTrailerLf;
+          ++i;
+          break;
+        case kTrailerLf:
+          state_ = ch == '\n' ? kTrailerStart : kError;
+          ++i;
+          break;
+        case kEndLf:
+          state_ = ch == '\n' ? kDone : kError;
+          ++i;
+          break;
+        case kDone:
+        case kError:
+          break;
+      }
+    }
+    return i;
+  }
+  bool done() const { return state_ == kDone; }
+  bool error() const { return state_ == kError; }
+
+ private:
+  static int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+  enum State { kSize, kExtension, kSizeLf, kData, kDataCr, kDataLf, kTrailerStart, kTrailerLine, kTrailerLf, kEndLf, kDone, kError };
+  State state_ = kSize;
+  uint64_t size_ = 0;
+  bool digits_ = false;
+};
+
+// How the upstream response body is delimited, and how it is passed on to the client.
+struct BodyRelay {
+  enum Mode { kNone, kLength, kChunked, kUntilEof } mode = kNone;
+  uint64_t remaining = 0;  // kLength
+  ChunkScanner chunks;     // kChunked
+  bool dechunk = false;    // kChunked to an HTTP/1.0 client: pass the data only
+  bool rechunk = false;    // kUntilEof to an HTTP/1.1 client: frame each read as a chunk
+  bool done = false;
+  bool error = false;
+
+  // Appends what the client gets for these upstream bytes to *out. Returns the bytes consumed
+  // (fewer than n only at the end of the body).
+  size_t Feed(const char* p, size_t n, std::string* out) {
+    switch (mode) {
+      case kNone:
+        done = true;
+        return 0;
+      case kLength: {
+        size_t k = static_cast<size_t>(std::min<uint64_t>(remaining, n));
+        out->append(p, k);
+        remaining -= k;
+        done = remaining == 0;
+        return k;
+      }
+      case kChunked: {
+        size_t k = chunks.Feed(p, n, dechunk ? out : nullptr);
+        if (!dechunk) out->append(p, k);
+        done = chunks.done();
+        error = chunks.error();
+        return k;
+      }
+      case kUntilEof:
+        if (n == 0) return 0;
+        if (rechunk) {
+          char size[20];
+          int len = std::snprintf(size, sizeof(size), "%zx\r\n", n);
+          out->append(size, static_cast<size_t>(len));
+        }
+        out->append(p, n);
+        if (rechunk) out->append("\r\n");
+        return n;
+    }
+    return 0;
+  }
+  // The upstream closed the connection: the end of a kUntilEof body, an error otherwise.
+  void Eof(std::string* out) {
+    if (mode != kUntilEof) {
+      error = true;
+      return;
+    }
+    if (rechunk) out->append("0\r\n\r\n");
+    done = true;
+  }
+};
+
+// The parsed upstream response header (views into the read buffer).
+struct UpstreamHead {
+  int status = 0;
+  std::string_view status_rest;  // " 200 OK" (after the version)
+  bool http10 = false;
+  std::optional<uint64_t> content_length;
+  bool chunked = false;
+  bool close = false;       // Connection: close (or HTTP/1.0 without keep-alive)
+  std::string_view fields;  // the header lines to pass on, each with its CRLF, hop-by-hop removed
+};
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool ContainsTokenCI(std::string_view list, std::string_view token) {
+  for (std::string_view t : core::Split(list, ',', true)) {
+    if (IEquals(core::StripWhitespace(t), token)) return true;
+  }
+  return false;
+}
+
+// Parses `head` (the status line to the empty line, inclusive). Lines to pass on are copied to
+// *kept. Returns false on anything that is not a well-formed HTTP/1.x response header.
+bool ParseUpstreamHead(std::string_view head, UpstreamHead* h, std::string* kept) {
+  if (head.size() < 16 || head.substr(0, 7) != "HTTP/1." || (head[7] != '0' && head[7] != '1') ||
+      head[8] != ' ' || !IsDigit(head[9]) || !IsDigit(head[10]) || !IsDigit(head[11])) {
+    return false;
+  }
+  h->http10 = head[7] == '0';
+  h->status = (head[9] - '0') * 100 + (head[10] - '0') * 10 + (head[11] - '0');
+  size_t eol = head.find("\r\n");
+  h->status_rest = head.substr(8, eol - 8);
+  bool keep_alive_token = false;
+  kept->clear();
+  size_t pos = eol + 2;
+  for (;;) {
+    size_t end = head.find("\r\n", pos);
+    if (end == std::string_view::npos) return false;
+    if (end == pos) break;  // the empty line
+    std::string_view line = head.substr(pos, end + 2 - pos);
+    pos = end + 2;
+    if (line[0] == ' ' || line[0] == '\t') return false;  // obsolete line folding
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) return false;
+    std::string_view name = line.substr(0, colon);
+    std::string_view value = core::StripWhitespace(line.substr(colon + 1, line.size() - 2 - colon - 1));
+    if (IEquals(name, "content-length")) {
+      uint64_t v = 0;
+      if (value.empty() || value.size() > 18) return false;
+      for (char c : value) {
+        if (!IsDigit(c)) return false;
+        v = v * 10 + static_cast<uint64_t>(c - '0');
+      }
+      if (h->content_length && *h->content_length != v) return false;
+      h->content_length = v;
+    } else if (IEquals(name, "transfer-encoding")) {
+      std::string_view v = value;
+      h->chunked = v.size() >= 7 && IEquals(v.substr(v.size() - 7), "chunked");
+      if (!h->chunked) h->close = true;  // some other coding: the body runs to EOF
+      continue;
+    } else if (IEquals(name, "connection")) {
+      if (ContainsTokenCI(value, "close")) h->close = true;
+      if (ContainsTokenCI(value, "keep-alive")) keep_alive_token = true;
+      continue;
+    } else if (IEquals(name, "keep-alive") || IEquals(name, "proxy-connection") || IEquals(name, "trailer") ||
+               IEquals(name, "upgrade") || StartsWithCI(name, "x-eargate-")) {
+      continue;
+    }
+    kept->append(line);
+  }
+  if (h->http10 && !keep_alive_token) h->close = true;
+  if (h->chunked) h->content_length.reset();
+  return true;
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -193,6 +415,15 @@ struct HttpServer::Impl {
   net::io_context& main() { return *contexts[0]; }
   std::optional<net::signal_set> signals;
   tcp::resolver::results_type upstream_endpoints;
+  // A kept-alive connection to the upstream, idle in its thread's pool between requests.
+  struct Upstream {
+    explicit Upstream(const tcp::socket::executor_type& ex) : socket(ex) {}
+    tcp::socket socket;
+    beast::flat_buffer buffer;
+  };
+  // Per I/O thread (pools[i] is used only by contexts[i]'s thread): idle upstream connections,
+  // shared by all client connections of the thread, at most upstream.max_idle_connections.
+  std::vector<std::vector<std::unique_ptr<Upstream>>> pools;
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
@@ -231,10 +462,10 @@ struct HttpServer::Impl {
     tcp::socket stream;
     geoip::IpAddress peer;
     std::shared_ptr<Watch> watch;
-    std::optional<beast::tcp_stream> upstream;
-    beast::flat_buffer upstream_buffer;
-    std::string out;           // serialized small responses (WriteRaw)
+    size_t pool = 0;           // this thread's index in pools
+    std::string out;           // serialized small responses (WriteRaw), proxied response bytes
     std::string upstream_out;  // the serialized upstream request header
+    std::string kept;          // the upstream response header lines passed on
     // The last bearer key looked up on this connection, and under which state (a weak
     // reference: compared by owner, never locked; it also keeps the address from reuse).
     std::string memo_authorization;
@@ -250,18 +481,24 @@ struct HttpServer::Impl {
       watch->closed = true;
       watch->timer.cancel();
     }
-    void Deadline(uint32_t ms) {
+    // Sets the deadline for the next operation, on the client socket or on `other`.
+    void Deadline(uint32_t ms, tcp::socket* other = nullptr) {
+      watch->socket = other ? other : &stream;
       watch->deadline = Clock::now() + std::chrono::milliseconds(ms);
       watch->fired = false;
     }
-    void NoDeadline() { watch->deadline = Clock::time_point::max(); }
+    void NoDeadline() {
+      watch->socket = &stream;
+      watch->deadline = Clock::time_point::max();
+    }
     bool TimedOut() const { return watch->fired; }
   };
 
-  // The shortest client timeout: how often a connection's watch wakes at most.
+  // The shortest timeout: how often a connection's watch wakes at most.
   Clock::duration WatchPeriod() const {
     const LimitsConfig& l = cfg.limits;
-    uint32_t ms = std::min({l.header_timeout_ms, l.body_timeout_ms, l.idle_timeout_ms, l.write_timeout_ms});
+    uint32_t ms = std::min({l.header_timeout_ms, l.body_timeout_ms, l.idle_timeout_ms, l.write_timeout_ms,
+                            cfg.upstream.connect_timeout_ms, cfg.upstream.timeout_ms});
     return std::chrono::milliseconds(std::max<uint32_t>(ms, 1));
   }
 
@@ -541,163 +778,184 @@ struct HttpServer::Impl {
     co_return co_await Write(c, res);
   }
 
+  // Reads from an upstream connection into its buffer, under the upstream timeout.
+  awaitable<size_t> ReadUpstream(Conn& c, Upstream& up, beast::error_code& ec) {
+    c.Deadline(cfg.upstream.timeout_ms, &up.socket);
+    size_t n = co_await up.socket.async_read_some(up.buffer.prepare(16384), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    up.buffer.commit(n);
+    co_return n;
+  }
+
+  awaitable<bool> WriteClient(Conn& c, std::string_view bytes, beast::error_code& ec) {
+    c.Deadline(cfg.limits.write_timeout_ms);
+    co_await net::async_write(c.stream, net::buffer(bytes.data(), bytes.size()), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
+    co_return !ec;
+  }
+
   awaitable<bool> Forward(Request& req, Conn& c, const Access& a, Endpoint endpoint, int* status) {
     metrics->CountUpstreamRequest();
     // The upstream request, serialized by hand into one buffer (the body is sent from the
     // client request's own buffer in the same write): no beast::http::fields allocations.
-    std::string& up = c.upstream_out;
-    up.clear();
-    core::StrAppend(&up, ToView(req.method_string()), " ", cfg.upstream.path_prefix, ToView(req.target()),
+    std::string& up_head = c.upstream_out;
+    up_head.clear();
+    core::StrAppend(&up_head, ToView(req.method_string()), " ", cfg.upstream.path_prefix, ToView(req.target()),
                     " HTTP/1.1\r\nHost: ", cfg.upstream.host);
-    if (cfg.upstream.port != 80) core::StrAppend(&up, ":", cfg.upstream.port);
-    up.append("\r\n");
+    if (cfg.upstream.port != 80) core::StrAppend(&up_head, ":", cfg.upstream.port);
+    up_head.append("\r\n");
     for (const auto& field : req) {
       std::string_view name = ToView(field.name_string());
       if (IsHopByHop(name) || IEquals(name, "authorization") || StartsWithCI(name, "x-eargate-") ||
           IEquals(name, "x-forwarded-for")) {
         continue;
       }
-      core::StrAppend(&up, name, ": ", ToView(field.value()), "\r\n");
+      core::StrAppend(&up_head, name, ": ", ToView(field.value()), "\r\n");
     }
-    if (!cfg.upstream.authorization.empty()) core::StrAppend(&up, "Authorization: ", cfg.upstream.authorization, "\r\n");
-    core::StrAppend(&up, "X-Forwarded-For: ", a.client_ip, "\r\nX-Eargate-Person: ", HeaderSafe(a.person_id),
+    if (!cfg.upstream.authorization.empty()) core::StrAppend(&up_head, "Authorization: ", cfg.upstream.authorization, "\r\n");
+    core::StrAppend(&up_head, "X-Forwarded-For: ", a.client_ip, "\r\nX-Eargate-Person: ", HeaderSafe(a.person_id),
                     "\r\nX-Eargate-Item: ", HeaderSafe(a.item_id), "\r\nX-Eargate-Decision-Id: ", a.decision_id,
                     "\r\nContent-Length: ", req.body().size(), "\r\n\r\n");
-    const std::array<net::const_buffer, 2> up_buffers = {net::buffer(up), net::buffer(req.body())};
+    const std::array<net::const_buffer, 2> up_buffers = {net::buffer(up_head), net::buffer(req.body())};
 
+    // An idle connection from this thread's pool, else a new one; a pooled connection the
+    // upstream closed meanwhile is retried once on a new one (nothing has been answered yet).
+    auto& pool = pools[c.pool];
+    constexpr size_t kMaxHead = 64 * 1024;
+    std::unique_ptr<Upstream> up;
     beast::error_code ec;
-    std::optional<http::response_parser<http::buffer_body>> parser_slot;
-    auto upstream_timeout = std::chrono::milliseconds(cfg.upstream.timeout_ms);
+    size_t head_end = 0;
     for (int attempt = 0;; ++attempt) {
-      parser_slot.emplace();
-      // Not boost::none: Boost 1.74 compares Content-Length against an empty optional as "over".
-      parser_slot->body_limit(std::numeric_limits<std::uint64_t>::max());
-      bool reused = c.upstream.has_value();
-      if (!c.upstream) {
-        c.upstream.emplace(c.stream.get_executor());
-        c.upstream_buffer.clear();
-        c.upstream->expires_after(std::chrono::milliseconds(cfg.upstream.connect_timeout_ms));
-        co_await c.upstream->async_connect(upstream_endpoints, net::redirect_error(use_awaitable, ec));
+      bool reused = attempt == 0 && !pool.empty();
+      if (reused) {
+        up = std::move(pool.back());
+        pool.pop_back();
+      } else {
+        up = std::make_unique<Upstream>(c.stream.get_executor());
+        c.Deadline(cfg.upstream.connect_timeout_ms, &up->socket);
+        co_await net::async_connect(up->socket, upstream_endpoints, net::redirect_error(use_awaitable, ec));
+        c.NoDeadline();
         if (ec) {
-          c.upstream.reset();
-          co_return co_await UpstreamError(
-              req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamConnect, ec,
-              status);
+          Failure f = c.TimedOut() ? Failure::kUpstreamTimeout : Failure::kUpstreamConnect;
+          co_return co_await UpstreamError(req, c, f, ec, status);
         }
-        c.upstream->socket().set_option(tcp::no_delay(true), ec);
+        up->socket.set_option(tcp::no_delay(true), ec);
+        ec = {};
       }
-      c.upstream->expires_after(upstream_timeout);
-      co_await net::async_write(*c.upstream, up_buffers, net::redirect_error(use_awaitable, ec));
-      if (!ec) {
-        co_await http::async_read_header(*c.upstream, c.upstream_buffer, *parser_slot,
-                                         net::redirect_error(use_awaitable, ec));
+      up->buffer.clear();
+      c.Deadline(cfg.upstream.timeout_ms, &up->socket);
+      co_await net::async_write(up->socket, up_buffers, net::redirect_error(use_awaitable, ec));
+      c.NoDeadline();
+      // The response header: read until the empty line.
+      while (!ec) {
+        std::string_view got(static_cast<const char*>(up->buffer.data().data()), up->buffer.size());
+        if (size_t e = got.find("\r\n\r\n"); e != std::string_view::npos) {
+          head_end = e + 4;
+          break;
+        }
+        if (got.size() > kMaxHead) {
+          ec = http::error::header_limit;
+          break;
+        }
+        co_await ReadUpstream(c, *up, ec);
       }
       if (!ec) break;
-      c.upstream.reset();
-      // A kept-alive connection the upstream closed meanwhile: retry once on a new one
-      // (nothing of this request has been answered).
-      if (reused && attempt == 0 && ec != beast::error::timeout) continue;
-      co_return co_await UpstreamError(
-          req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
-          status);
+      bool timed_out = c.TimedOut();
+      up.reset();
+      if (reused && !timed_out) continue;
+      co_return co_await UpstreamError(req, c, timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
+                                       status);
     }
 
-    auto& parser = *parser_slot;
-    auto& res = parser.get();
-    *status = res.result_int();
-    bool upstream_keep = res.keep_alive();
-    bool client_keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
-    for (std::string_view h : {"Connection", "Keep-Alive", "Proxy-Connection", "Trailer", "Upgrade"}) {
-      res.erase(beast::string_view(h.data(), h.size()));
+    // The client's header: the upstream's lines minus hop-by-hop ones, our framing and headers.
+    UpstreamHead head;
+    std::string_view raw(static_cast<const char*>(up->buffer.data().data()), head_end);
+    if (!ParseUpstreamHead(raw, &head, &c.kept)) {
+      up.reset();
+      co_return co_await UpstreamError(req, c, Failure::kUpstreamProtocol, http::error::bad_value, status);
     }
-    bool bodiless = res.result_int() / 100 == 1 || res.result() == http::status::no_content ||
-                    res.result() == http::status::not_modified || req.method() == http::verb::head;
-    if (!bodiless && !parser.content_length() && !parser.chunked()) {
-      res.chunked(true);  // an EOF-delimited upstream body is re-framed for the client
+    *status = head.status;
+    bool client10 = req.version() == 10;
+    bool client_keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
+    bool upstream_keep = !head.close;
+    BodyRelay body;
+    bool bodiless = head.status / 100 == 1 || head.status == 204 || head.status == 304 ||
+                    req.method() == http::verb::head;
+    if (bodiless) {
+      body.mode = BodyRelay::kNone;
+      body.done = true;
+    } else if (head.chunked) {
+      body.mode = BodyRelay::kChunked;
+      body.dechunk = client10;
+      if (client10) client_keep = false;
+    } else if (head.content_length) {
+      body.mode = BodyRelay::kLength;
+      body.remaining = *head.content_length;
+      body.done = body.remaining == 0;
+    } else {
+      body.mode = BodyRelay::kUntilEof;  // re-framed as chunks for the client (1.0: until close)
+      body.rechunk = !client10;
+      if (client10) client_keep = false;
       upstream_keep = false;
     }
-    res.version(req.version());
-    res.keep_alive(client_keep);
-    res.set("X-Eargate-Decision", "allow");
-    res.set("X-Eargate-Decision-Id", a.decision_id);
-    if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
-    // A small body of known length (a non-streamed completion) is read whole and written with
-    // the header in one write: one syscall instead of two, nothing to stream anyway.
-    constexpr std::uint64_t kWholeBodyLimit = 256 * 1024;
-    if (auto cl = parser.content_length(); !bodiless && cl && *cl <= kWholeBodyLimit) {
-      http::response_parser<http::string_body> whole{std::move(parser)};
-      whole.body_limit(kWholeBodyLimit);
-      c.upstream->expires_after(upstream_timeout);
-      co_await http::async_read(*c.upstream, c.upstream_buffer, whole, net::redirect_error(use_awaitable, ec));
-      if (ec) {
-        c.upstream.reset();
-        co_return co_await UpstreamError(
-            req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
-            status);
+    std::string& out = c.out;
+    out.clear();
+    core::StrAppend(&out, client10 ? "HTTP/1.0" : "HTTP/1.1", head.status_rest, "\r\n");
+    out.append(c.kept);
+    if (body.mode == BodyRelay::kChunked && !client10) out.append("Transfer-Encoding: chunked\r\n");
+    if (body.mode == BodyRelay::kUntilEof && !client10) out.append("Transfer-Encoding: chunked\r\n");
+    if (!client_keep) out.append("Connection: close\r\n");
+    else if (client10) out.append("Connection: keep-alive\r\n");
+    core::StrAppend(&out, "X-Eargate-Decision: allow\r\nX-Eargate-Decision-Id: ", a.decision_id, "\r\n");
+    if (!a.change.empty()) AddHeader(&out, "X-Eargate-Change", a.change);
+    out.append("\r\n");
+    up->buffer.consume(head_end);
+
+    // The body: each read from the upstream is written to the client before the next read, so
+    // server-sent events pass through one by one. A small body of known length (a completion)
+    // is gathered first and written with the header in one write.
+    constexpr uint64_t kWholeBodyLimit = 256 * 1024;
+    bool gather = body.mode == BodyRelay::kLength && body.remaining <= kWholeBodyLimit;
+    bool answered = false;
+    for (;;) {
+      if (up->buffer.size() > 0 && !body.done) {
+        size_t k = body.Feed(static_cast<const char*>(up->buffer.data().data()), up->buffer.size(), &out);
+        up->buffer.consume(k);
       }
-      c.Deadline(cfg.limits.write_timeout_ms);
-      co_await http::async_write(c.stream, whole.get(), net::redirect_error(use_awaitable, ec));
-      c.NoDeadline();
-      if (ec) {
-        if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
-        c.upstream.reset();
-        co_return false;
+      if (body.error) {
+        ec = http::error::bad_chunk;
+      } else if ((body.done || !gather) && !out.empty()) {
+        if (!co_await WriteClient(c, out, ec)) co_return false;
+        answered = true;
+        out.clear();
       }
-      if (!upstream_keep) c.upstream.reset();
-      co_return client_keep;
+      if (body.done || ec) break;
+      size_t n = co_await ReadUpstream(c, *up, ec);
+      if (ec == net::error::eof && n == 0) {
+        ec = {};
+        body.Eof(&out);
+        upstream_keep = false;
+        if (body.error) ec = http::error::partial_message;
+      }
+      if (ec) break;
     }
-    http::response_serializer<http::buffer_body> serializer{res};
-    c.Deadline(cfg.limits.write_timeout_ms);
-    co_await http::async_write_header(c.stream, serializer, net::redirect_error(use_awaitable, ec));
-    c.NoDeadline();
     if (ec) {
-      if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
-      c.upstream.reset();
+      bool timed_out = c.TimedOut();
+      up.reset();
+      if (!answered) {
+        co_return co_await UpstreamError(req, c, timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol,
+                                         ec, status);
+      }
+      // The status line is gone: all we can do is cut the stream, which the client sees as a
+      // truncated response.
+      metrics->CountFailure(timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol);
+      Log(LogLevel::kWarn, StrCat("upstream failed mid-response: ", ec.message()));
       co_return false;
     }
-    // Relay the body as it arrives: each read from the upstream is written to the client
-    // before the next read, so server-sent events pass through one by one.
-    char buf[16384];
-    for (;;) {
-      if (!parser.is_done()) {
-        res.body().data = buf;
-        res.body().size = sizeof(buf);
-        c.upstream->expires_after(upstream_timeout);
-        co_await http::async_read_some(*c.upstream, c.upstream_buffer, parser,
-                                       net::redirect_error(use_awaitable, ec));
-        if (ec == http::error::need_buffer) ec = {};
-        if (ec == http::error::end_of_stream && parser.is_done()) ec = {};
-        if (ec) {
-          // The status line is gone: all we can do is cut the stream, which the client sees
-          // as a truncated response.
-          metrics->CountFailure(ec == beast::error::timeout ? Failure::kUpstreamTimeout
-                                                            : Failure::kUpstreamProtocol);
-          Log(LogLevel::kWarn, StrCat("upstream failed mid-response: ", ec.message()));
-          c.upstream.reset();
-          co_return false;
-        }
-        size_t n = sizeof(buf) - res.body().size;
-        if (n == 0 && !parser.is_done()) continue;  // chunk framing only
-        res.body().data = n ? buf : nullptr;
-        res.body().size = n;
-        res.body().more = !parser.is_done();
-      } else {
-        res.body().data = nullptr;
-        res.body().size = 0;
-        res.body().more = false;
-      }
-      c.Deadline(cfg.limits.write_timeout_ms);
-      co_await http::async_write(c.stream, serializer, net::redirect_error(use_awaitable, ec));
-      c.NoDeadline();
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        if (c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
-        c.upstream.reset();
-        co_return false;
-      }
-      if (serializer.is_done()) break;
+    if (upstream_keep && up->buffer.size() == 0 && pool.size() < cfg.upstream.max_idle_connections) {
+      pool.push_back(std::move(up));
     }
-    if (!upstream_keep) c.upstream.reset();
     (void)endpoint;
     co_return client_keep;
   }
@@ -789,7 +1047,7 @@ struct HttpServer::Impl {
     co_return keep;
   }
 
-  awaitable<void> Session(tcp::socket socket) {
+  awaitable<void> Session(tcp::socket socket, size_t pool) {
     metrics->ConnectionOpened();
     struct Closed {
       Metrics* m;
@@ -798,6 +1056,7 @@ struct HttpServer::Impl {
     beast::error_code ec;
     tcp::endpoint remote = socket.remote_endpoint(ec);
     Conn c(std::move(socket), WatchPeriod());
+    c.pool = pool;
     if (remote.address().is_v4()) {
       c.peer = geoip::IpAddress::FromV4(remote.address().to_v4().to_uint());
     } else {
@@ -897,10 +1156,11 @@ struct HttpServer::Impl {
 
   // Accepts on `acceptor`; sessions run on `contexts[i]` (round robin when `spread`, else
   // on the acceptor's own context). One thread runs each context: no strands needed.
-  awaitable<void> Accept(tcp::acceptor& acceptor, net::io_context& own, bool spread) {
+  awaitable<void> Accept(tcp::acceptor& acceptor, net::io_context& own, size_t own_index, bool spread) {
     size_t next = 0;
     for (;;) {
-      net::io_context& target = spread ? *contexts[next++ % contexts.size()] : own;
+      size_t index = spread ? next++ % contexts.size() : own_index;
+      net::io_context& target = *contexts[index];
       tcp::socket socket(target);
       beast::error_code ec;
       co_await acceptor.async_accept(socket, net::redirect_error(use_awaitable, ec));
@@ -918,7 +1178,7 @@ struct HttpServer::Impl {
       }
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, Session(std::move(socket)), net::detached);
+      net::co_spawn(ex, Session(std::move(socket), index), net::detached);
     }
   }
 
@@ -975,6 +1235,7 @@ absl::Status HttpServer::Listen() {
   const Config& cfg = s.cfg;
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) s.contexts.push_back(std::make_unique<net::io_context>(1));
+  s.pools.resize(n);
   try {
     beast::error_code ec;
     tcp::resolver resolver(s.main());
@@ -1024,7 +1285,7 @@ void HttpServer::Run(bool handle_signals) {
   }
   bool spread = s.acceptors.size() < s.contexts.size();
   for (size_t i = 0; i < s.acceptors.size(); ++i) {
-    net::co_spawn(*s.contexts[i], s.Accept(*s.acceptors[i], *s.contexts[i], spread), net::detached);
+    net::co_spawn(*s.contexts[i], s.Accept(*s.acceptors[i], *s.contexts[i], i, spread), net::detached);
   }
   Log(LogLevel::kInfo, StrCat("listening on ", s.cfg.listen.host, ":", s.port, " with ", s.contexts.size(),
                               " threads, ", s.acceptors.size(), " acceptors; upstream ",
