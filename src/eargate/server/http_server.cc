@@ -22,6 +22,7 @@
 
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
+#include "eargate/server/http_request.h"
 #include "eargate/server/log.h"
 
 namespace eargate::server {
@@ -34,7 +35,6 @@ using net::awaitable;
 using net::use_awaitable;
 using core::StrCat;
 using Clock = std::chrono::steady_clock;
-using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 namespace {
@@ -42,6 +42,7 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 
 std::string_view ToView(beast::string_view v) { return std::string_view(v.data(), v.size()); }
+std::string_view ToView(std::string_view v) { return v; }
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -463,6 +464,7 @@ struct HttpServer::Impl {
     geoip::IpAddress peer;
     std::shared_ptr<Watch> watch;
     size_t pool = 0;           // this thread's index in pools
+    Request req;               // the request being served (storage reused by the next)
     std::string out;           // serialized small responses (WriteRaw), proxied response bytes
     std::string upstream_out;  // the serialized upstream request header
     std::string kept;          // the upstream response header lines passed on
@@ -1066,9 +1068,8 @@ struct HttpServer::Impl {
     const LimitsConfig& limits = cfg.limits;
     try {
       for (bool first = true;; first = false) {
-        http::request_parser<http::string_body> parser;
+        RequestParser parser(&c.req, limits.max_body_bytes);
         parser.header_limit(limits.max_header_bytes);
-        parser.body_limit(limits.max_body_bytes);
         c.Deadline(first || buffer.size() > 0 ? limits.header_timeout_ms : limits.idle_timeout_ms);
         co_await http::async_read_header(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
         c.NoDeadline();
@@ -1108,7 +1109,7 @@ struct HttpServer::Impl {
           Metrics* m;
           ~Finished() { m->RequestFinished(); }
         } finished{metrics};
-        auto& hdr = parser.get();
+        const Request& hdr = c.req;
         if (auto cl = parser.content_length(); cl && *cl > limits.max_body_bytes) {
           metrics->CountFailure(Failure::kBodyTooLarge);
           co_await WriteBare(c, http::status::payload_too_large,
@@ -1143,8 +1144,7 @@ struct HttpServer::Impl {
             break;
           }
         }
-        Request req = parser.release();
-        bool keep = co_await Handle(req, c, t0);
+        bool keep = co_await Handle(c.req, c, t0);
         if (!keep || draining.load(std::memory_order_relaxed)) break;
       }
     } catch (const std::exception& e) {
