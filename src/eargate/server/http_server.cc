@@ -468,6 +468,7 @@ struct HttpServer::Impl {
     std::string out;           // serialized small responses (WriteRaw), proxied response bytes
     std::string upstream_out;  // the serialized upstream request header
     std::string kept;          // the upstream response header lines passed on
+    std::string head;          // header lines of an authz answer
     // The last bearer key looked up on this connection, and under which state (a weak
     // reference: compared by owner, never locked; it also keeps the address from reuse).
     std::string memo_authorization;
@@ -618,6 +619,8 @@ struct HttpServer::Impl {
   // GET|POST /v1/authz (nginx auth_request, Envoy ext_authz HTTP service).
   // Waits until the access's decision record is durable (no-op without a decision log).
   // Returns false when it could not be written: the caller must not allow.
+  // (Checked before calling Record: a coroutine call costs a frame even when it returns at once.)
+  bool NeedsRecord(const Access& a) const { return gw->audit_log() && !a.record.empty(); }
   awaitable<bool> Record(const Access& a) {
     if (!gw->audit_log() || a.record.empty()) co_return true;
     co_return co_await net::async_initiate<decltype(use_awaitable), void(bool)>(
@@ -645,12 +648,13 @@ struct HttpServer::Impl {
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr held = state;
     Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel);
-    if (!co_await Record(a)) {
+    if (NeedsRecord(a) && !co_await Record(a)) {
       // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
       a.outcome = core::Outcome::kDeny;
       a.reason = "decision log unavailable";
     }
-    std::string h;
+    std::string& h = c.head;
+    h.clear();
     if (a.status == Access::Status::kUnauthenticated) {
       h = "X-Eargate-Decision: deny\r\nX-Eargate-Reason: unknown or missing API key\r\nWWW-Authenticate: Bearer\r\n";
       *status = 401;
@@ -719,7 +723,7 @@ struct HttpServer::Impl {
     StatePtr state = gw->state();
     Access a = gw->Authorize(*state, MemoCallerOf(req, c, state), *model, core::Layer::kApplication,
                              core::Channel::kApi);
-    if (!co_await Record(a)) {
+    if (NeedsRecord(a) && !co_await Record(a)) {
       Response res = MakeResponse(req, http::status::service_unavailable,
                                   ErrorJson("server_error", "audit_log_unavailable",
                                             "the decision could not be recorded; try again"));
