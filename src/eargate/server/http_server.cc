@@ -31,8 +31,15 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-using net::awaitable;
-using net::use_awaitable;
+// Every I/O object and coroutine names the io_context's own executor type, not the
+// type-erased any_io_executor: no executor copies through a polymorphic wrapper per operation.
+using Executor = net::io_context::executor_type;
+template <typename T>
+using awaitable = net::awaitable<T, Executor>;
+constexpr net::use_awaitable_t<Executor> use_awaitable;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 using core::StrCat;
 using Clock = std::chrono::steady_clock;
 using Response = http::response<http::string_body>;
@@ -412,14 +419,14 @@ struct HttpServer::Impl {
   // One io_context per I/O thread (concurrency hint 1: no cross-thread locking on the hot
   // path), each with its own SO_REUSEPORT acceptor so the kernel spreads connections.
   std::vector<std::unique_ptr<net::io_context>> contexts;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // acceptors[i] runs on contexts[i]
+  std::vector<std::unique_ptr<Acceptor>> acceptors;  // acceptors[i] runs on contexts[i]
   net::io_context& main() { return *contexts[0]; }
   std::optional<net::signal_set> signals;
   tcp::resolver::results_type upstream_endpoints;
   // A kept-alive connection to the upstream, idle in its thread's pool between requests.
   struct Upstream {
-    explicit Upstream(const tcp::socket::executor_type& ex) : socket(ex) {}
-    tcp::socket socket;
+    explicit Upstream(const Socket::executor_type& ex) : socket(ex) {}
+    Socket socket;
     beast::flat_buffer buffer;
   };
   // Per I/O thread (pools[i] is used only by contexts[i]'s thread): idle upstream connections,
@@ -434,9 +441,9 @@ struct HttpServer::Impl {
   // socket's pending operation instead of closing it, so that a 408 can still be written.
   // Shared with the timer's handler, which may run after the connection is gone.
   struct Watch {
-    explicit Watch(tcp::socket* s) : socket(s), timer(s->get_executor()) {}
-    tcp::socket* socket;
-    net::steady_timer timer;
+    explicit Watch(Socket* s) : socket(s), timer(s->get_executor()) {}
+    Socket* socket;
+    Timer timer;
     Clock::time_point deadline = Clock::time_point::max();
     bool fired = false;   // the deadline passed since it was last set
     bool closed = false;  // the connection is gone: `socket` dangles
@@ -460,7 +467,7 @@ struct HttpServer::Impl {
   // Per-connection state. The upstream connection (keep-alive) belongs to the client
   // connection and runs on its thread, so a stream is never used from two threads.
   struct Conn {
-    tcp::socket stream;
+    Socket stream;
     geoip::IpAddress peer;
     std::shared_ptr<Watch> watch;
     size_t pool = 0;           // this thread's index in pools
@@ -475,7 +482,7 @@ struct HttpServer::Impl {
     std::weak_ptr<const ServingState> memo_state;
     const core::Person* memo_person = nullptr;
     LocationMemo location_memo;
-    Conn(tcp::socket&& s, Clock::duration period) : stream(std::move(s)) {
+    Conn(Socket&& s, Clock::duration period) : stream(std::move(s)) {
       watch = std::make_shared<Watch>(&stream);
       watch->timer.expires_after(period);
       WatchLoop(watch, period);
@@ -485,7 +492,7 @@ struct HttpServer::Impl {
       watch->timer.cancel();
     }
     // Sets the deadline for the next operation, on the client socket or on `other`.
-    void Deadline(uint32_t ms, tcp::socket* other = nullptr) {
+    void Deadline(uint32_t ms, Socket* other = nullptr) {
       watch->socket = other ? other : &stream;
       watch->deadline = Clock::now() + std::chrono::milliseconds(ms);
       watch->fired = false;
@@ -623,7 +630,7 @@ struct HttpServer::Impl {
   bool NeedsRecord(const Access& a) const { return gw->audit_log() && !a.record.empty(); }
   awaitable<bool> Record(const Access& a) {
     if (!gw->audit_log() || a.record.empty()) co_return true;
-    co_return co_await net::async_initiate<decltype(use_awaitable), void(bool)>(
+    co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>, void(bool)>(
         [this, &a](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           auto ex = net::get_associated_executor(*h);
@@ -1053,7 +1060,7 @@ struct HttpServer::Impl {
     co_return keep;
   }
 
-  awaitable<void> Session(tcp::socket socket, size_t pool) {
+  awaitable<void> Session(Socket socket, size_t pool) {
     metrics->ConnectionOpened();
     struct Closed {
       Metrics* m;
@@ -1155,23 +1162,23 @@ struct HttpServer::Impl {
       metrics->CountFailure(Failure::kInternal);
       Log(LogLevel::kError, StrCat("connection error: ", e.what()));
     }
-    c.stream.shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.shutdown(Socket::shutdown_send, ec);
   }
 
   // Accepts on `acceptor`; sessions run on `contexts[i]` (round robin when `spread`, else
   // on the acceptor's own context). One thread runs each context: no strands needed.
-  awaitable<void> Accept(tcp::acceptor& acceptor, net::io_context& own, size_t own_index, bool spread) {
+  awaitable<void> Accept(Acceptor& acceptor, net::io_context& own, size_t own_index, bool spread) {
     size_t next = 0;
     for (;;) {
       size_t index = spread ? next++ % contexts.size() : own_index;
       net::io_context& target = *contexts[index];
-      tcp::socket socket(target);
+      Socket socket(target.get_executor());
       beast::error_code ec;
       co_await acceptor.async_accept(socket, net::redirect_error(use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open() || ec == net::error::operation_aborted) co_return;
         Log(LogLevel::kWarn, StrCat("accept: ", ec.message()));
-        net::steady_timer t(own, std::chrono::milliseconds(50));  // EMFILE and friends
+        Timer t(own.get_executor(), std::chrono::milliseconds(50));  // EMFILE and friends
         co_await t.async_wait(net::redirect_error(use_awaitable, ec));
         continue;
       }
@@ -1201,7 +1208,7 @@ struct HttpServer::Impl {
 
   awaitable<void> DrainThenStop() {
     auto deadline = Clock::now() + std::chrono::milliseconds(cfg.limits.drain_timeout_ms);
-    net::steady_timer t(main());
+    Timer t(main().get_executor());
     while (metrics->in_flight() > 0 && Clock::now() < deadline) {
       t.expires_after(std::chrono::milliseconds(20));
       beast::error_code ec;
@@ -1251,7 +1258,7 @@ absl::Status HttpServer::Listen() {
     tcp::endpoint ep = listen.begin()->endpoint();
     using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
     for (unsigned i = 0; i < n; ++i) {
-      auto acceptor = std::make_unique<tcp::acceptor>(*s.contexts[i]);
+      auto acceptor = std::make_unique<Acceptor>(s.contexts[i]->get_executor());
       acceptor->open(ep.protocol());
       acceptor->set_option(net::socket_base::reuse_address(true));
       acceptor->set_option(reuse_port(true), ec);
