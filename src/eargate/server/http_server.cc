@@ -472,7 +472,7 @@ struct HttpServer::Impl {
     std::shared_ptr<Watch> watch;
     size_t pool = 0;           // this thread's index in pools
     Request req;               // the request being served (storage reused by the next)
-    std::string out;           // serialized small responses (WriteRaw), proxied response bytes
+    std::string out;           // serialized small responses (FormatRaw), proxied response bytes
     std::string upstream_out;  // the serialized upstream request header
     std::string kept;          // the upstream response header lines passed on
     std::string head;          // header lines of an authz answer
@@ -588,11 +588,12 @@ struct HttpServer::Impl {
     if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
   }
 
-  // Writes a complete small response with one write: status line, our headers, body. The
-  // hot endpoints use it to skip building a beast::http::fields (one allocation per field).
-  // `headers` holds whole lines ("Name: value\r\n").
-  awaitable<bool> WriteRaw(Conn& c, const Request& req, int status, std::string_view headers,
-                           std::string_view content_type = {}, std::string_view body = {}) {
+  // Serializes a complete small response into c.out, for one write: status line, our
+  // headers, body. The hot endpoints use it to skip building a beast::http::fields (one
+  // allocation per field) and write c.out themselves (a nested coroutine costs a frame).
+  // `headers` holds whole lines ("Name: value\r\n"). Returns whether to keep the connection.
+  bool FormatRaw(Conn& c, const Request& req, int status, std::string_view headers,
+                 std::string_view content_type = {}, std::string_view body = {}) {
     bool keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
     std::string& out = c.out;
     out.clear();
@@ -608,12 +609,7 @@ struct HttpServer::Impl {
     out.append(headers);
     out.append("\r\n");
     out.append(body);
-    beast::error_code ec;
-    c.Deadline(cfg.limits.write_timeout_ms);
-    co_await net::async_write(c.stream, net::buffer(out), net::redirect_error(use_awaitable, ec));
-    c.NoDeadline();
-    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
-    co_return !ec && keep;
+    return keep;
   }
 
   static void AddHeader(std::string* h, std::string_view name, std::string_view value) {
@@ -683,7 +679,13 @@ struct HttpServer::Impl {
       }
       *status = allow ? 200 : 403;
     }
-    co_return co_await WriteRaw(c, req, *status, h);
+    bool keep = FormatRaw(c, req, *status, h);
+    beast::error_code ec;
+    c.Deadline(cfg.limits.write_timeout_ms);
+    co_await net::async_write(c.stream, net::buffer(c.out), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
+    co_return !ec && keep;
   }
 
   // A JSON endpoint that takes POST only: 405 with Allow otherwise; else handler(&body) gives
