@@ -32,9 +32,13 @@ int HexValue(char c) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// Whether a comma-separated header value lists `token` (case-insensitive). No allocation.
 bool ContainsTokenCI(std::string_view list, std::string_view token) {
-  for (std::string_view t : core::Split(list, ',', true)) {
-    if (IEquals(core::StripWhitespace(t), token)) return true;
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    if (IEquals(core::StripWhitespace(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
   }
   return false;
 }

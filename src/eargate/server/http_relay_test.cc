@@ -42,6 +42,16 @@ TEST(ParseUpstreamHead, ChunkedOverridesLengthAndConnectionCloseIsSeen) {
   EXPECT_EQ(kept, "");
 }
 
+TEST(ParseUpstreamHead, ConnectionTokensInAList) {
+  UpstreamHead h;
+  std::string kept;
+  ASSERT_TRUE(ParseUpstreamHead("HTTP/1.1 200 OK\r\nConnection: upgrade , CLOSE\r\nContent-Length: 0\r\n\r\n", &h, &kept));
+  EXPECT_TRUE(h.close);
+  UpstreamHead k;
+  ASSERT_TRUE(ParseUpstreamHead("HTTP/1.1 200 OK\r\nConnection: closed, keep-alive\r\nContent-Length: 0\r\n\r\n", &k, &kept));
+  EXPECT_FALSE(k.close);
+}
+
 TEST(ParseUpstreamHead, Http10ClosesUnlessKeepAlive) {
   UpstreamHead h;
   std::string kept;
