@@ -83,10 +83,14 @@ void SetupAsync(const benchmark::State&) { OpenLog(Durability::kAsync); }
 void Teardown(const benchmark::State&) {
   auto stats = g_shared->log->stats();
   (void)g_shared->log->Close();
-  fprintf(stderr, "  [%s] %llu records, %llu fdatasyncs (%.1f records per sync)\n",
+  fprintf(stderr,
+          "  [%s] %llu records, %llu fdatasyncs (%.1f records per sync; fdatasync mean %.3f ms, "
+          "max %.3f ms)\n",
           g_shared->dir.c_str(), static_cast<unsigned long long>(stats.appended),
           static_cast<unsigned long long>(stats.syncs),
-          stats.syncs ? static_cast<double>(stats.appended) / stats.syncs : 0.0);
+          stats.syncs ? static_cast<double>(stats.appended) / stats.syncs : 0.0,
+          stats.syncs ? stats.sync_micros / 1000.0 / stats.syncs : 0.0,
+          stats.max_sync_micros / 1000.0);
   g_shared->log.reset();
   fs::remove_all(g_shared->dir);
   delete g_shared;

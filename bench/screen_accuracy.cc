@@ -5,7 +5,8 @@
 // Loads the largest list set (SDN 2024-05 + 2025-12 aliases/addresses/comments + CSL 2023-11 +
 // DPL 2023-11) from ../shared/data/screening (or the bundled data/screening when absent) and
 // reports, at the threshold:
-//   * precision/recall on tests/screening/derived_labelled.csv (derived from the real lists);
+//   * precision/recall on tests/screening/derived_labelled.csv (derived from the real lists,
+//     used while tuning) and tests/screening/heldout_labelled.csv (held out, never tuned on);
 //   * recall on UN-listed people (any match counts) and false-positive rates on US Congress
 //     names and 50,000 synthetic negatives, from the shared labelled/ folder;
 //   * cross-script pairs: share whose pairwise score reaches the threshold;
@@ -109,10 +110,10 @@ int main(int argc, char** argv) {
   opt.threshold = threshold;
   std::printf("threshold %.2f\n", threshold);
 
-  // 1. Derived labelled set.
-  {
-    auto rows = ReadCsv(std::string(EARGATE_SOURCE_DIR) + "/tests/screening/derived_labelled.csv",
-                        false);
+  // 1. Labelled sets derived from the real lists: the tuning set and the held-out set (never
+  //    used for tuning; see tests/screening/README.md).
+  for (const char* file : {"derived_labelled.csv", "heldout_labelled.csv"}) {
+    auto rows = ReadCsv(std::string(EARGATE_SOURCE_DIR) + "/tests/screening/" + file, false);
     struct Kind { int n = 0, ok = 0; };
     std::map<std::string, Kind> kinds;
     int tp = 0, fp = 0, pos = 0, neg = 0, wrong = 0;
@@ -142,8 +143,8 @@ int main(int argc, char** argv) {
         }
       }
     }
-    std::printf("derived set (tests/screening/derived_labelled.csv): %d positives, %d negatives\n",
-                pos, neg);
+    std::printf("%s set (tests/screening/%s): %d positives, %d negatives\n",
+                std::strcmp(file, "derived_labelled.csv") == 0 ? "tuning" : "held-out", file, pos, neg);
     for (const auto& [name, k] : kinds) {
       std::printf("  %-16s %4d/%-4d correct\n", name.c_str(), k.ok, k.n);
     }

@@ -129,6 +129,61 @@ TEST(CliTest, ImpactJsonKnownCounts) {
             std::string::npos) << r.out;
 }
 
+// Test the registry path of impact end to end: people imported into a store, decisions made by
+// `eargate decide --audit-dir` and recorded in the decision log, then impact over the registry
+// with each person's uses (item, channel, count) read from that log.
+TEST(CliTest, ImpactOverRegistryWithUsageFromTheDecisionLog) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("eargate_cli_registry_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::string people = (dir / "people.jsonl").string();
+  std::ofstream(people)
+      << R"({"id":"cn-in-us","citizenships":["CN"],"us_person":false,"location":{"country":"US"},"api_key_sha256":")"
+      << std::string(64, 'a') << "\"}\n"
+      << R"({"id":"us-home","citizenships":["US"],"us_person":true,"location":{"country":"US"}})" << "\n";
+  std::string url = "sqlite://" + (dir / "registry.db").string();
+  Result imp = Eargate("people import --store " + url + " " + people);
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  // cn-in-us calls fable-5 on the web channel twice (located in the US).
+  std::string requests = (dir / "requests.jsonl").string();
+  std::ofstream(requests)
+      << R"({"item":"fable-5","channel":"web","person":{"id":"cn-in-us"},"location":{"country":"US"}})" << "\n"
+      << R"({"item":"fable-5","channel":"web","person":{"id":"cn-in-us"},"location":{"country":"US"}})" << "\n";
+  std::string audit = (dir / "audit").string();
+  Result dec = Eargate("decide --policy " + kSrc + "/examples/policies/advisory-opinions.yaml --people " + people +
+                       " --batch " + requests + " --at 2026-07-01T00:00:00Z --audit-dir " + audit);
+  ASSERT_EQ(dec.code, 0) << dec.err;
+  EXPECT_EQ(std::count(dec.out.begin(), dec.out.end(), '\n'), 2);
+  Result ver = Eargate("audit verify --dir " + audit);
+  EXPECT_EQ(ver.code, 0) << ver.out << ver.err;
+  Result search = Eargate("audit search --dir " + audit + " --person cn-in-us");
+  EXPECT_EQ(std::count(search.out.begin(), search.out.end(), '\n'), 2) << search.out;
+  EXPECT_NE(search.out.find("\"endpoint\":\"cli\""), std::string::npos) << search.out;
+
+  Result r = Eargate("impact --before " + kSrc + "/examples/policies/advisory-opinions.yaml --after " + kLetter +
+                     " --people registry --store " + url + " --usage " + audit +
+                     " --at 2026-07-01T00:00:00Z --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  // cn-in-us: its one use (fable-5 on web, 2 decisions); us-home: no decisions, every item.
+  EXPECT_NE(r.out.find("\"people\":2,\"pairs\":4,\"transitions\":{\"allow->allow\":3,\"allow->deny\":1}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"traffic_transitions\":{\"allow->allow\":3,\"allow->deny\":2}"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"people_with_uses\":1,\"uses_outside\":0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("{\"person\":\"cn-in-us\",\"item\":\"fable-5\",\"layer\":\"application\",\"channel\":\"web\",\"before\":\"allow\",\"after\":\"deny\""),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("usage: 2 decisions in " + audit + "; 1 of 2 people have some"), std::string::npos) << r.err;
+
+  Result missing = Eargate("impact --before " + kLetter + " --after " + kLetter + " --people registry --store sqlite://" +
+                           (dir / "nodir" / "x.db").string());
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("--store: "), std::string::npos) << missing.err;
+  Result nolog = Eargate("impact --before " + kLetter + " --after " + kLetter + " --people " + people + " --usage " +
+                         (dir / "no-such-log").string());
+  EXPECT_EQ(nolog.code, 2);
+  EXPECT_NE(nolog.err.find("--usage: "), std::string::npos) << nolog.err;
+  fs::remove_all(dir);
+}
+
 TEST(CliTest, PeopleSynthIsDeterministic) {
   Result a = Eargate("people synth --count 50 --seed 9");
   Result b = Eargate("people synth --count 50 --seed 9");

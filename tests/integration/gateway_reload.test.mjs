@@ -91,6 +91,31 @@ test('SIGHUP reloads the policy when file watching is off', async () => {
   assert.equal(await metric(gw.base, 'eargate_policy_reloads_total{result="ok"}'), 1);
 });
 
+test('a new edition of a screening list is loaded while running: the registry is re-screened, a broken list is refused', async () => {
+  const dir = tmpDir();
+  const list = path.join(dir, 'sdn.csv');
+  const bank = '306,"BANCO NACIONAL DE CUBA",-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n';
+  const write = (text) => { fs.writeFileSync(list + '.tmp', text); fs.renameSync(list + '.tmp', list); };
+  write(bank);
+  const gw = await startGateway({ policy_watch_ms: 50, screening: { lists: [list] } }, dir);
+  started.push(gw.child);
+  const us = { Authorization: `Bearer ${keys.us}`, 'X-Forwarded-For': ips.us, 'X-Eargate-Item': 'mythos-5' };
+  assert.equal((await request(gw.base, '/v1/authz', { headers: us })).status, 200);
+
+  // The next edition names a registered customer (Ada Smith of the sample people file).
+  write(bank + '99001,"SMITH, Ada","individual","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n');
+  await waitFor(async () => (await request(gw.base, '/v1/authz', { headers: us })).status === 403);
+  assert.equal(await metric(gw.base, 'eargate_screening_hits{list="us_ofac_sdn",band="confirmed"}'), 1);
+  assert.equal(await metric(gw.base, 'eargate_screening_hit_changes_total{change="new"}'), 1);
+  assert.match(gw.child.stderrText, /screening hit \{"change": "new", "party": "cust-us-1", "list": "us_ofac_sdn", "entry_id": "99001"/);
+
+  // A broken file: refused with its position; the customer stays denied.
+  write('not a list\n');
+  await waitFor(async () => (await metric(gw.base, 'eargate_screening_reloads_total{result="refused"}')) >= 1);
+  assert.match(gw.child.stderrText, /screening lists refused, still screening with the 2 entries loaded before:\n.*sdn\.csv:1: unrecognised list format/);
+  assert.equal((await request(gw.base, '/v1/authz', { headers: us })).status, 403);
+});
+
 test('SIGTERM: a stream in flight finishes, then the process exits 0', async () => {
   const upstream = await startUpstream({ FAKE_UPSTREAM_CHUNK_DELAY_MS: '150' });
   started.push(upstream.child);

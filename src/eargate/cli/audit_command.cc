@@ -1,15 +1,20 @@
-// `eargate audit verify|export|search`: the decision log for an auditor (SPEC §3,
+// `eargate audit verify|export|search|ship`: the decision log for an auditor (SPEC §3,
 // doc/audit_log_format.md). verify exits 0 when the log is intact, 1 when it found tampering
 // (each problem printed with segment, offset and sequence number), 2 on bad input.
+#include <signal.h>
+
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "eargate/cli/command.h"
 #include "eargate/core/time.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/record_shipper.h"
 #include "eargate/store/store.h"
 
 namespace eargate::cli {
@@ -23,7 +28,10 @@ std::string DefaultAuditDir() {
 struct AuditFlags {
   std::string dir = DefaultAuditDir();
   std::string from, to, person, item, outcome, format = "jsonl", output, store, node = "local";
+  std::string decision_id;
   size_t limit = 0;
+  bool follow = false;
+  double interval = 1.0;
 };
 
 // Builds the filter; prints the problem and returns false on bad input.
@@ -92,6 +100,80 @@ int Dump(const AuditFlags& f, bool is_search) {
     std::cerr << "audit: " << s.message() << "\n";
     return kExitBadInput;
   }
+  return kExitOk;
+}
+
+// `audit search --store`: records shipped by every node (or --node) from the store.
+int SearchStore(const AuditFlags& f, bool node_given) {
+  if (f.format != "jsonl") {
+    std::cerr << "--format: only jsonl with --store (got '" << f.format << "')\n";
+    return kExitBadInput;
+  }
+  store::ShippedFilter filter;
+  if (!MakeFilter(f, &filter.records)) return kExitBadInput;
+  if (node_given) filter.node = f.node;
+  filter.decision_id = f.decision_id;
+  filter.limit = f.limit;
+  auto shipper = store::RecordShipper::Open(f.store, "search");
+  if (!shipper.ok()) {
+    std::cerr << "audit search: --store: " << shipper.status().message() << "\n";
+    return kExitBadInput;
+  }
+  std::string buf;
+  absl::Status s = (*shipper)->Search(filter, [&](const store::ShippedRecord& r) {
+    store::AppendShippedJson(r, &buf);
+    if (buf.size() > (1 << 20)) {
+      std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+      buf.clear();
+    }
+    return true;
+  });
+  std::cout.write(buf.data(), static_cast<std::streamsize>(buf.size()));
+  std::cout.flush();
+  if (!s.ok()) {
+    std::cerr << "audit search: " << s.message() << "\n";
+    return kExitBadInput;
+  }
+  return kExitOk;
+}
+
+volatile sig_atomic_t g_stop = 0;
+
+// `audit ship`: copies the node's log records to the store, once or (--follow) until stopped.
+int Ship(const AuditFlags& f) {
+  if (f.store.empty()) {
+    std::cerr << "--store: required (sqlite:///path/file.db or postgresql://...)\n";
+    return kExitBadInput;
+  }
+  if (f.interval <= 0) {
+    std::cerr << "--interval: must be positive seconds\n";
+    return kExitBadInput;
+  }
+  auto shipper = store::RecordShipper::Open(f.store, f.node);
+  if (!shipper.ok()) {
+    std::cerr << "audit ship: " << shipper.status().message() << "\n";
+    return kExitBadInput;
+  }
+  if (f.follow) {
+    ::signal(SIGINT, [](int) { g_stop = 1; });
+    ::signal(SIGTERM, [](int) { g_stop = 1; });
+  }
+  uint64_t total = 0;
+  do {
+    auto r = (*shipper)->ShipOnce(f.dir);
+    if (!r.ok()) {
+      std::cerr << "audit ship: " << r.status().message() << "\n";
+      return r.status().code() == absl::StatusCode::kFailedPrecondition ? kExitTampered
+                                                                        : kExitBadInput;
+    }
+    total += r->shipped;
+    if (!f.follow || r->shipped > 0)
+      std::cout << "shipped " << r->shipped << " records of node " << f.node << " (store has up to seq "
+                << r->last_seq << ")" << std::endl;
+    for (double waited = 0; f.follow && !g_stop && waited < f.interval; waited += 0.1)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (f.follow && !g_stop);
+  if (f.follow) std::cout << "stopped; shipped " << total << " records" << std::endl;
   return kExitOk;
 }
 
@@ -164,7 +246,30 @@ void Register(CLI::App& app) {
   search->add_option("--to", flags->to, "last time, inclusive");
   search->add_option("--format", flags->format, "jsonl (default) or csv");
   search->add_option("--limit", flags->limit, "at most this many records (default all)");
-  SetAction(search, [flags] { return Dump(*flags, true); });
+  search->add_option("--store", flags->store,
+                     "search the records shipped to this store (`audit ship`) by every node "
+                     "instead of --dir");
+  auto* search_node = search->add_option("--node", flags->node, "with --store: only this node");
+  search->add_option("--decision-id", flags->decision_id, "with --store: one decision");
+  SetAction(search, [flags, search_node] {
+    if (!flags->store.empty()) return SearchStore(*flags, search_node->count() > 0);
+    if (search_node->count() > 0 || !flags->decision_id.empty()) {
+      std::cerr << "--node and --decision-id need --store\n";
+      return kExitBadInput;
+    }
+    return Dump(*flags, true);
+  });
+
+  auto* ship = audit->add_subcommand(
+      "ship", "copy this node's log records to the store for search across nodes (idempotent; "
+              "resumes after the highest seq shipped)");
+  add_dir(ship);
+  ship->add_option("--store", flags->store, "the store: sqlite:///path/file.db or postgresql://...")
+      ->required();
+  ship->add_option("--node", flags->node, "this node's name in the store (default local)");
+  ship->add_flag("--follow", flags->follow, "keep shipping new records until SIGINT/SIGTERM");
+  ship->add_option("--interval", flags->interval, "with --follow: seconds between passes (default 1)");
+  SetAction(ship, [flags] { return Ship(*flags); });
 }
 
 }  // namespace

@@ -1,10 +1,16 @@
 #include "eargate/cli/common.h"
 
+#include <cstdlib>
 #include <iostream>
 
 #include "eargate/cli/command.h"
 
 namespace eargate::cli {
+
+std::string DefaultStore() {
+  if (const char* env = std::getenv("EARGATE_STORE"); env && *env) return env;
+  return kDefaultStoreUrl;
+}
 
 std::shared_ptr<const rules::EarData> LoadDataOrReport() {
   auto data = rules::EarData::Load(DataDir());

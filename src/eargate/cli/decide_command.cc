@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <atomic>
 #include <deque>
+#include <mutex>
 #include <future>
 #include <thread>
 #include <iostream>
@@ -17,6 +19,9 @@
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/people_file.h"
 #include "eargate/wire/request_json.h"
+#ifdef EARGATE_HAVE_STORE
+#include "eargate/store/decision_log.h"
+#endif
 
 namespace eargate::cli {
 namespace {
@@ -27,7 +32,58 @@ struct DecideOptions {
   std::string batch;
   std::string people;
   std::string at;
+  std::string audit_dir;                  // --audit-dir: append every decision to this log
+  std::string audit_durability = "sync";  // --audit-durability
 };
+
+// A decision to append to the decision log (the record's fields, owned).
+struct Record {
+  std::string decision_id, person, item, payload;
+  core::Timestamp at = 0;
+  core::Outcome outcome = core::Outcome::kDeny;
+};
+
+#ifdef EARGATE_HAVE_STORE
+using LogPtr = std::unique_ptr<store::DecisionLog>;
+#else
+struct NoLog {};
+using LogPtr = std::unique_ptr<NoLog>;
+#endif
+
+// Appends `records` in order and waits until they are durable (per the log's durability); the
+// caller prints the decisions only then, so no decision is shown that the log lacks.
+bool RecordAll(const LogPtr& log, const std::vector<Record>& records) {
+#ifdef EARGATE_HAVE_STORE
+  if (!log || records.empty()) return true;
+  auto failed = std::make_shared<std::atomic<bool>>(false);
+  auto error = std::make_shared<std::string>();
+  auto mu = std::make_shared<std::mutex>();
+  for (const Record& r : records) {
+    store::LogEntry e;
+    e.decision_id = r.decision_id;
+    e.person_id = r.person;
+    e.item = r.item;
+    e.time = r.at;
+    e.outcome = r.outcome;
+    e.payload = r.payload;
+    log->AppendAsync(e, [failed, error, mu](absl::StatusOr<uint64_t> seq) {
+      if (seq.ok() || failed->exchange(true)) return;
+      std::lock_guard<std::mutex> lock(*mu);
+      *error = std::string(seq.status().message());
+    });
+  }
+  absl::Status flushed = log->Flush();
+  if (!failed->load() && flushed.ok()) return true;
+  std::lock_guard<std::mutex> lock(*mu);
+  std::cerr << "eargate decide: --audit-dir: the decisions could not be recorded ("
+            << (error->empty() ? std::string(flushed.message()) : *error) << "); stopping\n";
+  return false;
+#else
+  (void)log;
+  (void)records;
+  return true;
+#endif
+}
 
 // A slice of the batch input: whole lines, decided by one worker into its own output.
 struct Chunk {
@@ -35,10 +91,11 @@ struct Chunk {
   long first_line = 0;
   std::string out;
   long bad = 0;
+  std::vector<Record> records;  // filled when the batch is logged
 };
 
 void DecideChunk(const rules::PolicySnapshot& policy, const wire::PersonLookup* people,
-                 core::Timestamp now, Chunk* c) {
+                 core::Timestamp now, bool record, Chunk* c) {
   wire::RequestParser parser(policy.data(), people);
   core::Request req;
   decide::Decision decision;
@@ -63,15 +120,26 @@ void DecideChunk(const rules::PolicySnapshot& policy, const wire::PersonLookup* 
       continue;
     }
     decide::Decide(policy, req, &decision);
-    wire::AppendDecisionJson(policy, req, decision, wire::NewDecisionId(), &c->out);
+    std::string id = wire::NewDecisionId();
+    wire::AppendDecisionJson(policy, req, decision, id, &c->out);
     c->out.push_back('\n');
+    if (record) {
+      Record r;
+      wire::AppendDecisionRecord(policy, req, decision, id, "cli", &r.payload);
+      r.decision_id = std::move(id);
+      r.person = req.person.id;
+      r.item = decision.item >= 0 ? std::string(policy.items()[decision.item].id) : req.item;
+      r.at = req.at;
+      r.outcome = decision.outcome;
+      c->records.push_back(std::move(r));
+    }
   }
 }
 
 // Batch: read big slices of whole lines, decide them on every core, write in input order.
 // Returns the number of bad lines, or -1 when the input cannot be read.
 long RunBatch(const std::string& path, const rules::PolicySnapshot& policy,
-              const wire::PersonLookup* people, core::Timestamp now) {
+              const wire::PersonLookup* people, core::Timestamp now, const LogPtr& log) {
   FILE* in = path == "-" ? stdin : std::fopen(path.c_str(), "rb");
   if (!in) {
     std::cerr << "eargate decide: cannot open " << path << "\n";
@@ -81,12 +149,19 @@ long RunBatch(const std::string& path, const rules::PolicySnapshot& policy,
   constexpr size_t kChunkBytes = 1 << 20;
   std::deque<std::future<Chunk>> inflight;
   long bad = 0;
+  bool log_failed = false;
   auto write_front = [&] {
     Chunk c = inflight.front().get();
     inflight.pop_front();
+    if (log_failed) return;
+    if (!RecordAll(log, c.records)) {
+      log_failed = true;
+      return;
+    }
     std::fwrite(c.out.data(), 1, c.out.size(), stdout);
     bad += c.bad;
   };
+  const bool record = log != nullptr;
   std::string carry;
   std::vector<char> buf(kChunkBytes);
   long next_line = 1;
@@ -99,8 +174,8 @@ long RunBatch(const std::string& path, const rules::PolicySnapshot& policy,
     c.in = std::move(text);
     c.first_line = next_line;
     next_line += lines;
-    inflight.push_back(std::async(std::launch::async, [&policy, people, now, c = std::move(c)]() mutable {
-      DecideChunk(policy, people, now, &c);
+    inflight.push_back(std::async(std::launch::async, [&policy, people, now, record, c = std::move(c)]() mutable {
+      DecideChunk(policy, people, now, record, &c);
       c.in.clear();
       return std::move(c);
     }));
@@ -120,7 +195,7 @@ long RunBatch(const std::string& path, const rules::PolicySnapshot& policy,
   if (!carry.empty()) submit(std::move(carry));
   while (!inflight.empty()) write_front();
   std::fflush(stdout);
-  return bad;
+  return log_failed ? -1 : bad;
 }
 
 int RunDecide(const DecideOptions& o) {
@@ -149,6 +224,27 @@ int RunDecide(const DecideOptions& o) {
     }
     now = *t;
   }
+  LogPtr log;
+  if (!o.audit_dir.empty()) {
+#ifdef EARGATE_HAVE_STORE
+    store::LogOptions options;
+    auto durability = store::ParseDurability(o.audit_durability);
+    if (!durability) {
+      std::cerr << "eargate decide: --audit-durability: must be sync or async (got '" << o.audit_durability << "')\n";
+      return kExitBadInput;
+    }
+    options.durability = *durability;
+    auto opened = store::DecisionLog::Open(o.audit_dir, options);
+    if (!opened.ok()) {
+      std::cerr << "eargate decide: --audit-dir: " << opened.status().message() << "\n";
+      return kExitBadInput;
+    }
+    log = std::move(*opened);
+#else
+    std::cerr << "eargate decide: --audit-dir: this build has no store module\n";
+    return kExitBadInput;
+#endif
+  }
   wire::RequestParser parser(policy->data(), people.get());
   core::Request req;
   decide::Decision decision;
@@ -166,14 +262,25 @@ int RunDecide(const DecideOptions& o) {
       return kExitBadInput;
     }
     decide::Decide(*policy, req, &decision);
+    std::string id = wire::NewDecisionId();
     std::string out;
-    wire::AppendDecisionJson(*policy, req, decision, wire::NewDecisionId(), &out);
+    wire::AppendDecisionJson(*policy, req, decision, id, &out);
+    if (log) {
+      Record r;
+      wire::AppendDecisionRecord(*policy, req, decision, id, "cli", &r.payload);
+      r.decision_id = id;
+      r.person = req.person.id;
+      r.item = decision.item >= 0 ? std::string(policy->items()[decision.item].id) : req.item;
+      r.at = req.at;
+      r.outcome = decision.outcome;
+      if (!RecordAll(log, {r})) return kExitBadInput;
+    }
     std::cout << out << "\n";
     return kExitOk;
   }
 
   // Batch: one output line per input line; a bad line yields an error object and the rest go on.
-  long bad = RunBatch(o.batch, *policy, people.get(), now);
+  long bad = RunBatch(o.batch, *policy, people.get(), now, log);
   if (bad < 0) return kExitBadInput;
   if (bad) {
     std::cerr << "eargate decide: " << bad << " line(s) could not be decided (see their error objects)\n";
@@ -196,6 +303,10 @@ EG_REGISTER_COMMAND(decide, [](CLI::App& app) {
   sub->add_option("--people", o->people,
                   "people file (JSON lines, SPEC §3) for requests that give a person by id only");
   sub->add_option("--at", o->at, "time for requests without \"at\" (RFC 3339; default: now)");
+  sub->add_option("--audit-dir", o->audit_dir,
+                  "append every decision to the decision log in this directory (doc/audit_log_format.md); "
+                  "a decision is printed only once its record is durable");
+  sub->add_option("--audit-durability", o->audit_durability, "sync (default: on disk before printing) or async");
   SetAction(sub, [o] { return RunDecide(*o); });
 });
 

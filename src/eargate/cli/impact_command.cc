@@ -11,21 +11,80 @@
 #include "eargate/impact/report.h"
 #include "eargate/impact/scenarios.h"
 #include "eargate/impact/synth.h"
+#include "eargate/store/store.h"
+#include "eargate/store/usage.h"
 
 namespace eargate::cli {
 namespace {
 
-// People from a file (SPEC §3 people file) or "synth:N[:SEED]" (a synthetic population made in
-// memory, doc/synthetic_population.md).
+// People from a file (SPEC §3 people file), from the registry in the store ("registry" with
+// --store), or "synth:N[:SEED]" (a synthetic population made in memory,
+// doc/synthetic_population.md). With a decision log (--usage DIR), each person's uses (items,
+// channels, layers, counted decisions) come from the log.
 struct People {
-  std::unique_ptr<wire::PeopleFile> file;
+  std::vector<wire::PersonRecord> records;
   std::unique_ptr<impact::Synthesizer> synth;
   uint64_t count = 0;
   impact::PersonSource source;
 };
 
-bool LoadPeople(const std::string& spec, const rules::EarData& data, People* out) {
+struct PeopleArgs {
+  std::string people, store, usage;
+};
+
+bool LoadRegistry(const std::string& url, std::vector<wire::PersonRecord>* out) {
+  auto st = store::Store::Open(url);
+  if (!st.ok()) {
+    std::cerr << "--store: " << st.status().message() << "\n";
+    return false;
+  }
+  absl::Status s = (*st)->ForEachPerson([&](const store::PersonRecord& r) {
+    wire::PersonRecord w;
+    w.person = r.person;
+    if (r.location) w.location = *r.location;
+    w.api_keys_sha256 = r.api_keys_sha256;
+    out->push_back(std::move(w));
+  });
+  if (!s.ok()) {
+    std::cerr << "--store: " << s.message() << "\n";
+    return false;
+  }
+  return true;
+}
+
+bool AddUsage(const std::string& dir, std::vector<wire::PersonRecord>* people) {
+  auto usage = store::ReadUsage(dir);
+  if (!usage.ok()) {
+    std::cerr << "--usage: " << usage.status().message() << "\n";
+    return false;
+  }
+  size_t matched = 0;
+  for (auto& p : *people) {
+    auto it = usage->by_person.find(p.person.id);
+    if (it == usage->by_person.end()) continue;
+    ++matched;
+    p.uses.clear();
+    for (const auto& e : it->second) {
+      wire::RequestParser::Use u;
+      u.item = e.item;
+      u.layer = e.layer;
+      u.channel = e.channel;
+      u.traffic = static_cast<double>(e.decisions);
+      p.uses.push_back(std::move(u));
+    }
+  }
+  std::cerr << "usage: " << usage->records << " decisions in " << dir << "; " << matched << " of " << people->size()
+            << " people have some (the others are decided on every item)\n";
+  return true;
+}
+
+bool LoadPeople(const PeopleArgs& a, const rules::EarData& data, People* out) {
+  const std::string& spec = a.people;
   if (spec.rfind("synth:", 0) == 0) {
+    if (!a.usage.empty()) {
+      std::cerr << "--usage: a synthetic population has no decision log; use a people file or the registry\n";
+      return false;
+    }
     auto parts = core::Split(std::string_view(spec).substr(6), ':');
     char* end = nullptr;
     std::string n(parts[0]);
@@ -40,15 +99,24 @@ bool LoadPeople(const std::string& spec, const rules::EarData& data, People* out
     out->source = [s](uint64_t i, wire::PersonRecord* r) { s->Make(i, r); };
     return true;
   }
-  auto f = wire::PeopleFile::Load(spec, data);
-  if (!f.ok()) {
-    std::cerr << f.status().message() << "\n";
-    return false;
+  if (spec == "registry") {
+    if (a.store.empty()) {
+      std::cerr << "--people registry: needs --store URL (or $EARGATE_STORE)\n";
+      return false;
+    }
+    if (!LoadRegistry(a.store, &out->records)) return false;
+  } else {
+    auto f = wire::PeopleFile::Load(spec, data);
+    if (!f.ok()) {
+      std::cerr << f.status().message() << "\n";
+      return false;
+    }
+    out->records = (*f)->records();
   }
-  out->file = std::move(*f);
-  const wire::PeopleFile* file = out->file.get();
-  out->count = file->records().size();
-  out->source = [file](uint64_t i, wire::PersonRecord* r) { *r = file->records()[i]; };
+  if (!a.usage.empty() && !AddUsage(a.usage, &out->records)) return false;
+  const std::vector<wire::PersonRecord>* records = &out->records;
+  out->count = records->size();
+  out->source = [records](uint64_t i, wire::PersonRecord* r) { *r = (*records)[i]; };
   return true;
 }
 
@@ -80,8 +148,10 @@ bool Emit(const std::string& text, const std::string& out_path) {
 }
 
 struct ImpactArgs {
-  std::string before, after, people, at, format = "text", out, items;
+  PeopleArgs people;
+  std::string before, after, at, format = "text", out, items;
   size_t max_changed = SIZE_MAX;
+  bool all_items = false;
 };
 
 int RunImpact(const ImpactArgs& a) {
@@ -102,6 +172,7 @@ int RunImpact(const ImpactArgs& a) {
   if (!ParseAt(a.at, &opt.at)) return kExitBadInput;
   for (auto id : core::Split(a.items, ',', true)) opt.items.emplace_back(id);
   opt.max_changed = a.max_changed;
+  opt.all_items = a.all_items;
   auto report = impact::ComputeImpact(*before, **after, people.count, people.source, opt);
   if (!report.ok()) {
     std::cerr << report.status().message() << "\n";
@@ -116,7 +187,8 @@ int RunImpact(const ImpactArgs& a) {
 
 struct ScenarioArgs {
   std::vector<std::string> policies;
-  std::string people, at, format = "text", out, item = "mythos-5";
+  PeopleArgs people;
+  std::string at, format = "text", out, item = "mythos-5";
 };
 
 int RunScenarios(const ScenarioArgs& a) {
@@ -159,11 +231,25 @@ EG_REGISTER_COMMAND(impact, [](CLI::App& app) {
       "outcome, why, and what would restore access - before the new rule binds.\n"
       "  eargate impact --before examples/policies/advisory-opinions.yaml \\\n"
       "                 --after examples/policies/letter.yaml --people examples/people/sample.jsonl\n"
-      "  eargate impact ... --people synth:100000 --format html --out impact.html");
+      "  eargate impact ... --people synth:100000 --format html --out impact.html\n"
+      "  eargate impact ... --people registry --store sqlite://var/eargate.db --usage var/audit\n"
+      "A person is decided on the items and channels they use (the people file's \"uses\", or the\n"
+      "decision log with --usage), weighted by that use's traffic; a person without uses on every\n"
+      "item of the after policy (or --items) on the api channel.");
   sub->add_option("--before", a->before, "the policy in force now")->required();
   sub->add_option("--after", a->after, "the proposed policy")->required();
-  sub->add_option("--people", a->people, "people file (JSON lines, SPEC §3) or synth:COUNT[:SEED]")->required();
+  auto add_people = [](CLI::App* c, PeopleArgs* p) {
+    p->store = DefaultStore();
+    c->add_option("--people", p->people,
+                  "people file (JSON lines, SPEC §3), registry (the store's person registry) or synth:COUNT[:SEED]")
+        ->required();
+    c->add_option("--store", p->store, "store URL for --people registry (default $EARGATE_STORE or " + std::string(kDefaultStoreUrl) + ")");
+    c->add_option("--usage", p->usage,
+                  "decision log directory: each person's uses (items, channels, layers) and their counts come from it");
+  };
+  add_people(sub, &a->people);
   sub->add_option("--items", a->items, "comma-separated item ids of the after policy (default: all)");
+  sub->add_flag("--all-items", a->all_items, "decide every person on every item (or --items), ignoring their uses");
   sub->add_option("--at", a->at, "decision time, RFC 3339 (default: now)");
   sub->add_option("--format", a->format, "text (default), json or html");
   sub->add_option("--out", a->out, "write the report to this file (default: stdout)");
@@ -177,7 +263,7 @@ EG_REGISTER_COMMAND(impact, [](CLI::App& app) {
       "allowed under each reading.\n"
       "  eargate scenarios --policies examples/policies/*.yaml --people synth:100000 --format csv");
   sc->add_option("--policies", s->policies, "policy files, one per reading")->required()->expected(1, -1);
-  sc->add_option("--people", s->people, "people file (JSON lines) or synth:COUNT[:SEED]")->required();
+  add_people(sc, &s->people);
   sc->add_option("--item", s->item, "the item to decide (an id every policy has; default mythos-5)");
   sc->add_option("--at", s->at, "decision time, RFC 3339 (default: now)");
   sc->add_option("--format", s->format, "text (default), csv or html");

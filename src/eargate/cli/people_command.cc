@@ -7,17 +7,13 @@
 
 #include "absl/strings/match.h"
 #include "eargate/cli/command.h"
+#include "eargate/cli/common.h"
 #include "eargate/core/csv.h"
 #include "eargate/store/people_io.h"
 #include "eargate/store/store.h"
 
 namespace eargate::cli {
 namespace {
-
-std::string DefaultStore() {
-  if (const char* env = std::getenv("EARGATE_STORE"); env && *env) return env;
-  return "sqlite:///var/lib/eargate/eargate.db";
-}
 
 struct PeopleFlags {
   std::string store = DefaultStore();
@@ -43,7 +39,9 @@ int Import(const PeopleFlags& f) {
     std::cerr << text.status().message() << "\n";
     return kExitBadInput;
   }
-  store::ParsedPeople parsed = store::ParsePeople(*text, *format, f.file);
+  auto data = LoadDataOrReport();
+  if (!data) return kExitBadInput;
+  store::ParsedPeople parsed = store::ParsePeople(*text, *format, f.file, *data);
   if (!parsed.errors.empty()) {
     for (const auto& e : parsed.errors) std::cerr << e << "\n";
     std::cerr << "people import: " << parsed.errors.size()

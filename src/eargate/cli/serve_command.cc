@@ -26,6 +26,8 @@ struct ServeFlags {
   std::vector<std::string> trusted_proxies;
   std::string log_level;
   std::string audit_dir;
+  std::string store;
+  std::string audit_durability;
   uint32_t threads = 0;
   bool threads_set = false;
 };
@@ -71,6 +73,13 @@ int RunServe(const ServeFlags& f) {
   if (!f.upstream.empty()) config.upstream.url = f.upstream;
   if (!f.geoip.empty()) config.geoip.db = Absolute(f.geoip);
   if (!f.audit_dir.empty()) config.audit.dir = Absolute(f.audit_dir);
+  if (!f.store.empty()) {
+    config.store.url = f.store;
+    if (f.store.rfind("sqlite://", 0) == 0) config.store.url = "sqlite://" + Absolute(f.store.substr(9));
+    else if (f.store.rfind("sqlite:", 0) == 0) config.store.url = "sqlite://" + Absolute(f.store.substr(7));
+    if (f.people.empty()) config.people.clear();  // the registry comes from the store
+  }
+  if (!f.audit_durability.empty()) config.audit.durability = f.audit_durability;
   if (!f.trusted_proxies.empty()) config.trusted_proxies = f.trusted_proxies;
   if (f.threads_set) config.threads = f.threads;
   if (!f.log_level.empty()) {
@@ -129,6 +138,13 @@ EG_REGISTER_COMMAND(serve, [](CLI::App& app) {
                   "CIDR whose X-Forwarded-For is believed (repeatable; replaces the config's list)");
   sub->add_option("--audit-dir", flags->audit_dir,
                   "decision log folder: every decision is appended (hash-chained) before it is answered");
+  sub->add_option("--store", flags->store,
+                  "store URL (sqlite:///path/eargate.db or postgresql://...): people, keys and admin "
+                  "tokens come from it (replaces the people file), changes reach the gateway within "
+                  "a second, and the admin API /admin/v1 is on");
+  sub->add_option("--audit-durability", flags->audit_durability,
+                  "sync (answer after the record is on disk; default) | async")
+      ->check(CLI::IsMember({"sync", "async"}));
   sub->add_option("--log-level", flags->log_level, "debug | info | warn | error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   sub->add_option_function<uint32_t>(

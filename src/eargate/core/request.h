@@ -35,6 +35,15 @@ struct ScreeningHit {
   float score = 0;
 };
 
+// Where a KYC fact comes from: the vendor or process ("onfido", "manual-review") and when it
+// was verified (0: unknown). Kept by the registry; the engine does not read it.
+struct FactSource {
+  std::string source;
+  Timestamp verified_at = 0;
+  bool empty() const { return source.empty() && verified_at == 0; }
+  bool operator==(const FactSource&) const = default;
+};
+
 struct Person {
   std::string id;
   PersonKind kind = PersonKind::kNatural;

@@ -131,9 +131,10 @@ std::string Restore(const rules::PolicySnapshot& p, const core::Request& r, cons
 }
 
 struct Partial {
-  uint64_t people = 0, pairs = 0;
+  uint64_t people = 0, pairs = 0, people_with_uses = 0, uses_outside = 0;
   Transitions total;
   std::vector<Transitions> by_item;
+  Transitions by_channel[core::kChannelCount];
   std::vector<Transitions> by_location, by_nationality;
   Transitions by_activity[core::kActivityCount + 1];
   absl::flat_hash_map<uint32_t, Transitions> by_driver;
@@ -172,49 +173,69 @@ absl::StatusOr<ImpactReport> ComputeImpact(const rules::PolicySnapshot& before,
     wire::PersonRecord rec;
     core::Request req;
     Decision db, da;
-    for (uint64_t i = lo; i < hi; ++i) {
+    uint64_t i = lo;  // the person being decided
+    // One (item, layer, channel) pair of this person, decided under both policies.
+    auto decide_pair = [&](size_t k, core::Layer layer, core::Channel channel, double t, int loc, int nat) {
+      req.item = item_ids[k];
+      req.layer = layer;
+      req.channel = channel;
+      decide::Decide(before, req, &db);
+      decide::Decide(after, req, &da);
+      ++part.pairs;
+      part.total.Add(db.outcome, da.outcome, t);
+      part.by_item[k].Add(db.outcome, da.outcome, t);
+      part.by_channel[static_cast<int>(channel)].Add(db.outcome, da.outcome, t);
+      part.by_location[loc].Add(db.outcome, da.outcome, t);
+      part.by_nationality[nat].Add(db.outcome, da.outcome, t);
+      const Decision& shown = da.activities.empty() ? db : da;
+      int act = shown.activities.empty() ? core::kActivityCount : static_cast<int>(shown.activities[0].type);
+      part.by_activity[act].Add(db.outcome, da.outcome, t);
+      if (db.outcome == da.outcome) return;
+      // What drives the change: the new answer's reason, or for a newly allowed pair what
+      // used to deny it.
+      uint32_t driver = da.outcome == Outcome::kAllow ? (Driver(db) | kFromBefore) : Driver(da);
+      part.by_driver[driver].Add(db.outcome, da.outcome, t);
+      ++part.changed_total;
+      if (part.changed.size() < options.max_changed) {
+        ChangedPair c;
+        c.person = rec.person.id;
+        c.item = item_ids[k];
+        c.layer = layer;
+        c.channel = channel;
+        c.before = db.outcome;
+        c.after = da.outcome;
+        c.reason = wire::DecisionReason(after, req, da);
+        wire::AppendFindingsJson(after, req, da, &c.findings_json);
+        wire::AppendMissingFactsJson(da, &c.missing_json);
+        c.restore = Restore(after, req, da);
+        part.changed.emplace_back(i, std::move(c));
+      }
+    };
+    for (; i < hi; ++i) {
       people(i, &rec);
       ++part.people;
       req.person = rec.person;
       req.location = rec.location;
-      req.layer = core::Layer::kApplication;
-      req.channel = core::Channel::kApi;
       req.at = options.at;
       const int loc = rec.location.known() ? rec.location.country.index() : kUnknownCountry;
       core::Nationalities nats = core::MostRecentNationalities(rec.person);
       const int nat = nats.empty() ? kUnknownCountry : nats.front().index();
-      for (size_t k = 0; k < item_ids.size(); ++k) {
-        req.item = item_ids[k];
-        decide::Decide(before, req, &db);
-        decide::Decide(after, req, &da);
-        ++part.pairs;
-        const double t = rec.traffic;
-        part.total.Add(db.outcome, da.outcome, t);
-        part.by_item[k].Add(db.outcome, da.outcome, t);
-        part.by_location[loc].Add(db.outcome, da.outcome, t);
-        part.by_nationality[nat].Add(db.outcome, da.outcome, t);
-        const Decision& shown = da.activities.empty() ? db : da;
-        int act = shown.activities.empty() ? core::kActivityCount : static_cast<int>(shown.activities[0].type);
-        part.by_activity[act].Add(db.outcome, da.outcome, t);
-        if (db.outcome == da.outcome) continue;
-        // What drives the change: the new answer's reason, or for a newly allowed pair what
-        // used to deny it.
-        uint32_t driver = da.outcome == Outcome::kAllow ? (Driver(db) | kFromBefore) : Driver(da);
-        part.by_driver[driver].Add(db.outcome, da.outcome, t);
-        ++part.changed_total;
-        if (part.changed.size() < options.max_changed) {
-          ChangedPair c;
-          c.person = rec.person.id;
-          c.item = item_ids[k];
-          c.before = db.outcome;
-          c.after = da.outcome;
-          c.reason = wire::DecisionReason(after, req, da);
-          wire::AppendFindingsJson(after, req, da, &c.findings_json);
-          wire::AppendMissingFactsJson(da, &c.missing_json);
-          c.restore = Restore(after, req, da);
-          part.changed.emplace_back(i, std::move(c));
+      if (!options.all_items && !rec.uses.empty()) {
+        ++part.people_with_uses;
+        for (const auto& use : rec.uses) {
+          int idx = after.FindItem(use.item);
+          size_t k = 0;
+          while (k < after_items.size() && after_items[k] != idx) ++k;
+          if (idx < 0 || k == after_items.size()) {
+            ++part.uses_outside;
+            continue;
+          }
+          decide_pair(k, use.layer, use.channel, use.traffic, loc, nat);
         }
+        continue;
       }
+      for (size_t k = 0; k < item_ids.size(); ++k)
+        decide_pair(k, core::Layer::kApplication, core::Channel::kApi, rec.traffic, loc, nat);
     }
   };
   std::vector<std::thread> pool;
@@ -232,6 +253,10 @@ absl::StatusOr<ImpactReport> ComputeImpact(const rules::PolicySnapshot& before,
     r.people += part.people;
     r.pairs += part.pairs;
     r.changed_total += part.changed_total;
+    r.people_with_uses += part.people_with_uses;
+    r.uses_outside += part.uses_outside;
+    for (int c = 0; c < core::kChannelCount; ++c)
+      if (part.by_channel[c].Total()) r.by_channel[std::string(core::Name(static_cast<core::Channel>(c)))].Merge(part.by_channel[c]);
     r.total.Merge(part.total);
     for (size_t k = 0; k < part.by_item.size(); ++k) r.by_item[item_ids[k]].Merge(part.by_item[k]);
     for (int c = 0; c <= kUnknownCountry && !part.by_location.empty(); ++c) {

@@ -33,6 +33,8 @@ struct Transitions {
 struct ChangedPair {
   std::string person;
   std::string item;
+  core::Layer layer = core::Layer::kApplication;
+  core::Channel channel = core::Channel::kApi;
   core::Outcome before, after;
   std::string reason;         // why the answer is what it is now
   std::string findings_json;  // the after decision's findings (SPEC §2 form)
@@ -46,14 +48,24 @@ struct ImpactReport {
   uint64_t people = 0;
   uint64_t pairs = 0;
   Transitions total;
-  // Keyed by label: item id, country code (or "unknown"), activity, driver text.
-  std::map<std::string, Transitions> by_item, by_location, by_nationality, by_activity, by_driver;
+  // Keyed by label: item id, country code (or "unknown"), activity, driver text, channel
+  // ("api", "chat", ...).
+  std::map<std::string, Transitions> by_item, by_location, by_nationality, by_activity, by_driver,
+      by_channel;
+  // People decided on their own uses (items and channels) rather than on every item, and the
+  // uses left out because they name an item the after policy does not have (or --items omits).
+  uint64_t people_with_uses = 0;
+  uint64_t uses_outside = 0;
   std::vector<ChangedPair> changed;  // in person order, at most max_changed
   uint64_t changed_total = 0;
 };
 
 struct ImpactOptions {
   std::vector<std::string> items;  // item ids of the after policy; empty = all of them
+  // A person with `uses` is decided on those (item, channel, layer) only, weighted by each
+  // use's traffic; without uses, on every item (the api channel, application layer), weighted
+  // by the person's traffic. all_items: every person on every item, uses ignored.
+  bool all_items = false;
   core::Timestamp at = 0;
   size_t threads = 0;              // 0 = hardware concurrency
   size_t max_changed = SIZE_MAX;   // cap on the listed changed pairs (counts are always whole)

@@ -65,6 +65,62 @@ TEST(ImpactTest, KnownAnswerTransitions) {
   EXPECT_NE(json.find("\"transitions\":{\"allow->allow\":1,\"allow->deny\":3,\"deny->deny\":1}"), std::string::npos) << json;
 }
 
+// Test that a person is decided on the items and channels they use, weighted by each use's
+// traffic; a person without uses on every item; uses of items the after policy lacks are counted.
+TEST(ImpactTest, DecidesTheUsesEachPersonHas) {
+  auto f = wire::PeopleFile::FromText(
+      R"({"id":"a","citizenships":["CN"],"location":{"country":"US"},"uses":[{"item":"haiku-open","channel":"web","traffic":5},{"item":"mythos-5","channel":"batch","traffic":7}]}
+{"id":"b","citizenships":["CN"],"location":{"country":"US"},"uses":[{"item":"mythos-5","layer":"outputs"},{"item":"retired-model"}]}
+{"id":"c","citizenships":["CN"],"location":{"country":"US"}}
+)",
+      "uses.jsonl", *Data());
+  ASSERT_TRUE(f.ok()) << f.status();
+  const auto& recs = (*f)->records();
+  ImpactOptions opt;
+  opt.at = *core::ParseTime("2026-07-01T00:00:00Z");
+  auto source = [&](uint64_t i, wire::PersonRecord* out) { *out = recs[i]; };
+  auto r = ComputeImpact(*P("advisory-opinions"), *P("letter"), recs.size(), source, opt);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->people, 3u);
+  EXPECT_EQ(r->people_with_uses, 2u);
+  EXPECT_EQ(r->uses_outside, 1u);                 // b's retired-model
+  EXPECT_EQ(r->pairs, 6u);                        // a: 2 uses, b: 1 decided use, c: 3 items
+  EXPECT_EQ(r->total.count[0][2], 3u);            // a/mythos-5 (batch), c/mythos-5, c/fable-5
+  EXPECT_EQ(r->total.count[0][0], 3u);            // a/haiku-open, b/mythos-5 outputs, c/haiku-open
+  EXPECT_EQ(r->total.traffic[0][2], 9.0);         // 7 (a's batch use) + 1 + 1
+  EXPECT_EQ(r->by_channel["batch"].Changed(), 1u);
+  EXPECT_EQ(r->by_channel["web"].Total(), 1u);
+  EXPECT_EQ(r->by_channel["api"].Changed(), 2u);
+  ASSERT_EQ(r->changed.size(), 3u);
+  EXPECT_EQ(r->changed[0].person, "a");
+  EXPECT_EQ(r->changed[0].channel, core::Channel::kBatch);
+  std::string json;
+  WriteImpactJson(*r, &json);
+  EXPECT_NE(json.find("\"person\":\"a\",\"item\":\"mythos-5\",\"layer\":\"application\",\"channel\":\"batch\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"people_with_uses\":2,\"uses_outside\":1"), std::string::npos);
+
+  opt.all_items = true;  // uses ignored: every person on every item
+  auto all = ComputeImpact(*P("advisory-opinions"), *P("letter"), recs.size(), source, opt);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->pairs, 9u);
+  EXPECT_EQ(all->people_with_uses, 0u);
+  EXPECT_EQ(all->total.Changed(), 6u);
+}
+
+// Test that a bad use names its field.
+TEST(ImpactTest, BadUsesNameTheField) {
+  auto f = wire::PeopleFile::FromText(R"({"id":"a","uses":[{"item":"mythos-5","channel":"fax"}]})" "\n", "u.jsonl", *Data());
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(),
+            "u.jsonl:1: uses[0].channel: must be one of api, web, app, desktop, mobile, batch (got 'fax')");
+  f = wire::PeopleFile::FromText(R"({"id":"a","uses":[{"channel":"web"}]})" "\n", "u.jsonl", *Data());
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(), "u.jsonl:1: uses[0].item: required");
+  f = wire::PeopleFile::FromText(R"({"id":"a","uses":[{"item":"x","traffic":-1}]})" "\n", "u.jsonl", *Data());
+  ASSERT_FALSE(f.ok());
+  EXPECT_EQ(f.status().message(), "u.jsonl:1: uses[0].traffic: must be a number >= 0 (relative request volume)");
+}
+
 // Test that a program taking effect shows as deny->allow driven by what it lifts.
 TEST(ImpactTest, DenyToAllowNamesWhatWasLifted) {
   auto f = wire::PeopleFile::FromText(R"({"id":"jp","citizenships":["JP"],"location":{"country":"JP"}})" "\n", "p", *Data());

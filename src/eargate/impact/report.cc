@@ -141,6 +141,7 @@ void WriteImpactJson(const ImpactReport& r, std::string* o) {
   TransitionsJson(r.total, o);
   o->append(",\"traffic_transitions\":");
   TransitionsJson(r.total, o, /*traffic=*/true);
+  StrAppend(o, ",\"people_with_uses\":", r.people_with_uses, ",\"uses_outside\":", r.uses_outside);
   o->append(",\"by_item\":");
   MapJson(r.by_item, o);
   o->append(",\"by_location\":");
@@ -151,6 +152,8 @@ void WriteImpactJson(const ImpactReport& r, std::string* o) {
   MapJson(r.by_activity, o);
   o->append(",\"by_driver\":");
   MapJson(r.by_driver, o);
+  o->append(",\"by_channel\":");
+  MapJson(r.by_channel, o);
   StrAppend(o, ",\"changed_total\":", r.changed_total, ",\"changed_truncated\":",
             r.changed.size() < r.changed_total ? "true" : "false", ",\"changed\":[");
   for (size_t i = 0; i < r.changed.size(); ++i) {
@@ -160,6 +163,7 @@ void WriteImpactJson(const ImpactReport& r, std::string* o) {
     core::AppendJsonString(c.person, o);
     o->append(",\"item\":");
     core::AppendJsonString(c.item, o);
+    StrAppend(o, ",\"layer\":\"", core::Name(c.layer), "\",\"channel\":\"", core::Name(c.channel), "\"");
     StrAppend(o, ",\"before\":\"", core::Name(c.before), "\",\"after\":\"", core::Name(c.after), "\",\"reason\":");
     core::AppendJsonString(c.reason, o);
     StrAppend(o, ",\"findings\":", c.findings_json, ",\"missing_facts\":", c.missing_json, ",\"restore\":");
@@ -174,8 +178,10 @@ void WriteImpactText(const ImpactReport& r, const std::string& before_path, cons
   StrAppend(o, "Impact of ", after_path, " (", r.after_version.substr(0, 19), "...)\n       over ", before_path, " (",
             r.before_version.substr(0, 19), "...) at ", core::FormatTime(r.at), "\n\n");
   StrAppend(o, r.people, " people, ", r.pairs, " (person, item) pairs; ", r.total.Changed(), " change (",
-            Pct(static_cast<double>(r.total.Changed()), static_cast<double>(r.pairs)), ")\n\n");
-  o->append("transition            pairs     share   traffic share\n");
+            Pct(static_cast<double>(r.total.Changed()), static_cast<double>(r.pairs)), ")\n");
+  if (r.people_with_uses)
+    StrAppend(o, r.people_with_uses, " people decided on the items and channels they use", r.uses_outside ? StrCat(" (", r.uses_outside, " uses name items outside the after policy or --items, not decided)") : std::string(), "\n");
+  o->append("\ntransition            pairs     share   traffic share\n");
   double traffic_total = 0;
   for (int b = 0; b < 3; ++b)
     for (int a = 0; a < 3; ++a) traffic_total += r.total.traffic[b][a];
@@ -204,10 +210,11 @@ void WriteImpactText(const ImpactReport& r, const std::string& before_path, cons
   section("location", r.by_location);
   section("nationality", r.by_nationality);
   section("activity", r.by_activity);
+  section("channel", r.by_channel);
   StrAppend(o, "\nAffected people (", r.changed.size(), " of ", r.changed_total, " changed pairs listed):\n");
   for (size_t i = 0; i < r.changed.size() && i < 50; ++i) {
     const auto& c = r.changed[i];
-    StrAppend(o, "  ", c.person, " ", c.item, ": ", core::Name(c.before), " -> ", core::Name(c.after), ": ", c.reason);
+    StrAppend(o, "  ", c.person, " ", c.item, c.channel == core::Channel::kApi && c.layer == core::Layer::kApplication ? std::string() : StrCat(" (", core::Name(c.channel), ", ", core::Name(c.layer), ")"), ": ", core::Name(c.before), " -> ", core::Name(c.after), ": ", c.reason);
     if (!c.restore.empty()) StrAppend(o, "\n      would restore: ", c.restore);
     o->push_back('\n');
   }
@@ -259,12 +266,13 @@ void WriteImpactHtml(const ImpactReport& r, const std::string& before_path, cons
   ChangeChart("Changes by location (top 15)", ByChanged(r.by_location, 15), o);
   ChangeChart("Changes by nationality (top 15)", ByChanged(r.by_nationality, 15), o);
   ChangeChart("Changes by activity", ByChanged(r.by_activity, 6), o);
+  if (r.by_channel.size() > 1) ChangeChart("Changes by channel", ByChanged(r.by_channel, 6), o);
   StrAppend(o, "<h2>Affected people</h2><p>", r.changed_total, " changed pairs", r.changed.size() < r.changed_total ? StrCat(" (first ", std::min<size_t>(r.changed.size(), 1000), " shown)") : std::string(),
             ". Give affected customers notice before the rule binds; <em>would restore</em> names the fact or authorization that brings access back.</p>");
-  o->append("<table id=\"changed-list\"><tr><th>person</th><th>item</th><th>before</th><th>after</th><th>reason</th><th>would restore</th></tr>");
+  o->append("<table id=\"changed-list\"><tr><th>person</th><th>item</th><th>channel</th><th>before</th><th>after</th><th>reason</th><th>would restore</th></tr>");
   for (size_t i = 0; i < r.changed.size() && i < 1000; ++i) {
     const auto& c = r.changed[i];
-    StrAppend(o, "<tr><td>", HtmlEscape(c.person), "</td><td>", HtmlEscape(c.item), "</td><td class=\"", core::Name(c.before), "\">",
+    StrAppend(o, "<tr><td>", HtmlEscape(c.person), "</td><td>", HtmlEscape(c.item), "</td><td>", core::Name(c.channel), "</td><td class=\"", core::Name(c.before), "\">",
               core::Name(c.before), "</td><td class=\"", core::Name(c.after), "\">", core::Name(c.after), "</td><td>",
               HtmlEscape(c.reason), "</td><td>", HtmlEscape(c.restore), "</td></tr>");
   }

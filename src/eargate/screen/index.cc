@@ -137,7 +137,15 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
   // The name itself, plus variants with one pair of short adjacent tokens joined
   // ("jin ping" -> "jinping", "al qaida" -> "alqaida"): writers disagree on these spaces.
   std::vector<std::vector<NameToken>> variants{tokens};
-  for (size_t i = 0; i + 1 < tokens.size() && variants.size() < 4; ++i) {
+  // The name as spelled, when folding name-element variants changed it (a query with a typo
+  // in "Mahmoud" is closer to "mahmoud" than to the folded "mahmud").
+  {
+    std::vector<NameToken> spelled = NormalizeName(text, VariantFolding::kAsSpelled);
+    bool same = spelled.size() == tokens.size();
+    for (size_t k = 0; same && k < tokens.size(); ++k) same = spelled[k].text == tokens[k].text;
+    if (!same && !spelled.empty()) variants.push_back(std::move(spelled));
+  }
+  for (size_t i = 0; i + 1 < tokens.size() && variants.size() < 5; ++i) {
     const auto& a = tokens[i];
     const auto& b = tokens[i + 1];
     if (a.weak || b.weak) continue;

@@ -9,6 +9,7 @@
 
 #include <unordered_set>
 
+#include "eargate/screen/internal/romanize.h"
 #include "eargate/screen/internal/strings.h"
 
 namespace eargate::screen {
@@ -161,6 +162,7 @@ std::string FoldToAscii(std::string_view utf8) {
     u.findAndReplace(icu::UnicodeString(false, from.data(), static_cast<int32_t>(from.size())),
                      icu::UnicodeString(false, to.data(), static_cast<int32_t>(to.size())));
   }
+  if (internal::NeedsWordRomanization(u)) internal::RomanizeWords(u);  // Arabic, Hebrew, Hangul
   if (icu::Transliterator* t = ThreadTransliterator(ChainFor(u))) t->transliterate(u);
   u.foldCase();
   std::string out;
@@ -174,17 +176,16 @@ std::string FoldToAscii(std::string_view utf8) {
 
 bool IsWeakToken(std::string_view token) { return WeakTokens().count(token) > 0; }
 
-std::vector<NameToken> NormalizeName(std::string_view utf8) {
+std::vector<NameToken> NormalizeName(std::string_view utf8, VariantFolding folding) {
+  const bool fold = folding == VariantFolding::kFold;
   std::string s = FoldToAscii(utf8);
   CutBoilerplate(s);
   JoinDottedInitials(s);
-  std::vector<NameToken> tokens;
+  std::vector<std::string> words;
   std::string cur;
   auto flush = [&] {
     if (cur.empty()) return;
-    FoldSpellingVariants(cur);
-    bool weak = IsWeakToken(cur);
-    tokens.push_back(NameToken{std::move(cur), weak});
+    words.emplace_back(fold ? internal::FoldNameVariant(cur) : std::string_view(cur));
     cur.clear();
   };
   for (char c : s) {
@@ -197,6 +198,15 @@ std::vector<NameToken> NormalizeName(std::string_view utf8) {
     }
   }
   flush();
+  if (fold) internal::SplitAbdNames(words);
+  std::vector<NameToken> tokens;
+  tokens.reserve(words.size());
+  for (std::string& w : words) {
+    FoldSpellingVariants(w);
+    if (fold) w = std::string(internal::FoldNameVariant(w));  // "mukhammed" -> "muhammed" -> ...
+    bool weak = IsWeakToken(w);
+    tokens.push_back(NameToken{std::move(w), weak});
+  }
   return tokens;
 }
 

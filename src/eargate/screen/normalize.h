@@ -4,6 +4,8 @@
 //   1. non-ASCII text is transliterated with ICU ("Any-Latin; Latin-ASCII") and case-folded;
 //      common CJK company forms (有限公司, 股份有限公司 ...) are replaced by "ltd" first, because
 //      their romanization ("you xian gong si") would otherwise look like four name tokens;
+//      Arabic, Hebrew and Hangul go through internal/romanize.h first (name-element table,
+//      syllable-wise Korean romanization);
 //   2. apostrophes are dropped ("O'Brien" -> "obrien"), every other non-alphanumeric
 //      character separates tokens;
 //   3. list boilerplate is cut ("...; and any successor, sub-unit, or subsidiary thereof");
@@ -16,6 +18,7 @@
 // Thread-safety: all functions are thread-safe (ICU transliterators are per-thread clones).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +34,14 @@ struct NameToken {
 // ASCII input takes a fast path that does not touch ICU. Invalid UTF-8 is replaced.
 std::string FoldToAscii(std::string_view utf8);
 
+// Whether NormalizeName folds name-element spelling variants ("Mohamed" -> "muhammad",
+// "Abdul Rahman" -> "abd rahman", "Lee" -> "ri"; see internal/romanize.h). The index keeps
+// listed names in both forms.
+enum class VariantFolding : uint8_t { kFold, kAsSpelled };
+
 // The tokens of a name, in order of appearance. Empty for a name with no letters or digits.
-std::vector<NameToken> NormalizeName(std::string_view utf8);
+std::vector<NameToken> NormalizeName(std::string_view utf8,
+                                     VariantFolding folding = VariantFolding::kFold);
 
 // True for the words NormalizeName marks weak (expects a normalized token).
 bool IsWeakToken(std::string_view token);

@@ -32,6 +32,32 @@ TEST(NormalizeTest, CrossScript) {
   EXPECT_EQ(CanonicalName("王伟"), "wang wei");
 }
 
+// Test the romanization rules for scripts written without vowels (Arabic, Hebrew: common name
+// elements by table), Hangul (syllable by syllable, DPRK-style letters) and the folding of
+// Latin spellings of the same name element (internal/romanize.h).
+TEST(NormalizeTest, ArabicHebrewKoreanRomanization) {
+  EXPECT_EQ(CanonicalName("محمد علي"), "muhammad ali");
+  EXPECT_EQ(CanonicalName("Mohamed Ali"), "muhammad ali");
+  EXPECT_EQ(CanonicalName("MOHAMMAD, Aly"), "muhammad ali");
+  EXPECT_EQ(CanonicalName("أحمد حسن"), CanonicalName("Ahmed Hassan"));
+  EXPECT_EQ(CanonicalName("مُحَمَّد"), "muhammad");  // vowel marks dropped
+  EXPECT_EQ(CanonicalName("عبد الله"), "abd lah");
+  EXPECT_EQ(CanonicalName("Abdullah"), "abd lah");
+  EXPECT_EQ(CanonicalName("Abd al-Rahman"), "abd rahman");
+  EXPECT_EQ(CanonicalName("Abdurrahman"), "abd rahman");
+  EXPECT_EQ(CanonicalName("SABOOR, Abdul"), "saboor abd");  // order kept: aligns with "Abdul Saboor"
+  EXPECT_EQ(CanonicalName("Хоссеин"), CanonicalName("Hossein"));  // Cyrillic "kh" then the variant
+  EXPECT_EQ(CanonicalName("البغدادي"), "al bghdady");  // article split; unknown word left to ICU
+  EXPECT_EQ(CanonicalName("משה"), "moshe");
+  EXPECT_EQ(CanonicalName("김정은"), "kim jong un");
+  EXPECT_EQ(CanonicalName("Kim Jeong Eun"), "kim jong un");
+  EXPECT_EQ(CanonicalName("이민호"), CanonicalName("Lee Min Ho"));
+  EXPECT_EQ(CanonicalName("박지성"), CanonicalName("Park Ji Sung"));
+  // As spelled: no variant folding (the index keeps both forms).
+  EXPECT_EQ(Texts(NormalizeName("Mohamed Abdullah", VariantFolding::kAsSpelled)),
+            (std::vector<std::string>{"mohamed", "abdullah"}));
+}
+
 // Test that company forms and honorifics are weak, in Latin and other scripts.
 TEST(NormalizeTest, WeakTokens) {
   auto t = NormalizeName("Dr. Acme Widgets GmbH");

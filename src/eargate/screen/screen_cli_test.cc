@@ -115,3 +115,45 @@ TEST(ScreenCliTest, ListsLoad) {
 }
 
 }  // namespace
+
+namespace {
+
+// Test that `lists rescreen` screens a people file against new lists, marks each hit against
+// the previous lists (new here: Noriega is on the SDN list, not on the DPL), keeps unchanged
+// hits unchanged, and reports removed hits when the lists are swapped back.
+TEST(ScreenCliTest, ListsRescreen) {
+  std::string people = TempFile(
+      "rescreen_people.jsonl",
+      R"({"id":"p1","name":"Manuel Antonio Noriega","citizenships":["PA"],"api_key_sha256":"1111111111111111111111111111111111111111111111111111111111111111"})"
+      "\n"
+      R"({"id":"p2","name":"Ada Smith","citizenships":["US"],"api_key_sha256":"2111111111111111111111111111111111111111111111111111111111111111"})"
+      "\n");
+  const std::string dpl = kSource + "/data/screening/bis_dpl_2023-11";
+  const std::string sdn = kSource + "/data/screening/ofac_sdn_2021-07";
+  Result r = RunEargate("lists rescreen --people " + people + " --previous " + dpl + " --lists " + sdn + " " + dpl);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_EQ(r.out,
+            "{\"change\": \"new\", \"party\": \"p1\", \"list\": \"us_ofac_sdn\", \"entry_id\": \"1572\", "
+            "\"listed_name\": \"NORIEGA, Manuel Antonio\", \"score\": 1, \"band\": \"confirmed\"}\n");
+  r = RunEargate("lists rescreen --people " + people + " --previous " + sdn + " --lists " + dpl + " 2>&1");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("{\"change\": \"removed\", \"party\": \"p1\", \"list\": \"us_ofac_sdn\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 people screened against 665 list entries: 0 new, 0 unchanged, 0 band_changed, 1 removed hits"),
+            std::string::npos) << r.out;
+  r = RunEargate("lists rescreen --people " + people + " --lists " + sdn + " --changes-only --previous " + sdn);
+  ASSERT_EQ(r.code, 0);
+  EXPECT_EQ(r.out, "");
+  // Bad input names the option.
+  std::string bad = TempFile("rescreen_bad.csv", "not a list\n");
+  r = RunEargate("lists rescreen --people " + people + " --lists " + bad + " 2>&1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--lists: " + bad + ":1: unrecognised list format"), std::string::npos) << r.out;
+  r = RunEargate("lists rescreen --people /nonexistent.jsonl --lists " + sdn + " 2>&1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.out.find("--people: "), std::string::npos) << r.out;
+  r = RunEargate("lists rescreen --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_NE(r.out.find("--previous"), std::string::npos);
+}
+
+}  // namespace

@@ -29,6 +29,15 @@ std::string Resolve(const std::string& base_dir, const std::string& p) {
   return (std::filesystem::path(base_dir) / p).lexically_normal().string();
 }
 
+// sqlite:PATH is sqlite://PATH; a relative path is taken relative to the config file's folder.
+std::string ResolveStoreUrl(const std::string& base_dir, const std::string& url) {
+  std::string path;
+  if (url.rfind("sqlite://", 0) == 0) path = url.substr(9);
+  else if (url.rfind("sqlite:", 0) == 0) path = url.substr(7);
+  else return url;
+  return StrCat("sqlite://", Resolve(base_dir, path));
+}
+
 class Parser {
  public:
   Parser(std::string path) : path_(std::move(path)) {
@@ -173,6 +182,17 @@ class Parser {
                    {
                        {"dir", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->audit.dir); }},
                        {"durability", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.durability); }},
+                       {"retention_days", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.retention_days, 36500); }},
+                   });
+             }},
+            {"store",
+             [&](const YAML::Node& n, const std::string& k) {
+               Map(n, k,
+                   {
+                       {"url", [&](const YAML::Node& v, const std::string& kk) {
+                          if (Scalar(v, kk, &c->store.url)) c->store.url = ResolveStoreUrl(base_dir_, c->store.url);
+                        }},
+                       {"watch_poll_ms", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->store.watch_poll_ms, 60000); }},
                    });
              }},
             {"trusted_proxies",
@@ -294,6 +314,20 @@ absl::Status ParseUpstreamUrl(const std::string& url, UpstreamConfig* out) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateStoreUrl(const std::string& url) {
+  if (url.empty()) return absl::OkStatus();
+  if (url.rfind("sqlite://", 0) == 0) {
+    std::string path = url.substr(9);
+    if (path.empty()) return absl::InvalidArgumentError("sqlite:// needs a file path (sqlite:///var/lib/eargate/eargate.db)");
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    if (!dir.empty() && !IsDir(dir)) return absl::InvalidArgumentError(StrCat("no such folder: ", dir));
+    return absl::OkStatus();
+  }
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat("'", url, "' must start with sqlite:// (sqlite:///path/eargate.db) or postgresql://"));
+}
+
 absl::Status ParseConfig(const std::string& yaml, const std::string& path, Config* config) {
   Parser parser(path);
   try {
@@ -343,6 +377,11 @@ absl::Status ValidateConfig(Config* c) {
   if (c->audit.durability != "sync" && c->audit.durability != "async") {
     err("audit.durability", StrCat("must be sync or async (got '", c->audit.durability, "')"));
   }
+  if (auto s = ValidateStoreUrl(c->store.url); !s.ok()) err("store.url", std::string(s.message()));
+  if (!c->store.url.empty() && !c->people.empty()) {
+    err("people", "must be \"\" when store.url is set (the registry comes from the store)");
+  }
+  if (c->store.watch_poll_ms == 0) err("store.watch_poll_ms", "must be > 0");
   const auto& sc = c->screening;
   if (!(sc.potential_score > 0 && sc.potential_score <= sc.confirmed_score && sc.confirmed_score <= 1)) {
     err("screening", "need 0 < potential_score <= confirmed_score <= 1");

@@ -54,6 +54,21 @@ struct ScreeningConfig {
 struct AuditConfig {
   std::string dir;                // audit.dir: log folder (created); "" = no decision log
   std::string durability = "sync";  // audit.durability: sync (answer after fdatasync, group commit) | async
+  // audit.retention_days: whole log segments older than this are deleted (an anchor checkpoint
+  // keeps the rest verifiable); 0 keeps everything. Default five years (the issue text).
+  uint32_t retention_days = 1827;
+};
+
+// The store (issue 5): the person registry, API keys, admin tokens and screening
+// dispositions in SQLite or PostgreSQL, shared by every node of a fleet.
+struct StoreConfig {
+  // store.url: "sqlite:///path/eargate.db" or "sqlite:PATH" (a relative sqlite path is
+  // resolved against the config file's folder) or "postgresql://user@host:5432/db". "" = no store: people come
+  // from `people`, and the admin API is off. When set, `people` must be "" (one source).
+  std::string url;
+  // store.watch_poll_ms: SQLite only, how often to look for another process's registry
+  // change (PostgreSQL is told at once by NOTIFY). A change is served within this + a reload.
+  uint32_t watch_poll_ms = 200;
 };
 
 struct LimitsConfig {
@@ -79,6 +94,7 @@ struct Config {
   GeoIpConfig geoip;                   // geoip: see GeoIpConfig
   ScreeningConfig screening;           // screening: see ScreeningConfig
   AuditConfig audit;                   // audit: see AuditConfig
+  StoreConfig store;                   // store: see StoreConfig
   std::vector<std::string> trusted_proxies;  // trusted_proxies: CIDRs whose X-Forwarded-For is believed
   bool trust_person_header = false;    // trust_person_header: accept X-Eargate-Person from trusted proxies
   LimitsConfig limits;                 // limits: see LimitsConfig
@@ -99,6 +115,8 @@ absl::Status LoadConfigFile(const std::string& path, Config* config);
 absl::Status ValidateConfig(Config* config);
 
 absl::StatusOr<HostPort> ParseHostPort(const std::string& text);
+// "" (no store), sqlite://PATH (the folder must exist) or postgresql://...
+absl::Status ValidateStoreUrl(const std::string& url);
 absl::Status ParseUpstreamUrl(const std::string& url, UpstreamConfig* out);
 std::string_view Name(LogLevel level);
 

@@ -94,6 +94,20 @@ TEST(ConfigTest, ReportsEveryErrorWithPosition) {
   EXPECT_FALSE(ParseConfig("listen: [unclosed", "bad.yaml", &c).ok());
 }
 
+// Test that audit.retention_days defaults to 1827 (five years), is read, and is range-checked.
+TEST(ConfigTest, AuditRetentionDays) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.retention_days, 1827u);
+  ASSERT_TRUE(ParseConfig("audit:\n  retention_days: 0\n", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.retention_days, 0u);
+  absl::Status s = ParseConfig("audit:\n  retention_days: -5\n", "gw.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("gw.yaml:2:19: audit.retention_days: must be an integer in [0, 36500] (got '-5')"),
+            std::string::npos)
+      << s.message();
+}
+
 // Test that validation checks files, URLs, CIDRs and limits, listing every problem.
 TEST(ConfigTest, ValidateListsEveryProblem) {
   Config c;
@@ -135,6 +149,50 @@ TEST(ConfigTest, HostPort) {
   EXPECT_EQ(u.port, 80);
   EXPECT_FALSE(ParseUpstreamUrl("ftp://x", &u).ok());
   EXPECT_FALSE(ParseUpstreamUrl("http://", &u).ok());
+}
+
+}  // namespace
+}  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test the store settings: a relative sqlite path resolves against the config file, a
+// PostgreSQL URL is kept, and every bad combination is reported naming its key.
+TEST(ConfigStoreTest, ParsesAndValidates) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("store:\n  url: sqlite://var/eargate.db\n  watch_poll_ms: 50\n",
+                          "/etc/eargate/eargate.yaml", &c)
+                  .ok());
+  EXPECT_EQ(c.store.url, "sqlite:///etc/eargate/var/eargate.db");
+  EXPECT_EQ(c.store.watch_poll_ms, 50u);
+  Config pg;
+  ASSERT_TRUE(ParseConfig("store: {url: 'postgresql://eg@db:5432/eargate'}\n", "x.yaml", &pg).ok());
+  EXPECT_EQ(pg.store.url, "postgresql://eg@db:5432/eargate");
+  Config short_form;
+  ASSERT_TRUE(ParseConfig("store: {url: 'sqlite:eargate.db'}\n", "/srv/eg/eargate.yaml", &short_form).ok());
+  EXPECT_EQ(short_form.store.url, "sqlite:///srv/eg/eargate.db");
+
+  absl::Status unknown = ParseConfig("store:\n  uri: x\n", "x.yaml", &c);
+  EXPECT_EQ(unknown.message(), "x.yaml:2:3: store.uri: unknown setting (known: url, watch_poll_ms)");
+
+  Config bad;
+  bad.policy = Src("examples/policies/letter.yaml");
+  bad.people = Src("examples/people/sample.jsonl");
+  bad.store.url = "mysql://db/eargate";
+  bad.store.watch_poll_ms = 0;
+  absl::Status s = ValidateConfig(&bad);
+  EXPECT_NE(s.message().find("store.url: 'mysql://db/eargate' must start with sqlite:// "), std::string::npos) << s;
+  EXPECT_NE(s.message().find("people: must be \"\" when store.url is set"), std::string::npos) << s;
+  EXPECT_NE(s.message().find("store.watch_poll_ms: must be > 0"), std::string::npos) << s;
+  bad.people.clear();
+  bad.store.watch_poll_ms = 200;
+  bad.store.url = "sqlite:///no/such/folder/eargate.db";
+  EXPECT_EQ(ValidateConfig(&bad).message(), "config: store.url: no such folder: /no/such/folder");
+  bad.store.url = "sqlite://" + Src("build-nonexistent-dir-x/eargate.db");
+  EXPECT_FALSE(ValidateConfig(&bad).ok());
+  bad.store.url = "postgresql://eg@db/eargate";
+  EXPECT_TRUE(ValidateConfig(&bad).ok());
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <map>
 
 #include <simdjson.h>
 #include <filesystem>
@@ -13,6 +15,7 @@
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
 #include "eargate/decide/engine.h"
+#include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/request_json.h"
@@ -87,11 +90,15 @@ const StatePtr& Gateway::state() const {
   return cached;
 }
 
-Gateway::~Gateway() { StopWatcher(); }
+Gateway::~Gateway() {
+  registry_watcher_.reset();  // its thread calls RequestRegistryReload
+  StopWatcher();
+}
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
                                                          const core::Clock* clock) {
   std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock));
+  gw->started_at_ = clock->Now();
   auto trusted = geoip::CidrSet::Parse(config.trusted_proxies);
   if (!trusted.ok()) return trusted.status();
   gw->trusted_ = std::move(*trusted);
@@ -111,14 +118,10 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         "uncertain.location_unknown decides)");
   }
   if (!config.screening.lists.empty()) {
-    screen::ListSetBuilder lists;
-    for (const auto& path : config.screening.lists) {
-      absl::Status s = std::filesystem::is_directory(path) ? lists.AddDirectory(path) : lists.AddFile(path);
-      if (!s.ok()) return s;
-    }
-    gw->screen_index_ = screen::Index::Build(std::move(lists).Finish());
-    Log(LogLevel::kInfo, StrCat("screening lists: ", gw->screen_index_->stats().entries, " entries from ",
-                                core::StrJoin(config.screening.lists, ", ")));
+    gw->lists_signature_ = gw->ListsSignature();
+    auto index = gw->LoadLists();
+    if (!index.ok()) return index.status();
+    gw->screen_index_ = std::move(*index);
   } else {
     Log(LogLevel::kWarn, "no screening lists configured: people are not screened (screening.lists)");
   }
@@ -127,6 +130,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     std::filesystem::create_directories(config.audit.dir, ec);
     store::LogOptions opts;
     opts.durability = *store::ParseDurability(config.audit.durability);
+    opts.retention_days = config.audit.retention_days;
     opts.clock = clock;
     auto log = store::DecisionLog::Open(config.audit.dir, opts);
     if (!log.ok()) return log.status();
@@ -135,32 +139,79 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   } else {
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
+  if (!config.store.url.empty()) {
+    store::StoreOptions store_options;
+    store_options.clock = clock;
+    auto st = store::Store::Open(config.store.url, store_options);
+    if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
+    gw->store_ = std::move(*st);
+    auto fast = store::Store::Open(config.store.url, store_options);
+    if (!fast.ok()) return absl::Status(fast.status().code(), StrCat("store.url: ", std::string(fast.status().message())));
+    gw->revocation_store_ = std::move(*fast);
+    Log(LogLevel::kInfo, StrCat("store: ", gw->store_->backend(), " schema version ",
+                                gw->store_->schema_version()));
+    gw->admin_ = std::make_unique<AdminApi>(gw.get());
+  }
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
+  if (gw->store_) {
+    // Started after the first load: a change from here on triggers a rebuild.
+    Gateway* raw = gw.get();
+    auto watcher = store::RegistryWatcher::Start(
+        config.store.url,
+        [raw](std::string_view what) {
+          Log(LogLevel::kInfo, StrCat("registry changed (", what, "); rebuilding"));
+          (void)raw->ApplyRevocations();  // at once, on this thread
+          raw->RequestRegistryReload();   // the rebuild, on the reload thread
+        },
+        std::chrono::milliseconds(config.store.watch_poll_ms));
+    if (!watcher.ok()) return watcher.status();
+    gw->registry_watcher_ = std::move(*watcher);
+  }
   gw->generation_.fetch_add(1, std::memory_order_release);
+  gw->ReportScreening(nullptr, *(*state)->people);
   Log(LogLevel::kInfo, StrCat("policy ", config.policy, " version ", (*state)->policy->version(),
                               ", ", (*state)->policy->items().size(), " items; ",
                               (*state)->people->size(), " people"));
   return gw;
 }
 
-absl::StatusOr<StatePtr> Gateway::LoadState() {
+absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
   auto state = std::make_shared<ServingState>();
-  auto policy = rules::LoadPolicy(config_.policy, data_);
-  if (!policy.ok()) return policy.status();
-  state->policy = std::move(*policy);
-  if (!config_.people.empty()) {
-    PeopleRegistry::Screening screening;
-    screening.index = screen_index_.get();
-    screening.bands.potential = config_.screening.potential_score;
-    screening.bands.confirmed = config_.screening.confirmed_score;
-    auto people = PeopleRegistry::Load(config_.people, *data_, screening);
+  state->screen_index = screen_index_;
+  if (keep_policy) {
+    state->policy = std::move(keep_policy);
+  } else {
+    auto policy = rules::LoadPolicy(config_.policy, data_);
+    if (!policy.ok()) return policy.status();
+    state->policy = std::move(*policy);
+  }
+  PeopleRegistry::Screening screening;
+  screening.index = screen_index_.get();
+  screening.bands.potential = config_.screening.potential_score;
+  screening.bands.confirmed = config_.screening.confirmed_score;
+  StatePtr serving = state_.load();  // null at start
+  if (serving) screening.previous = serving->people.get();
+  if (store_ || !config_.people.empty()) {
+    absl::StatusOr<PeoplePtr> people;
+    if (store_) {
+      if (screen_index_) {
+        auto dispositions = store_->ListScreeningDispositions();
+        if (!dispositions.ok()) return dispositions.status();
+        screening.dispositions = std::move(*dispositions);
+      }
+      people = PeopleRegistry::FromStore(*store_, screening);
+    } else {
+      people = PeopleRegistry::Load(config_.people, *data_, screening);
+    }
     if (!people.ok()) return people.status();
     state->people = std::move(*people);
     if (screen_index_) {
-      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people: ",
-                                  state->people->screened_with_hits(), " with restricted-party hits"));
+      Log(LogLevel::kInfo, StrCat("screened ", state->people->size(), " people (",
+                                  state->people->screened_anew(), " anew): ",
+                                  state->people->screened_with_hits(), " with restricted-party hits, ",
+                                  state->people->hits_cleared(), " hits cleared by reviewers"));
     }
   } else {
     state->people = std::make_shared<const PeopleRegistry>();
@@ -174,7 +225,66 @@ absl::StatusOr<StatePtr> Gateway::LoadState() {
 
 absl::Status Gateway::Reload() {
   std::lock_guard<std::mutex> lock(reload_mu_);
-  auto state = LoadState();
+  // Screening lists: rebuilt only when a list file changed (indexing takes a fraction of a
+  // second per 20k entries); a refused list file refuses the whole reload.
+  std::shared_ptr<const screen::Index> previous_index = screen_index_;
+  std::string lists_signature = config_.screening.lists.empty() ? "" : ListsSignature();
+  const bool lists_changed = lists_signature != lists_signature_;
+  if (lists_changed) {
+    auto index = LoadLists();
+    if (!index.ok()) {
+      metrics_->CountListReload(false);
+      metrics_->CountReload(false);
+      metrics_->CountFailure(Failure::kReloadFailed);
+      Log(LogLevel::kError, StrCat("screening lists refused, still screening with the ",
+                                   previous_index ? previous_index->stats().entries : 0,
+                                   " entries loaded before:\n", std::string(index.status().message())));
+      return index.status();
+    }
+    screen_index_ = std::move(*index);
+  }
+  absl::Status swapped = Swap(LoadState(), "reloaded");
+  if (!swapped.ok()) {
+    screen_index_ = std::move(previous_index);
+    return swapped;
+  }
+  if (lists_changed) {
+    lists_signature_ = std::move(lists_signature);
+    metrics_->CountListReload(true);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::ApplyRevocations() {
+  if (!revocation_store_) return absl::OkStatus();
+  // Its own connection: never waits behind a rebuild's read of the whole registry. A day of
+  // margin for clocks of other nodes that run behind this one.
+  auto revoked = revocation_store_->RevokedApiKeysSince(started_at_ - 86400);
+  if (!revoked.ok()) {
+    Log(LogLevel::kError, StrCat("registry: cannot read revoked keys: ", std::string(revoked.status().message())));
+    return revoked.status();
+  }
+  std::lock_guard<std::mutex> lock(swap_mu_);
+  StatePtr current = state_.load();
+  if (revoked->empty() || (current->revoked_keys && current->revoked_keys->size() == revoked->size()))
+    return absl::OkStatus();  // nothing new (a revoked hash never comes back)
+  auto next = std::make_shared<ServingState>(*current);
+  next->revoked_keys = std::make_shared<const absl::flat_hash_set<std::string>>(revoked->begin(), revoked->end());
+  state_.store(StatePtr(std::move(next)), std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+  Log(LogLevel::kInfo, StrCat("registry: ", revoked->size(), " keys revoked since start refused"));
+  return absl::OkStatus();
+}
+
+absl::Status Gateway::ReloadRegistry() {
+  std::lock_guard<std::mutex> lock(reload_mu_);
+  auto t0 = std::chrono::steady_clock::now();
+  auto state = LoadState(state_.load()->policy);
+  return Swap(std::move(state),
+              StrCat("registry rebuilt in ", static_cast<int64_t>(SecondsSince(t0) * 1000), " ms"));
+}
+
+absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what) {
   if (!state.ok()) {
     metrics_->CountReload(false);
     metrics_->CountFailure(Failure::kReloadFailed);
@@ -183,12 +293,97 @@ absl::Status Gateway::Reload() {
                                  std::string(state.status().message())));
     return state.status();
   }
-  StatePtr old = state_.exchange(*state, std::memory_order_acq_rel);
+  std::unique_lock<std::mutex> lock(swap_mu_);
+  StatePtr next = *state;
+  StatePtr current = state_.load();
+  if (current && current->revoked_keys != next->revoked_keys) {
+    // Revocations applied while this state was built stay in force (revoked hashes stay dead).
+    auto merged = std::make_shared<ServingState>(*next);
+    merged->revoked_keys = current->revoked_keys;
+    next = std::move(merged);
+  }
+  StatePtr old = state_.exchange(next, std::memory_order_acq_rel);
   generation_.fetch_add(1, std::memory_order_release);
+  lock.unlock();
   metrics_->CountReload(true);
-  Log(LogLevel::kInfo, StrCat("reloaded: policy ", (*state)->policy->version(), " (was ",
+  Log(LogLevel::kInfo, StrCat(what, ": policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
+  ReportScreening(old->people.get(), *(*state)->people);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const screen::Index>> Gateway::LoadLists() const {
+  screen::ListSetBuilder lists;
+  for (const auto& path : config_.screening.lists) {
+    absl::Status s = std::filesystem::is_directory(path) ? lists.AddDirectory(path) : lists.AddFile(path);
+    if (!s.ok()) return s;
+  }
+  auto index = screen::Index::Build(std::move(lists).Finish());
+  Log(LogLevel::kInfo, StrCat("screening lists: ", index->stats().entries, " entries from ",
+                              core::StrJoin(config_.screening.lists, ", "), " (indexed in ",
+                              static_cast<int>(index->stats().build_seconds * 1000), " ms)"));
+  return index;
+}
+
+std::string Gateway::ListsSignature() const {
+  std::string sig;
+  auto add = [&](const std::filesystem::path& p) {
+    struct stat st;
+    if (stat(p.c_str(), &st) != 0) {
+      StrAppend(&sig, p.string(), ":missing;");
+      return;
+    }
+    StrAppend(&sig, p.string(), ":", static_cast<int64_t>(st.st_mtim.tv_sec), ".",
+              static_cast<int64_t>(st.st_mtim.tv_nsec), ":", static_cast<int64_t>(st.st_size), ":",
+              static_cast<uint64_t>(st.st_ino), ";");
+  };
+  for (const std::string& path : config_.screening.lists) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(path, ec)) {
+      add(path);
+      continue;
+    }
+    std::vector<std::filesystem::path> files;  // a file added to or removed from a folder counts
+    for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) files.push_back(it->path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) add(f);
+  }
+  return sig;
+}
+
+void Gateway::ReportScreening(const PeopleRegistry* before, const PeopleRegistry& after) {
+  if (!screen_index_) return;
+  constexpr uint64_t kMaxLoggedHitChanges = 1000;  // per load; the metrics count them all
+  static const std::vector<screen::PartyHit> kNone;
+  std::vector<screen::HitDiff> diff =
+      screen::DiffHits(before ? before->screening_hits() : kNone, after.screening_hits());
+  uint64_t added = 0, removed = 0, band_changed = 0;
+  std::map<std::pair<std::string, std::string>, uint64_t> served;
+  for (const screen::HitDiff& d : diff) {
+    if (d.change != screen::HitChange::kRemoved) {
+      ++served[{d.hit.list, std::string(screen::BandName(d.hit.confirmed))}];
+    }
+    if (d.change == screen::HitChange::kUnchanged) continue;
+    if (d.change == screen::HitChange::kNew) ++added;
+    if (d.change == screen::HitChange::kRemoved) ++removed;
+    if (d.change == screen::HitChange::kBandChanged) ++band_changed;
+    if (added + removed + band_changed <= kMaxLoggedHitChanges) {
+      Log(d.change == screen::HitChange::kRemoved ? LogLevel::kInfo : LogLevel::kWarn,
+          StrCat("screening hit ", screen::HitDiffJson(d)));
+    }
+  }
+  if (added + removed + band_changed > kMaxLoggedHitChanges) {
+    Log(LogLevel::kWarn, StrCat("screening: ", added + removed + band_changed - kMaxLoggedHitChanges,
+                                " more hit changes not logged (eargate lists rescreen lists them all)"));
+  }
+  metrics_->SetScreeningHits(std::move(served));
+  metrics_->CountHitChanges(added, removed, band_changed);
+  Log(LogLevel::kInfo, StrCat("screening: ", after.screening_hits().size(), " hits on ",
+                              after.screened_with_hits(), " people; ", added, " new, ", removed,
+                              " removed, ", band_changed, " changed band"));
 }
 
 std::string Gateway::FileSignature(const ServingState& state) const {
@@ -206,6 +401,7 @@ std::string Gateway::FileSignature(const ServingState& state) const {
   add(config_.policy);
   for (const std::string& f : state.policy->files()) add(f);
   if (!config_.people.empty()) add(config_.people);
+  if (!config_.screening.lists.empty()) sig += ListsSignature();
   return sig;
 }
 
@@ -213,6 +409,14 @@ void Gateway::RequestReload() {
   {
     std::lock_guard<std::mutex> lock(watch_mu_);
     reload_requested_ = true;
+  }
+  watch_cv_.notify_one();
+}
+
+void Gateway::RequestRegistryReload() {
+  {
+    std::lock_guard<std::mutex> lock(watch_mu_);
+    registry_changed_ = true;
   }
   watch_cv_.notify_one();
 }
@@ -235,18 +439,25 @@ void Gateway::WatchLoop() {
   std::string last = FileSignature(*state());
   auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
   for (;;) {
-    bool requested = false;
+    bool requested = false, registry = false;
     {
       std::unique_lock<std::mutex> lock(watch_mu_);
-      watch_cv_.wait_for(lock, interval, [&] { return stop_ || reload_requested_; });
+      watch_cv_.wait_for(lock, interval,
+                         [&] { return stop_ || reload_requested_ || registry_changed_; });
       if (stop_) return;
       requested = reload_requested_;
+      registry = registry_changed_;
       reload_requested_ = false;
+      registry_changed_ = false;
+    }
+    if (registry && !requested) {
+      (void)ReloadRegistry();
+      continue;
     }
     std::string now = FileSignature(*state());
     if (requested || (config_.policy_watch_ms && now != last)) {
-      if (!requested) Log(LogLevel::kInfo, "policy or people file changed; reloading");
-      else Log(LogLevel::kInfo, "SIGHUP: reloading policy and people");
+      if (!requested) Log(LogLevel::kInfo, "policy, people or screening list file changed; reloading");
+      else Log(LogLevel::kInfo, "SIGHUP: reloading policy, people and changed screening lists");
       (void)Reload();
       // Signature of what is now served (or, after a refusal, of the refused files): a
       // refused reload is not retried until the files change again.
@@ -312,9 +523,17 @@ void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
   }
 }
 
+const core::Person* Gateway::PersonForKey(const ServingState& state, std::string_view key) const {
+  if (key.empty()) return nullptr;
+  if (!state.revoked_keys) return state.people->FindByKey(key);
+  std::string hash = PeopleRegistry::KeyHash(key);
+  if (state.revoked_keys->contains(hash)) return nullptr;
+  return state.people->FindByKeyHash(hash);
+}
+
 const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {
   std::string_view key = BearerToken(caller.authorization);
-  if (!key.empty()) return state.people->FindByKey(key);
+  if (!key.empty()) return PersonForKey(state, key);
   if (!caller.person_header.empty() && config_.trust_person_header && trusted_.Contains(caller.peer)) {
     return state.people->FindById(core::StripWhitespace(caller.person_header));
   }
@@ -500,7 +719,7 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
     AppendError("invalid_request_error", "invalid_api_key", "unknown or missing API key", out);
     return 401;
   }
-  if (!screen_index_) {
+  if (!state->screen_index) {
     AppendError("server_error", "screening_unavailable", "no screening lists are configured (screening.lists)", out);
     return 503;
   }
@@ -542,8 +761,18 @@ int Gateway::Screen(const Caller& caller, std::string_view body, std::string* ou
     return 400;
   }
   options.threshold = config_.screening.potential_score;
-  *out = screen::ResultLine(*query, screen_index_->Screen(*query, options));
+  *out = screen::ResultLine(*query, state->screen_index->Screen(*query, options));
   return 200;
+}
+
+int Gateway::Admin(std::string_view method, std::string_view target, const Caller& caller,
+                   std::string_view body, std::string* out) {
+  if (!admin_) {
+    AppendError("invalid_request_error", "not_found",
+                "the admin API needs a store (store.url / --store)", out);
+    return 404;
+  }
+  return admin_->Handle(method, target, caller.authorization, body, out);
 }
 
 int Gateway::Models(const Caller& caller, std::string* out) {

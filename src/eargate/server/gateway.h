@@ -4,8 +4,11 @@
 //
 // State that can change at run time (policy snapshot, people registry) lives in one immutable
 // ServingState swapped atomically by Reload(); a request loads it once and finishes on it even
-// if a reload happens meanwhile. Reference data and the geo database are fixed for the
-// process lifetime (restart to change them).
+// if a reload happens meanwhile. The restricted-party lists (screening.lists) reload the same
+// way: a changed list file is parsed and indexed on the watcher thread, the whole registry is
+// re-screened against it, and the new index and registry are swapped in together; every hit
+// that appears, disappears or changes band is logged and counted. Reference data and the geo
+// database are fixed for the process lifetime (restart to change them).
 //
 // Thread-safety: every public method may be called from any thread concurrently. Lifetime:
 // the Gateway must outlive the server using it; Metrics and Clock must outlive the Gateway.
@@ -22,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
 #include "eargate/core/time.h"
@@ -33,8 +37,12 @@
 #include "eargate/server/metrics.h"
 #include "eargate/server/people.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/registry_watcher.h"
+#include "eargate/store/store.h"
 
 namespace eargate::server {
+
+class AdminApi;
 
 struct ServingState {
   rules::PolicyPtr policy;
@@ -42,6 +50,13 @@ struct ServingState {
   std::vector<int> item_slots;  // metrics slot per policy item index
   // impact::PolicyBoundaries: when nothing lies ahead, no advance notice is computed.
   std::vector<core::Timestamp> boundaries;
+  // The restricted-party lists the people were screened against (null: none configured);
+  // POST /v1/screen answers from it.
+  std::shared_ptr<const screen::Index> screen_index;
+  // Key hashes revoked in the store since this process started (store only; null: none).
+  // Refused even when `people` still lists them: a revocation is served at once, before the
+  // registry rebuild that drops the key.
+  std::shared_ptr<const absl::flat_hash_set<std::string>> revoked_keys;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -65,8 +80,9 @@ struct Caller {
   std::string_view forwarded_for;     // X-Forwarded-For (trusted proxies only)
   std::string_view declared_country;  // X-Eargate-Country: where the client says it is
   geoip::IpAddress peer;              // the socket's remote address
-  // Set when the server already looked the bearer key up in the registry of the very state
-  // passed to Authorize (its per-connection memo); null inside: unknown key. Unset: look up.
+  // Set when the server already resolved the bearer key with PersonForKey under the very state
+  // passed to Authorize (its per-connection memo); null inside: unknown or revoked key.
+  // Unset: Authorize authenticates.
   std::optional<const core::Person*> person;
   LocationMemo* location_memo = nullptr;  // optional, see LocationMemo
 };
@@ -118,6 +134,10 @@ class Gateway {
   // holds garbage (then the location is unknown: fail closed).
   std::optional<geoip::IpAddress> ClientAddress(const Caller& caller) const;
 
+  // The person a bearer key names under `state`: null for an unknown or revoked key. Depends
+  // only on the state and the key (the server memoizes it per connection and state).
+  const core::Person* PersonForKey(const ServingState& state, std::string_view key) const;
+
   // Authenticates the caller and decides access to `item` (id or alias) under `state`.
   Access Authorize(const ServingState& state, const Caller& caller, std::string_view item,
                    core::Layer layer, core::Channel channel);
@@ -142,9 +162,32 @@ class Gateway {
   // GET /v1/models: the OpenAI list of models this caller may reach. Returns the HTTP status.
   int Models(const Caller& caller, std::string* out);
 
-  // Loads the policy and people file anew and swaps them in when both are valid; otherwise
-  // logs every error, counts it and keeps serving the old state. Serialized.
+  // /admin/v1/...: the admin API (admin_api.h), authenticated by admin tokens from the store.
+  // `target` is the request target (path and query). Returns the HTTP status; *out the JSON.
+  int Admin(std::string_view method, std::string_view target, const Caller& caller,
+            std::string_view body, std::string* out);
+
+  // The store (store.url), or null when the registry comes from a people file.
+  store::Store* store() const { return store_.get(); }
+  // The restricted-party lists being served, or null when none are configured.
+  std::shared_ptr<const screen::Index> screen_index() const { return state()->screen_index; }
+  const core::Clock* clock() const { return clock_; }
+  // The reference data (fixed for the process lifetime).
+  const rules::EarData& data() const { return *data_; }
+
+  // Loads the policy and people file anew (and the screening lists when a list file changed),
+  // re-screens the people, and swaps them in when all are valid; otherwise logs every error,
+  // counts it and keeps serving the old state (old lists included). Serialized.
   absl::Status Reload();
+  // Rebuilds the people registry (from the store or the people file) under the policy being
+  // served, and swaps it in; a broken policy file never holds back a key revocation.
+  absl::Status ReloadRegistry();
+  // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
+  void RequestRegistryReload();
+  // The fast path of a registry change: reads the keys revoked since start (one query on its
+  // own connection) and swaps in the same registry with them refused. The RegistryWatcher
+  // calls it at once on every change, before asking for the rebuild.
+  absl::Status ApplyRevocations();
   // Asks the watcher thread to reload (async-signal-unsafe; call from the I/O loop).
   void RequestReload();
   // Starts / stops the thread that polls the files (policy_watch_ms) and serves RequestReload.
@@ -153,28 +196,45 @@ class Gateway {
 
  private:
   Gateway(const Config& config, Metrics* metrics, const core::Clock* clock);
-  absl::StatusOr<StatePtr> LoadState();
+  // keep_policy: rebuild the people only, under this policy.
+  absl::StatusOr<StatePtr> LoadState(rules::PolicyPtr keep_policy = nullptr);
+  absl::Status Swap(absl::StatusOr<StatePtr> state, std::string_view what);
   void FillLocation(const Caller& caller, core::Location* loc);
   const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;
   void WatchLoop();
   std::string FileSignature(const ServingState& state) const;
+  // Screening lists: parse + index the configured files; stat signature of the files; log
+  // and count the hits that changed between two registries (before null: at start).
+  absl::StatusOr<std::shared_ptr<const screen::Index>> LoadLists() const;
+  std::string ListsSignature() const;
+  void ReportScreening(const PeopleRegistry* before, const PeopleRegistry& after);
 
   Config config_;
   Metrics* metrics_;
   const core::Clock* clock_;
   std::shared_ptr<const rules::EarData> data_;
   geoip::GeoIpPtr geo_;
-  std::shared_ptr<const screen::Index> screen_index_;  // null: no screening configured
+  // The lists LoadState screens with (null: no screening configured) and the signature of
+  // their files. Guarded by reload_mu_ (after Create); requests read ServingState's copy.
+  std::shared_ptr<const screen::Index> screen_index_;
+  std::string lists_signature_;
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
+  std::unique_ptr<store::Store> store_;                // null: people from the people file
+  std::unique_ptr<store::Store> revocation_store_;     // a second connection for ApplyRevocations
+  std::unique_ptr<store::RegistryWatcher> registry_watcher_;
+  std::unique_ptr<AdminApi> admin_;                    // null without a store
   geoip::CidrSet trusted_;
+  core::Timestamp started_at_ = 0;  // wall clock at Create, for RevokedApiKeysSince
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};
   const uint64_t instance_;  // distinguishes gateways in the per-thread cache
 
-  std::mutex reload_mu_;  // serializes Reload()
+  std::mutex reload_mu_;  // serializes Reload() and ReloadRegistry()
+  std::mutex swap_mu_;    // serializes read-modify-writes of state_ (short)
   std::mutex watch_mu_;
   std::condition_variable watch_cv_;
   bool reload_requested_ = false;  // guarded by watch_mu_
+  bool registry_changed_ = false;  // guarded by watch_mu_
   bool stop_ = false;              // guarded by watch_mu_
   std::thread watcher_;
 };

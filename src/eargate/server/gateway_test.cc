@@ -63,6 +63,9 @@ class GatewayTest : public ::testing::Test {
   static Access AskOf(Gateway& gw, const Caller& c) {
     return gw.Authorize(*gw.state(), c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
   }
+  static Access AskOf(Gateway& gw, const ServingState& state, const Caller& c) {
+    return gw.Authorize(state, c, "mythos-5", core::Layer::kApplication, core::Channel::kApi);
+  }
 
   std::vector<std::unique_ptr<std::string>> keys_;
   Config config_;
@@ -258,6 +261,74 @@ TEST_F(GatewayTest, ScreensTheRegistryAtLoad) {
   EXPECT_FALSE(ValidateConfig(&bad).ok());
 }
 
+// Test that a new edition of a screening list is loaded while running: the registry is
+// re-screened, a registered customer newly named on the list is denied without a restart, the
+// new hit is counted, and a broken list file is refused while the previous lists keep serving.
+TEST_F(GatewayTest, RescreensTheRegistryWhenAListChanges) {
+  const std::string dir = ::testing::TempDir() + "/gw_rescreen_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string people = dir + "/people.jsonl";
+  const std::string list = dir + "/sdn.csv";
+  {
+    std::ofstream f(people);
+    f << R"({"id":"ada","name":"Ada Smithfield","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-ada") << "\"}\n";
+  }
+  auto write_list = [&](const std::string& text) {
+    std::ofstream f(list + ".tmp", std::ios::binary);
+    f << text;
+    f.close();
+    std::filesystem::rename(list + ".tmp", list);  // a new file, as a download would leave it
+  };
+  const std::string bank =
+      "306,\"BANCO NACIONAL DE CUBA\",-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n";
+  write_list(bank);
+  Config cfg = config_;
+  cfg.people = people;
+  cfg.screening.lists = {list};
+  Metrics metrics;
+  auto gw = Make(cfg, &metrics);
+  ASSERT_NE(gw, nullptr);
+  EXPECT_EQ(AskOf(*gw, From("sk-ada")).outcome, core::Outcome::kAllow);
+  StatePtr before = gw->state();
+
+  write_list(bank + "99001,\"SMITHFIELD, Ada\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n");
+  ASSERT_TRUE(gw->Reload().ok());
+  Access a = AskOf(*gw, From("sk-ada"));
+  EXPECT_EQ(a.outcome, core::Outcome::kDeny);
+  EXPECT_NE(a.reason.find("OFAC's SDN list entry 99001"), std::string::npos) << a.reason;
+  EXPECT_EQ(AskOf(*gw, *before, From("sk-ada")).outcome, core::Outcome::kAllow);  // in flight: old state
+  ASSERT_EQ(gw->state()->people->screening_hits().size(), 1u);
+  EXPECT_EQ(gw->state()->people->screening_hits()[0].entry_id, "99001");
+  std::string text = metrics.Render("v", 1);
+  EXPECT_NE(text.find("eargate_screening_hits{list=\"us_ofac_sdn\",band=\"confirmed\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("eargate_screening_hit_changes_total{change=\"new\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("eargate_screening_reloads_total{result=\"ok\"} 1\n"), std::string::npos);
+  std::string out;
+  EXPECT_EQ(gw->Screen(From("sk-ada"), R"({"name": "Ada Smithfield"})", &out), 200);
+  EXPECT_NE(out.find("\"entity_id\": \"99001\""), std::string::npos) << out;
+
+  // A broken file: refused, named in the error; the previous lists and registry keep serving.
+  StatePtr good = gw->state();
+  write_list("this is not a restricted-party list\n");
+  absl::Status s = gw->Reload();
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(std::string(s.message()).find("sdn.csv"), std::string::npos) << s;
+  EXPECT_EQ(gw->state(), good);
+  EXPECT_EQ(AskOf(*gw, From("sk-ada")).outcome, core::Outcome::kDeny);
+  EXPECT_EQ(metrics.list_reloads(false), 1u);
+  EXPECT_EQ(metrics.failures(Failure::kReloadFailed), 1u);
+
+  // The entry leaves the list: the hit is removed and the customer is allowed again.
+  write_list(bank);
+  ASSERT_TRUE(gw->Reload().ok());
+  EXPECT_EQ(AskOf(*gw, From("sk-ada")).outcome, core::Outcome::kAllow);
+  text = metrics.Render("v", 1);
+  EXPECT_NE(text.find("eargate_screening_hit_changes_total{change=\"removed\"} 1\n"), std::string::npos) << text;
+  std::filesystem::remove_all(dir);
+}
+
 // Test that POST /v1/screen answers in the `eargate screen` line form, needs a key, and
 // names the field of a bad query.
 TEST_F(GatewayTest, ScreenEndpoint) {
@@ -317,6 +388,40 @@ TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
   EXPECT_TRUE(report->intact());
   EXPECT_EQ(report->records, 3u);
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test the lookups the server memoizes per connection: PersonForKey honours the state's revoked
+// keys, and Authorize with the location memo answers as without it, also when the header changes.
+TEST_F(GatewayTest, KeyLookupAndLocationMemo) {
+  const StatePtr& state = gw_->state();
+  const core::Person* p = gw_->PersonForKey(*state, "sk-demo-us-person");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(gw_->PersonForKey(*state, "sk-wrong"), nullptr);
+  auto revoked = std::make_shared<ServingState>(*state);
+  revoked->revoked_keys = std::make_shared<const absl::flat_hash_set<std::string>>(
+      absl::flat_hash_set<std::string>{PeopleRegistry::KeyHash("sk-demo-us-person")});
+  EXPECT_EQ(gw_->PersonForKey(*revoked, "sk-demo-us-person"), nullptr);
+  EXPECT_EQ(AskOf(*gw_, *revoked, From("sk-demo-us-person")).status, Access::Status::kUnauthenticated);
+
+  LocationMemo memo;
+  for (const char* ip : {"8.8.8.8", "8.8.8.8", "193.174.0.1", "not an address", "8.8.8.8"}) {
+    Caller plain = From("sk-demo-us-person", ip);
+    Caller memoized = plain;
+    memoized.location_memo = &memo;
+    memoized.person = p;
+    Access a = AskOf(*gw_, plain);
+    Access b = AskOf(*gw_, memoized);
+    EXPECT_EQ(a.outcome, b.outcome) << ip;
+    EXPECT_EQ(a.client_ip, b.client_ip) << ip;
+    EXPECT_EQ(a.country, b.country) << ip;
+    EXPECT_EQ(a.person_id, b.person_id) << ip;
+  }
 }
 
 }  // namespace

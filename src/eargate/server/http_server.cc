@@ -135,6 +135,7 @@ Route RouteFor(std::string_view path) {
   if (path == "/v1/responses") return {Endpoint::kResponses, true};
   if (path == "/v1/models") return {Endpoint::kModels, false};
   if (path == "/v1/screen") return {Endpoint::kScreen, false};
+  if (path == "/admin" || path.rfind("/admin/", 0) == 0) return {Endpoint::kAdmin, false};
   if (path == "/healthz") return {Endpoint::kHealthz, false};
   if (path == "/readyz") return {Endpoint::kReadyz, false};
   if (path == "/metrics") return {Endpoint::kMetrics, false};
@@ -304,7 +305,7 @@ struct HttpServer::Impl {
       caller.person = c.memo_person;
       return caller;
     }
-    const core::Person* p = state->people->FindByKey(BearerToken(caller.authorization));
+    const core::Person* p = gw->PersonForKey(*state, BearerToken(caller.authorization));
     caller.person = p;
     if (p) {
       c.memo_authorization.assign(caller.authorization);
@@ -789,6 +790,19 @@ struct HttpServer::Impl {
           case Endpoint::kScreen:
             res = PostOnly(req, [&](std::string* body) { return gw->Screen(CallerOf(req, c), req.body(), body); });
             break;
+          case Endpoint::kAdmin: {  // admin_api.h: on its own thread (store round trips, fsync)
+            static net::thread_pool admin_thread(1);
+            std::string body;
+            Caller caller = CallerOf(req, c);
+            int st = co_await net::co_spawn(
+                admin_thread,
+                [&]() -> net::awaitable<int> {  // on the pool's executor, not an io_context's
+                  co_return gw->Admin(ToView(req.method_string()), ToView(req.target()), caller, req.body(), &body);
+                },
+                use_awaitable);
+            res = MakeResponse(req, static_cast<http::status>(st), std::move(body));
+            break;
+          }
           case Endpoint::kModels: {
             std::string body;
             int st = gw->Models(CallerOf(req, c), &body);

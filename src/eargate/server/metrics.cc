@@ -21,6 +21,7 @@ std::string_view Name(Endpoint e) {
     case Endpoint::kReadyz: return "readyz";
     case Endpoint::kMetrics: return "metrics";
     case Endpoint::kScreen: return "screen";
+    case Endpoint::kAdmin: return "admin";
     case Endpoint::kOther: return "other";
   }
   return "other";
@@ -207,6 +208,22 @@ std::string Metrics::Render(const std::string& policy_version, size_t people) co
   help("eargate_policy_reloads_total", "counter", "Policy/people reloads, by result.");
   StrAppend(&out, "eargate_policy_reloads_total{result=\"ok\"} ", reloads_ok_.load(), "\n");
   StrAppend(&out, "eargate_policy_reloads_total{result=\"refused\"} ", reloads_failed_.load(), "\n");
+  help("eargate_screening_reloads_total", "counter", "Restricted-party list reloads, by result.");
+  StrAppend(&out, "eargate_screening_reloads_total{result=\"ok\"} ", list_reloads_ok_.load(), "\n");
+  StrAppend(&out, "eargate_screening_reloads_total{result=\"refused\"} ", list_reloads_failed_.load(), "\n");
+  {
+    std::lock_guard<std::mutex> lock(hits_mu_);
+    help("eargate_screening_hits", "gauge", "Restricted-party hits in the registry served, by list and band.");
+    for (const auto& [key, n] : screening_hits_) {
+      StrAppend(&out, "eargate_screening_hits{list=\"", EscapeLabel(key.first), "\",band=\"",
+                EscapeLabel(key.second), "\"} ", n, "\n");
+    }
+  }
+  help("eargate_screening_hit_changes_total", "counter",
+       "Screening hits that appeared, disappeared or changed band at a reload.");
+  StrAppend(&out, "eargate_screening_hit_changes_total{change=\"new\"} ", hit_changes_[0].load(), "\n");
+  StrAppend(&out, "eargate_screening_hit_changes_total{change=\"removed\"} ", hit_changes_[1].load(), "\n");
+  StrAppend(&out, "eargate_screening_hit_changes_total{change=\"band_changed\"} ", hit_changes_[2].load(), "\n");
   help("eargate_policy_info", "gauge", "The policy version being served (value 1).");
   StrAppend(&out, "eargate_policy_info{version=\"", EscapeLabel(policy_version), "\"} 1\n");
   help("eargate_people_registered", "gauge", "People in the registry.");
@@ -232,6 +249,21 @@ void Metrics::CountPendingChange(const std::string& change, std::string_view per
     it = pending_.emplace(change, std::set<std::string>()).first;
   }
   if (it->second.size() < 1000000) it->second.emplace(person);
+}
+
+}  // namespace eargate::server
+
+namespace eargate::server {
+
+void Metrics::SetScreeningHits(std::map<std::pair<std::string, std::string>, uint64_t> hits) {
+  std::lock_guard<std::mutex> lock(hits_mu_);
+  screening_hits_ = std::move(hits);
+}
+
+void Metrics::CountHitChanges(uint64_t added, uint64_t removed, uint64_t band_changed) {
+  hit_changes_[0].fetch_add(added, std::memory_order_relaxed);
+  hit_changes_[1].fetch_add(removed, std::memory_order_relaxed);
+  hit_changes_[2].fetch_add(band_changed, std::memory_order_relaxed);
 }
 
 }  // namespace eargate::server

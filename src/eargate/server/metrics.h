@@ -16,6 +16,9 @@
 //   failures_total{kind}                          each degraded path (see Failure)
 //   upstream_requests_total / upstream_errors_total{kind}
 //   policy_reloads_total{result}, policy_info{version}, people_registered
+//   screening_reloads_total{result}               restricted-party list loads while running
+//   screening_hits{list,band}                     hits in the registry being served
+//   screening_hit_changes_total{change}           new / removed / band_changed hits at reloads
 //   connections_active, connections_total, requests_in_flight
 #pragma once
 
@@ -34,9 +37,9 @@ namespace eargate::server {
 
 enum class Endpoint : uint8_t {
   kDecide, kAuthz, kChatCompletions, kCompletions, kEmbeddings, kResponses, kModels,
-  kHealthz, kReadyz, kMetrics, kScreen, kOther,
+  kHealthz, kReadyz, kMetrics, kScreen, kAdmin, kOther,
 };
-inline constexpr int kEndpointCount = 12;
+inline constexpr int kEndpointCount = 13;
 std::string_view Name(Endpoint e);
 
 // Degraded paths. Each bumps failures_total{kind} and logs a line.
@@ -90,6 +93,14 @@ class Metrics {
   void CountPendingChange(const std::string& change, std::string_view person);
   static constexpr size_t kMaxPendingChanges = 64;
   void CountReload(bool ok) { (ok ? reloads_ok_ : reloads_failed_).fetch_add(1, std::memory_order_relaxed); }
+  // Restricted-party screening: a list reload (ok or refused), the hits now served per
+  // (list code, band), and the hits that changed at a reload.
+  void CountListReload(bool ok) {
+    (ok ? list_reloads_ok_ : list_reloads_failed_).fetch_add(1, std::memory_order_relaxed);
+  }
+  void SetScreeningHits(std::map<std::pair<std::string, std::string>, uint64_t> hits);
+  void CountHitChanges(uint64_t added, uint64_t removed, uint64_t band_changed);
+  uint64_t list_reloads(bool ok) const { return (ok ? list_reloads_ok_ : list_reloads_failed_).load(); }
   void ConnectionOpened() {
     connections_active_.fetch_add(1, std::memory_order_relaxed);
     connections_total_.fetch_add(1, std::memory_order_relaxed);
@@ -126,6 +137,10 @@ class Metrics {
   std::atomic<int64_t> connections_active_{0};
   std::atomic<uint64_t> connections_total_{0};
   std::atomic<int64_t> in_flight_{0};
+  std::atomic<uint64_t> list_reloads_ok_{0}, list_reloads_failed_{0};
+  std::array<std::atomic<uint64_t>, 3> hit_changes_{};  // new, removed, band_changed
+  mutable std::mutex hits_mu_;
+  std::map<std::pair<std::string, std::string>, uint64_t> screening_hits_;  // guarded by hits_mu_
   mutable std::mutex pending_mu_;
   std::map<std::string, std::set<std::string>> pending_;  // guarded by pending_mu_
 };

@@ -1,6 +1,6 @@
-// The person registry the gateway authenticates against: a SPEC §3 people file (JSON lines,
-// each a person with "api_key_sha256" or "api_keys_sha256"; parsed by wire::PeopleFile),
-// until the store brings a database.
+// The person registry the gateway authenticates against, built from a SPEC §3 people file
+// (JSON lines, each a person with "api_key_sha256" or "api_keys_sha256"; parsed by
+// wire::PeopleFile) or from the store (store.url: people with their active key hashes).
 //
 // API keys are never stored, logged or echoed: the file holds SHA-256 hashes and a caller's
 // bearer key is hashed before lookup. Loading is all-or-nothing ("path:line: message" for
@@ -19,16 +19,32 @@
 #include "eargate/core/request.h"
 #include "eargate/rules/ear_data.h"
 #include "eargate/screen/index.h"
+#include "eargate/screen/rescreen.h"
+#include "eargate/store/store.h"
 #include "eargate/wire/people_file.h"
 #include "eargate/wire/request_json.h"
 
 namespace eargate::server {
 
-// The lists a registry is screened against when it loads (none: index null).
+// The lists a registry is screened against when it loads (none: index null), and the
+// reviewers' dispositions to honour: a hit on an entry a disposition clears for that person is
+// dropped while the entry's fingerprint (screen::EntryFingerprint) is the one recorded.
+class PeopleRegistry;
 struct RegistryScreening {
   const screen::Index* index = nullptr;
   screen::HitBands bands;
+  int threads = 1;  // screening threads (the gateway's watcher thread; more for big registries)
+  std::vector<store::ScreeningDisposition> dispositions;
+  // The registry being replaced, if any: a person whose name, kind and first citizenship are
+  // unchanged (and the index the same) keeps its matches without being screened again, so a
+  // rebuild after one change costs a read of the registry, not a screening of everyone.
+  const PeopleRegistry* previous = nullptr;
 };
+
+// The matches of one person's name (query: name, first citizenship, person/organization) at
+// or above bands.potential, before dispositions. Empty without an index or a name.
+std::vector<screen::Match> ScreenPerson(const core::Person& person,
+                                        const RegistryScreening& screening);
 
 class PeopleRegistry : public wire::PersonLookup {
  public:
@@ -42,18 +58,36 @@ class PeopleRegistry : public wire::PersonLookup {
   static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Load(const std::string& path,
                                                                    const rules::EarData& data,
                                                                    const Screening& screening = Screening());
+  // The registry of the store's people (with their active keys), screened the same way;
+  // the dispositions to honour come with `screening` (the caller reads them from the store).
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> FromStore(
+      store::Store& store, const Screening& screening = Screening());
   // How many people got at least one screening hit at load.
   size_t screened_with_hits() const { return screened_with_hits_; }
+  // Every hit found at load, grouped by person in file order (compare two registries'
+  // hits with screen::DiffHits).
+  const std::vector<screen::PartyHit>& screening_hits() const { return hits_; }
+  // How many hits were dropped because a reviewer's disposition cleared them.
+  size_t hits_cleared() const { return hits_cleared_; }
+  // How many people were screened anew at load (the others reused the previous registry's).
+  size_t screened_anew() const { return screened_anew_; }
 
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
   const core::Person* FindByKey(std::string_view api_key) const;
+  // The same by the key's SHA-256 (lower-case hex).
+  const core::Person* FindByKeyHash(std::string_view sha256_hex) const;
   // The person with id `id`, or nullptr.
   const core::Person* FindById(std::string_view id) const;
   // wire::PersonLookup.
   bool Find(std::string_view id, core::Person* out) const override;
 
   size_t size() const { return file_ ? file_->records().size() : 0; }
+  // Every person as served (screening hits included), in load order.
+  const std::vector<wire::PersonRecord>& records() const {
+    static const std::vector<wire::PersonRecord> kNone;
+    return file_ ? file_->records() : kNone;
+  }
   const std::string& path() const { return path_; }
 
   // Lower-case hex SHA-256 of a key, as the people file stores it.
@@ -63,6 +97,17 @@ class PeopleRegistry : public wire::PersonLookup {
   std::string path_;
   std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
   size_t screened_with_hits_ = 0;
+  std::vector<screen::PartyHit> hits_;
+  size_t hits_cleared_ = 0;
+  size_t screened_anew_ = 0;
+  // Each person's screening query and matches (before dispositions), for the next rebuild.
+  struct ScreenMemo {
+    const screen::Index* index = nullptr;
+    absl::flat_hash_map<std::string, std::pair<std::string, std::vector<screen::Match>>> by_id;
+  };
+  std::shared_ptr<const ScreenMemo> memo_;
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Build(
+      std::string path, std::vector<wire::PersonRecord> records, const Screening& screening);
 };
 
 using PeoplePtr = std::shared_ptr<const PeopleRegistry>;

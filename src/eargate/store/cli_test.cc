@@ -103,7 +103,7 @@ TEST_F(CliTest, PeopleImportAllOrNothing) {
   std::string store = absl::StrCat("sqlite://", dir_, "/e.db");
   CliRun bad = Eargate(absl::StrCat("people import ", file, " --store ", store));
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.out, absl::StrCat(file, ":2: kind: must be one of natural, organization\n",
+  EXPECT_EQ(bad.out, absl::StrCat(file, ":2: kind: must be natural or organization (got 'robot')\n",
                                   "people import: 1 error; nothing imported\n"));
   CliRun empty = Eargate(absl::StrCat("people export --store ", store));
   EXPECT_EQ(empty.exit_code, 0);
@@ -112,6 +112,37 @@ TEST_F(CliTest, PeopleImportAllOrNothing) {
   CliRun ok = Eargate(absl::StrCat("people import ", file, " --store ", store));
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_EQ(ok.out, "imported 1 people\n");
+}
+
+// Test that `audit ship` copies the log to a store (idempotently) and that `audit search
+// --store` finds the records across nodes, with flags checked.
+TEST_F(CliTest, ShipAndSearchStore) {
+  const std::string store = absl::StrCat("sqlite://", dir_, "/store.db");
+  CliRun first = Eargate(absl::StrCat("audit ship --dir ", dir_, "/audit --store ", store, " --node n1"));
+  EXPECT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_EQ(first.out, "shipped 6 records of node n1 (store has up to seq 6)\n");
+  CliRun again = Eargate(absl::StrCat("audit ship --dir ", dir_, "/audit --store ", store, " --node n1"));
+  EXPECT_EQ(again.out, "shipped 0 records of node n1 (store has up to seq 6)\n");
+  CliRun n2 = Eargate(absl::StrCat("audit ship --dir ", dir_, "/audit --store ", store, " --node n2"));
+  EXPECT_EQ(n2.exit_code, 0) << n2.out;
+
+  CliRun found = Eargate(absl::StrCat("audit search --store ", store, " --person p-odd --outcome deny"));
+  EXPECT_EQ(found.exit_code, 0) << found.out;
+  // Record 5 (odd, deny) from both nodes, in time then node order.
+  EXPECT_EQ(std::count(found.out.begin(), found.out.end(), '\n'), 2) << found.out;
+  EXPECT_EQ(found.out.rfind(R"({"node":"n1","seq":5,"time":"2026-06-18T12:00:00Z","kind":"decision","decision_id":"d-5","person":"p-odd","item":"mythos-5","outcome":"deny","hash":")", 0), 0u) << found.out;
+  EXPECT_NE(found.out.find(R"({"node":"n2","seq":5,)"), std::string::npos) << found.out;
+  CliRun one = Eargate(absl::StrCat("audit search --store ", store, " --node n2 --decision-id d-3"));
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
+  EXPECT_NE(one.out.find(R"("record":{"n":3}})"), std::string::npos) << one.out;
+
+  CliRun no_store = Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --node n1"));
+  EXPECT_EQ(no_store.exit_code, 2);
+  EXPECT_EQ(no_store.out, "--node and --decision-id need --store\n");
+  CliRun bad_url = Eargate(absl::StrCat("audit ship --dir ", dir_, "/audit --store mysql://x"));
+  EXPECT_EQ(bad_url.exit_code, 2);
+  EXPECT_NE(bad_url.out.find("must start with sqlite:// or postgresql://"), std::string::npos)
+      << bad_url.out;
 }
 
 }  // namespace

@@ -96,6 +96,10 @@ struct LogOptions {
   uint64_t max_segment_bytes = 64ull << 20;  // a segment is closed before it would exceed this
   uint64_t checkpoint_every = 1000;          // records between checkpoints; 0: only at close
   std::chrono::milliseconds async_flush_interval{50};
+  // Retention: whole segments whose records are all older than this many days are deleted
+  // (when the log is opened and whenever a segment is closed), after an anchor checkpoint
+  // that lets `verify` prove the rest (doc/audit_log_format.md §8). 0: keep everything.
+  uint32_t retention_days = 0;
   CheckpointSink* checkpoint_sink = nullptr;  // not owned; may be null
   const core::Clock* clock = nullptr;         // for checkpoint times; null: the system clock
 };
@@ -118,9 +122,10 @@ class DecisionLog {
   // later call fails with that error (the log does not guess what reached the disk).
   absl::StatusOr<uint64_t> Append(const LogEntry& entry);
 
-  // Appends without blocking the caller, for event-driven servers: `done` runs once the
-  // record is on disk (sync) or written (async), with its sequence number or the error, on
-  // the log's writer thread (or at once on the caller's thread for an invalid entry).
+  // Appends without blocking the caller, for event-driven servers. sync: `done` runs once the
+  // record is on disk, with its sequence number or the error, on the log's writer thread.
+  // async (like Append): `done` runs at once on the caller's thread once the record is
+  // chained in memory. An invalid entry: `done` runs at once with the error.
   // Records appended this way share group commits like blocking ones, so a few threads with
   // many requests in flight reach the throughput of many blocked threads.
   // REQUIRES: `done` is quick and does not call Append, Flush or Close on this log.
@@ -136,10 +141,14 @@ class DecisionLog {
   struct Stats {
     uint64_t appended = 0;  // records appended by this process
     uint64_t syncs = 0;     // fdatasync calls on segments (group commits)
+    uint64_t sync_micros = 0;      // time spent in those fdatasync calls (the disk's share)
+    uint64_t max_sync_micros = 0;  // the slowest of them
     uint64_t segments_opened = 0;
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
     uint64_t truncated_bytes = 0;  // torn tail cut off when opening
+    uint64_t pruned_segments = 0;  // deleted by retention
+    uint64_t prune_errors = 0;     // retention refused (a damaged old segment); nothing deleted
     uint64_t last_seq = 0;
   };
   Stats stats() const;

@@ -33,6 +33,11 @@ struct RecordFilter {
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn);
 
+// Like ScanLog, but skips whole segments that hold only records before `from_seq` (read from
+// the next segment's header), so a reader that resumes does not rescan the log.
+absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
+                         const std::function<bool(const LogRecord&)>& fn);
+
 struct VerifyProblem {
   std::string segment_file;  // base name; empty for problems not in a segment
   uint64_t offset = 0;       // byte offset in the segment file

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "eargate/core/csv.h"
 #include "eargate/store/internal/person_json.h"
+#include "eargate/wire/request_json.h"
 #include "simdjson.h"
 
 namespace eargate::store {
@@ -147,228 +148,10 @@ struct RowErrors {
 
 std::optional<core::Timestamp> ParseDate(std::string_view s) { return core::ParseTime(s, true); }
 
-void ParseSource(simdjson::dom::element v, std::string_view field, FactSource* out,
-                 RowErrors& err) {
-  simdjson::dom::object obj;
-  if (v.get_object().get(obj) != simdjson::SUCCESS)
-    return err.Add(field, "must be an object {source, verified_at}");
-  for (auto [key, x] : obj) {
-    std::string_view s;
-    if (key == "source") {
-      if (x.get_string().get(s) != simdjson::SUCCESS)
-        err.Add(absl::StrCat(std::string(field), ".source"), "must be a string");
-      else
-        out->source = std::string(s);
-    } else if (key == "verified_at") {
-      std::optional<core::Timestamp> t;
-      if (x.get_string().get(s) == simdjson::SUCCESS) t = ParseDate(s);
-      if (!t)
-        err.Add(absl::StrCat(std::string(field), ".verified_at"),
-                "must be an RFC 3339 time or a date");
-      else
-        out->verified_at = *t;
-    } else {
-      err.Add(absl::StrCat(std::string(field), ".", std::string(key)), "unknown field");
-    }
-  }
-}
-
-template <typename NatVec>
-void ParseNationalities(simdjson::dom::element v, std::string_view field, NatVec* out_nat,
-                        std::vector<FactSource>* out_src, RowErrors& err) {
-  simdjson::dom::array arr;
-  if (v.is_null()) return;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) return err.Add(field, "must be a list");
-  size_t i = 0;
-  bool any_source = false;
-  for (simdjson::dom::element e : arr) {
-    std::string f = absl::StrCat(std::string(field), "[", i++, "]");
-    simdjson::dom::object obj;
-    if (e.get_object().get(obj) != simdjson::SUCCESS) {
-      err.Add(f, "must be an object {country, since}");
-      continue;
-    }
-    core::Nationality n;
-    FactSource src;
-    bool has_country = false;
-    for (auto [key, x] : obj) {
-      std::string_view s;
-      if (key == "country") {
-        has_country = true;
-        std::string e2;
-        if (!internal::ParseCountryField(x, absl::StrCat(f, ".country"), &n.country, &e2) ||
-            !n.country.valid()) {
-          if (e2.empty()) e2 = absl::StrCat(f, ".country: must be a country code string");
-          err.out->push_back(absl::StrCat(std::string(err.file), ":", err.line, ": ", e2));
-          err.any = true;
-        }
-      } else if (key == "since") {
-        if (x.is_null()) continue;
-        std::optional<core::Timestamp> t;
-        if (x.get_string().get(s) == simdjson::SUCCESS) t = ParseDate(s);
-        if (!t) {
-          err.Add(absl::StrCat(f, ".since"),
-                  absl::StrCat("must be a date (YYYY-MM-DD) or RFC 3339 time"));
-        } else {
-          n.since = *t;
-          n.since_known = true;
-        }
-      } else if (key == "source") {
-        if (x.get_string().get(s) != simdjson::SUCCESS)
-          err.Add(absl::StrCat(f, ".source"), "must be a string");
-        else
-          src.source = std::string(s), any_source = true;
-      } else if (key == "verified_at") {
-        std::optional<core::Timestamp> t;
-        if (x.get_string().get(s) == simdjson::SUCCESS) t = ParseDate(s);
-        if (!t)
-          err.Add(absl::StrCat(f, ".verified_at"), "must be an RFC 3339 time or a date");
-        else
-          src.verified_at = *t, any_source = true;
-      } else {
-        err.Add(absl::StrCat(f, ".", std::string(key)), "unknown field");
-      }
-    }
-    if (!has_country) err.Add(absl::StrCat(f, ".country"), "missing");
-    out_nat->push_back(n);
-    out_src->push_back(src);
-  }
-  if (!any_source) out_src->clear();
-}
-
-void ParseKnowledgeList(simdjson::dom::element v, std::string_view field, core::KnowledgeSet* out,
-                        RowErrors& err) {
-  simdjson::dom::array arr;
-  if (v.is_null()) return;
-  if (v.get_array().get(arr) != simdjson::SUCCESS) return err.Add(field, "must be a list");
-  size_t i = 0;
-  for (simdjson::dom::element e : arr) {
-    std::string f = absl::StrCat(std::string(field), "[", i++, "]");
-    std::string_view s;
-    if (e.get_string().get(s) != simdjson::SUCCESS) {
-      err.Add(f, "must be a string");
-      continue;
-    }
-    auto k = core::ParseKnowledge(s);
-    if (!k) {
-      err.Add(f, absl::StrCat("must be one of ", std::string(core::AllowedKnowledge()), " (got '",
-                              std::string(s), "')"));
-      continue;
-    }
-    *out |= core::Bit(*k);
-  }
-}
-
 void AddKey(std::string_view key, std::string_view field, PersonRecord* r, RowErrors& err) {
   if (!IsSha256Hex(key))
     return err.Add(field, "must be 64 lower-case hex digits (the SHA-256 of the API key)");
   r->api_keys_sha256.push_back(std::string(key));
-}
-
-bool ParseJsonLine(simdjson::dom::parser& parser, std::string_view line, PersonRecord* r,
-                   RowErrors& err) {
-  simdjson::dom::element el;
-  auto error = parser.parse(line.data(), line.size()).get(el);
-  if (error != simdjson::SUCCESS) {
-    err.out->push_back(absl::StrCat(std::string(err.file), ":", err.line, ": not a JSON object (",
-                                    simdjson::error_message(error), ")"));
-    return false;
-  }
-  simdjson::dom::object obj;
-  if (el.get_object().get(obj) != simdjson::SUCCESS) {
-    err.out->push_back(absl::StrCat(std::string(err.file), ":", err.line, ": not a JSON object"));
-    return false;
-  }
-  core::Person& p = r->person;
-  bool has_id = false;
-  for (auto [key, v] : obj) {
-    std::string_view s;
-    if (key == "id") {
-      has_id = true;
-      if (v.get_string().get(s) != simdjson::SUCCESS || s.empty())
-        err.Add("id", "must be a non-empty string");
-      else
-        p.id = std::string(s);
-    } else if (key == "kind") {
-      std::optional<core::PersonKind> k;
-      if (v.get_string().get(s) == simdjson::SUCCESS) k = core::ParsePersonKind(s);
-      if (!k)
-        err.Add("kind", "must be one of natural, organization");
-      else
-        p.kind = *k;
-    } else if (key == "name") {
-      if (v.is_null()) continue;
-      if (v.get_string().get(s) != simdjson::SUCCESS)
-        err.Add("name", "must be a string");
-      else
-        p.name = std::string(s);
-    } else if (key == "citizenships") {
-      ParseNationalities(v, "citizenships", &p.citizenships, &r->citizenship_sources, err);
-    } else if (key == "permanent_residencies") {
-      ParseNationalities(v, "permanent_residencies", &p.permanent_residencies,
-                         &r->residency_sources, err);
-    } else if (key == "us_person") {
-      bool b;
-      if (v.is_null())
-        p.us_person = core::Tristate::kUnknown;
-      else if (v.get_bool().get(b) != simdjson::SUCCESS)
-        err.Add("us_person", "must be true, false or null");
-      else
-        p.us_person = b ? core::Tristate::kYes : core::Tristate::kNo;
-    } else if (key == "protected_individual") {
-      if (v.get_bool().get(p.protected_individual) != simdjson::SUCCESS)
-        err.Add("protected_individual", "must be true or false");
-    } else if (key == "end_user_categories") {
-      ParseKnowledgeList(v, "end_user_categories", &p.end_user_categories, err);
-    } else if (key == "end_uses") {
-      ParseKnowledgeList(v, "end_uses", &p.end_uses, err);
-    } else if (key == "organization") {
-      if (v.is_null()) continue;
-      if (v.get_string().get(s) != simdjson::SUCCESS)
-        err.Add("organization", "must be a string (an organization's id)");
-      else
-        p.organization = std::string(s);
-    } else if (key == "api_key_sha256") {
-      if (v.get_string().get(s) != simdjson::SUCCESS)
-        err.Add("api_key_sha256", "must be a string");
-      else
-        AddKey(s, "api_key_sha256", r, err);
-    } else if (key == "api_keys_sha256") {
-      simdjson::dom::array arr;
-      if (v.get_array().get(arr) != simdjson::SUCCESS) {
-        err.Add("api_keys_sha256", "must be a list of strings");
-        continue;
-      }
-      size_t i = 0;
-      for (simdjson::dom::element e : arr) {
-        std::string f = absl::StrCat("api_keys_sha256[", i++, "]");
-        if (e.get_string().get(s) != simdjson::SUCCESS)
-          err.Add(f, "must be a string");
-        else
-          AddKey(s, f, r, err);
-      }
-    } else if (key == "location") {
-      core::Location loc;
-      std::string e;
-      if (!internal::ParseLocationElement(v, &loc, &e))
-        err.Add(absl::StrCat("location.", e.substr(0, e.find(':'))),
-                e.find(':') == std::string::npos ? e : e.substr(e.find(':') + 2));
-      else
-        r->location = loc;
-    } else if (key == "kyc") {
-      ParseSource(v, "kyc", &r->kyc, err);
-    } else if (key == "us_person_source") {
-      ParseSource(v, "us_person_source", &r->us_person_source, err);
-    } else if (key == "end_user_categories_source") {
-      ParseSource(v, "end_user_categories_source", &r->categories_source, err);
-    } else if (key == "end_uses_source") {
-      ParseSource(v, "end_uses_source", &r->end_uses_source, err);
-    } else {
-      err.Add(std::string(key), "unknown field");
-    }
-  }
-  if (!has_id) err.Add("id", "missing");
-  return !err.any;
 }
 
 const std::vector<std::string>& CsvColumns() {
@@ -549,12 +332,13 @@ std::optional<PeopleFormat> ParsePeopleFormat(std::string_view s) {
   return std::nullopt;
 }
 
-ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string_view file) {
+ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string_view file,
+                         const rules::EarData& data) {
   ParsedPeople out;
   if (format == PeopleFormat::kCsv) {
     ParseCsv(text, file, &out);
   } else {
-    simdjson::dom::parser parser;
+    wire::RequestParser parser(data);
     int line_no = 0;
     size_t start = 0;
     while (start < text.size()) {
@@ -567,8 +351,27 @@ ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string
       size_t first = line.find_first_not_of(" \t");
       if (first == std::string_view::npos || line[first] == '#') continue;  // blank, comment
       PersonRecord r;
-      RowErrors err{file, line_no, &out.errors};
-      if (ParseJsonLine(parser, line, &r, err)) out.people.push_back(std::move(r));
+      wire::RequestParser::PersonExtras x;
+      absl::Status st = parser.ParsePerson(line, &r.person, &x);
+      if (!st.ok()) {
+        out.errors.push_back(absl::StrCat(std::string(file), ":", line_no, ": ", std::string(st.message())));
+        continue;
+      }
+      if (!r.person.screening.empty()) {
+        out.errors.push_back(absl::StrCat(std::string(file), ":", line_no,
+                                          ": screening: not imported (the registry screens people against "
+                                          "the configured lists itself)"));
+        continue;
+      }
+      r.kyc = std::move(x.kyc);
+      r.citizenship_sources = std::move(x.citizenship_sources);
+      r.residency_sources = std::move(x.residency_sources);
+      r.us_person_source = std::move(x.us_person_source);
+      r.categories_source = std::move(x.categories_source);
+      r.end_uses_source = std::move(x.end_uses_source);
+      r.api_keys_sha256 = std::move(x.api_keys_sha256);
+      if (x.has_location) r.location = x.location;
+      out.people.push_back(std::move(r));
     }
   }
   // Duplicate ids and keys across rows.

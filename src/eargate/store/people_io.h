@@ -12,12 +12,15 @@
 //    us_person (true|false|empty), protected_individual, end_user_categories, end_uses (';'),
 //    organization, api_keys_sha256 (';'), kyc_source, kyc_verified_at, location_country.
 //
+// JSONL lines are parsed by wire::RequestParser::ParsePerson, the same parser as the gateway's
+// people file and `eargate decide --people` (so "citizenships": ["DE"] and country codes checked
+// against the reference data work alike everywhere). "traffic" and "uses" are accepted but not
+// stored (impact reads uses from the decision log); "screening" is refused (the registry screens
+// people itself).
+//
 // Parsing never stops at the first bad row: every row's errors are collected, each as
 // "<file>:<line>: <field>: <problem>", so that an import is all or nothing and the operator
 // fixes the file in one go.
-//
-// TODO(lead): once wire::RequestParser::ParsePerson exists, JSONL person fields could be
-// parsed there; this module keeps the registry's source/verified_at extensions.
 // Thread-safety: free functions without shared state.
 #pragma once
 
@@ -26,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "eargate/rules/ear_data.h"
 #include "eargate/store/store.h"
 
 namespace eargate::store {
@@ -38,8 +42,9 @@ struct ParsedPeople {
   std::vector<std::string> errors;  // empty: every row parsed
 };
 
-// `file_name` prefixes the error messages.
-ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string_view file_name);
+// `file_name` prefixes the error messages; `data` knows the countries (JSONL).
+ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string_view file_name,
+                         const rules::EarData& data);
 
 // One JSONL line (with its newline).
 void AppendPersonJsonl(const PersonRecord& r, std::string* out);

@@ -40,14 +40,33 @@ struct RegistryWatcher::Impl {
   // change made right after Start() is never mistaken for the starting point.
   int64_t start_version = -1;
 
+  // The registry version Store bumps on each registry change (migration 002); -1 when it
+  // cannot be read (an older schema: then every commit counts as a change).
+  int64_t RegistryVersion() {
+    sqlite3_stmt* st = nullptr;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(lite, "SELECT version FROM eargate_registry_version WHERE id = 1", -1,
+                           &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+  }
+  int64_t start_registry_version = -1;
+
   void RunSqlite() {
     int64_t last = start_version;
+    int64_t last_registry = start_registry_version;
     while (!stop) {
       std::this_thread::sleep_for(interval);
       int64_t v = DataVersion();
       if (v != last) {
         last = v;
-        on_change("registry");
+        int64_t r = RegistryVersion();
+        if (r == -1 || r != last_registry) {
+          last_registry = r;
+          on_change("registry");
+        }
       }
     }
   }
@@ -93,6 +112,7 @@ absl::StatusOr<std::unique_ptr<RegistryWatcher>> RegistryWatcher::Start(
       return absl::UnavailableError(absl::StrCat("sqlite: cannot open ", path, ": ", msg));
     }
     impl->start_version = impl->DataVersion();
+    impl->start_registry_version = impl->RegistryVersion();
     impl->thread = std::thread([raw] { raw->RunSqlite(); });
   } else if (url.substr(0, 13) == "postgresql://" || url.substr(0, 11) == "postgres://") {
     impl->pg = PQconnectdb(std::string(url).c_str());

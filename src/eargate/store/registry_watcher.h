@@ -1,8 +1,10 @@
 // Tells a gateway node that the person registry changed (a person imported or deleted, a key
-// added or revoked, an admin token created or revoked) by any node of the fleet, so that it
+// added or revoked, an admin token revoked, a screening disposition recorded) by any node of the fleet, so that it
 // reloads its in-memory snapshot. PostgreSQL: LISTEN on channel `eargate_registry` (Store
 // sends NOTIFY after each committed change); SQLite: polls `PRAGMA data_version`, which
-// moves when another connection commits.
+// moves when another connection commits, and then reports a change only when the registry
+// version (table eargate_registry_version, bumped by Store with each registry change) moved,
+// so writes that are no registry change (a token's last use) cause no reload.
 //
 // Latency: a notification arrives within poll_interval (default 200 ms) of the commit.
 // Thread-safety: on_change runs on the watcher's own thread; it must be thread-safe with

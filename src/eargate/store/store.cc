@@ -4,6 +4,7 @@
 #include <map>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "eargate/core/status.h"
@@ -262,7 +263,10 @@ constexpr char kPersonColumns[] =
     "id, kind, name, us_person, us_person_source, us_person_verified_at, protected_individual, "
     "organization, location_json, kyc_source, kyc_verified_at, updated_at";
 
-absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow& row) {
+namespace {
+
+// The person row's own columns (kPersonColumns); facts and keys are added by the caller.
+absl::StatusOr<PersonRecord> PersonFromRow(const SqlRow& row) {
   PersonRecord r;
   core::Person& p = r.person;
   p.id = Str(row[0]);
@@ -284,44 +288,60 @@ absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow
   }
   r.kyc = {Str(row[9]), Int(row[10])};
   r.updated_at = Int(row[11]);
-  EG_ASSIGN_OR_RETURN(auto facts,
-                      db->Query("SELECT fact, value, since, source, verified_at FROM person_facts "
-                                "WHERE person_id = $1 ORDER BY fact, position",
-                                {Text(p.id)}));
-  for (const auto& f : facts) {
-    std::string kind = Str(f[0]), value = Str(f[1]);
-    FactSource src{Str(f[3]), Int(f[4])};
-    if (kind == "citizenship" || kind == "permanent_residency") {
-      core::Nationality n;
-      n.country = core::Country::Parse(value).value_or(core::Country());
-      n.since_known = f[2].has_value();
-      n.since = Int(f[2]);
-      if (kind == "citizenship") {
-        p.citizenships.push_back(n);
-        r.citizenship_sources.push_back(src);
-      } else {
-        p.permanent_residencies.push_back(n);
-        r.residency_sources.push_back(src);
-      }
-    } else if (auto k = core::ParseKnowledge(value)) {
-      if (kind == "end_user_category") {
-        p.end_user_categories |= core::Bit(*k);
-        r.categories_source = src;
-      } else {
-        p.end_uses |= core::Bit(*k);
-        r.end_uses_source = src;
-      }
+  return r;
+}
+
+// One person_facts row from column `c` on: fact, value, since, source, verified_at. Rows of
+// a person must come in (fact, position) order.
+void AddFact(const SqlRow& f, size_t c, PersonRecord* r) {
+  core::Person& p = r->person;
+  std::string kind = Str(f[c]), value = Str(f[c + 1]);
+  FactSource src{Str(f[c + 3]), Int(f[c + 4])};
+  if (kind == "citizenship" || kind == "permanent_residency") {
+    core::Nationality n;
+    n.country = core::Country::Parse(value).value_or(core::Country());
+    n.since_known = f[c + 2].has_value();
+    n.since = Int(f[c + 2]);
+    if (kind == "citizenship") {
+      p.citizenships.push_back(n);
+      r->citizenship_sources.push_back(src);
+    } else {
+      p.permanent_residencies.push_back(n);
+      r->residency_sources.push_back(src);
+    }
+  } else if (auto k = core::ParseKnowledge(value)) {
+    if (kind == "end_user_category") {
+      p.end_user_categories |= core::Bit(*k);
+      r->categories_source = src;
+    } else {
+      p.end_uses |= core::Bit(*k);
+      r->end_uses_source = src;
     }
   }
+}
+
+void FinishFacts(PersonRecord* r) {
   auto all_empty = [](const std::vector<FactSource>& v) {
     return std::all_of(v.begin(), v.end(), [](const FactSource& s) { return s.empty(); });
   };
-  if (all_empty(r.citizenship_sources)) r.citizenship_sources.clear();
-  if (all_empty(r.residency_sources)) r.residency_sources.clear();
+  if (all_empty(r->citizenship_sources)) r->citizenship_sources.clear();
+  if (all_empty(r->residency_sources)) r->residency_sources.clear();
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow& row) {
+  EG_ASSIGN_OR_RETURN(PersonRecord r, PersonFromRow(row));
+  EG_ASSIGN_OR_RETURN(auto facts,
+                      db->Query("SELECT fact, value, since, source, verified_at FROM person_facts "
+                                "WHERE person_id = $1 ORDER BY fact, position",
+                                {Text(r.person.id)}));
+  for (const auto& f : facts) AddFact(f, 0, &r);
+  FinishFacts(&r);
   EG_ASSIGN_OR_RETURN(auto keys,
                       db->Query("SELECT key_sha256 FROM api_keys WHERE person_id = $1 AND "
                                 "revoked_at IS NULL ORDER BY key_sha256",
-                                {Text(p.id)}));
+                                {Text(r.person.id)}));
   for (const auto& k : keys) r.api_keys_sha256.push_back(Str(k[0]));
   return std::optional<PersonRecord>(std::move(r));
 }
@@ -352,12 +372,49 @@ absl::StatusOr<std::optional<PersonRecord>> Store::GetPerson(std::string_view id
 }
 
 absl::Status Store::ForEachPerson(const std::function<void(const PersonRecord&)>& fn) {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
-                                                               " FROM people ORDER BY id")));
-  for (const auto& row : rows) {
-    EG_ASSIGN_OR_RETURN(auto r, impl_->ReadPerson(row));
-    if (r) fn(*r);
+  // Three queries for the whole registry (not three per person): a rebuild of a large
+  // registry is bounded by the transfer, not by round trips. One transaction: one snapshot.
+  std::vector<PersonRecord> people;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    // A read-only snapshot (SQLite: a deferred transaction does not block writers in WAL mode).
+    EG_RETURN_IF_ERROR(impl_->db->ExecScript(impl_->db->backend() == "postgresql"
+                                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                                 : "BEGIN"));
+    struct End {
+      internal::SqlDb& db;
+      ~End() { (void)db.ExecScript("ROLLBACK"); }
+    } end{*impl_->db};
+    EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
+                                                                 " FROM people ORDER BY id")));
+    people.reserve(rows.size());
+    absl::flat_hash_map<std::string, size_t> index;
+    index.reserve(rows.size());
+    for (const auto& row : rows) {
+      EG_ASSIGN_OR_RETURN(PersonRecord r, PersonFromRow(row));
+      index.emplace(r.person.id, people.size());
+      people.push_back(std::move(r));
+    }
+    rows.clear();
+    EG_ASSIGN_OR_RETURN(auto facts, impl_->db->Query(
+                                        "SELECT person_id, fact, value, since, source, verified_at "
+                                        "FROM person_facts ORDER BY person_id, fact, position"));
+    for (const auto& f : facts) {
+      auto it = index.find(Str(f[0]));
+      if (it != index.end()) AddFact(f, 1, &people[it->second]);
+    }
+    facts.clear();
+    EG_ASSIGN_OR_RETURN(auto keys,
+                        impl_->db->Query("SELECT person_id, key_sha256 FROM api_keys WHERE "
+                                         "revoked_at IS NULL ORDER BY person_id, key_sha256"));
+    for (const auto& k : keys) {
+      auto it = index.find(Str(k[0]));
+      if (it != index.end()) people[it->second].api_keys_sha256.push_back(Str(k[1]));
+    }
+  }
+  for (auto& r : people) {
+    FinishFacts(&r);
+    fn(r);
   }
   return absl::OkStatus();
 }
@@ -412,6 +469,17 @@ absl::Status Store::RevokeApiKey(std::string_view key_sha256) {
           {Text(key_sha256), int64_t{impl_->clock->Now()}}));
   if (n == 0) return absl::NotFoundError("api key: not found or already revoked");
   return impl_->db->Notify("api_keys");
+}
+
+absl::StatusOr<std::vector<std::string>> Store::RevokedApiKeysSince(core::Timestamp since) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query("SELECT key_sha256 FROM api_keys WHERE "
+                                                  "revoked_at IS NOT NULL AND revoked_at >= $1",
+                                                  {int64_t{since}}));
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(Str(r[0]));
+  return out;
 }
 
 absl::StatusOr<std::vector<ApiKey>> Store::ListApiKeys(std::string_view person_id) {
@@ -477,6 +545,90 @@ absl::Status Store::RevokeAdminToken(std::string_view token_sha256) {
           {Text(token_sha256), int64_t{impl_->clock->Now()}}));
   if (n == 0) return absl::NotFoundError("admin token: not found or already revoked");
   return impl_->db->Notify("admin_tokens");
+}
+
+absl::StatusOr<std::vector<AdminToken>> Store::ListAdminTokens() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(
+      auto rows,
+      impl_->db->Query(
+          "SELECT token_sha256, name, role, created_at, expires_at, revoked_at, last_used_at "
+          "FROM admin_tokens ORDER BY created_at DESC, token_sha256"));
+  std::vector<AdminToken> out;
+  for (const auto& r : rows) {
+    out.push_back({Str(r[0]), Str(r[1]), ParseRole(Str(r[2])).value_or(Role::kViewer), Int(r[3]),
+                   Int(r[4]), Int(r[5]), Int(r[6])});
+  }
+  return out;
+}
+
+// --- Screening dispositions
+
+absl::Status Store::RecordScreeningDisposition(const ScreeningDisposition& d) {
+  for (auto [field, value] : {std::pair<const char*, const std::string*>{"person_id", &d.person_id},
+                              {"list", &d.list},
+                              {"entry_id", &d.entry_id},
+                              {"decided_by", &d.decided_by},
+                              {"reason", &d.reason}}) {
+    if (value->empty())
+      return absl::InvalidArgumentError(absl::StrCat("screening disposition: ", field, ": empty"));
+  }
+  if (!IsSha256Hex(d.entry_fingerprint))
+    return absl::InvalidArgumentError(
+        "screening disposition: entry_fingerprint: must be 64 lower-case hex digits");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
+  EG_ASSIGN_OR_RETURN(auto person, impl_->db->Query("SELECT id FROM people WHERE id = $1",
+                                                    {Text(d.person_id)}));
+  if (person.empty())
+    return absl::NotFoundError(absl::StrCat("person ", d.person_id, ": not found"));
+  EG_RETURN_IF_ERROR(
+      impl_->db
+          ->Exec("INSERT INTO screening_dispositions (person_id, list, entry_id, "
+                 "entry_fingerprint, entry_name, decided_by, decided_at, reason) "
+                 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+                 "ON CONFLICT (person_id, list, entry_id) DO UPDATE SET "
+                 "entry_fingerprint = excluded.entry_fingerprint, entry_name = "
+                 "excluded.entry_name, decided_by = excluded.decided_by, decided_at = "
+                 "excluded.decided_at, reason = excluded.reason",
+                 {Text(d.person_id), Text(d.list), Text(d.entry_id), Text(d.entry_fingerprint),
+                  Text(d.entry_name), Text(d.decided_by),
+                  int64_t{d.decided_at ? d.decided_at : impl_->clock->Now()}, Text(d.reason)})
+          .status());
+  EG_RETURN_IF_ERROR(impl_->db->Notify("screening"));
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<ScreeningDisposition>> Store::ListScreeningDispositions(
+    std::string_view person_id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::string sql =
+      "SELECT person_id, list, entry_id, entry_fingerprint, entry_name, decided_by, decided_at, "
+      "reason FROM screening_dispositions";
+  std::vector<SqlValue> params;
+  if (!person_id.empty()) {
+    sql += " WHERE person_id = $1";
+    params.push_back(Text(person_id));
+  }
+  sql += " ORDER BY person_id, list, entry_id";
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(sql, params));
+  std::vector<ScreeningDisposition> out;
+  for (const auto& r : rows) {
+    out.push_back({Str(r[0]), Str(r[1]), Str(r[2]), Str(r[3]), Str(r[4]), Str(r[5]), Int(r[6]),
+                   Str(r[7])});
+  }
+  return out;
+}
+
+absl::Status Store::DeleteScreeningDisposition(std::string_view person_id, std::string_view list,
+                                               std::string_view entry_id) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(int64_t n, impl_->db->Exec("DELETE FROM screening_dispositions WHERE "
+                                                 "person_id = $1 AND list = $2 AND entry_id = $3",
+                                                 {Text(person_id), Text(list), Text(entry_id)}));
+  if (n == 0) return absl::NotFoundError("screening disposition: not found");
+  return impl_->db->Notify("screening");
 }
 
 // --- Checkpoints

@@ -27,14 +27,8 @@
 
 namespace eargate::store {
 
-// Where a KYC fact comes from: the vendor or process ("onfido", "manual-review") and when it
-// was verified (0: unknown).
-struct FactSource {
-  std::string source;
-  core::Timestamp verified_at = 0;
-  bool empty() const { return source.empty() && verified_at == 0; }
-  bool operator==(const FactSource&) const = default;
-};
+// Where a KYC fact comes from (core/request.h).
+using FactSource = core::FactSource;
 
 // A registered person or organization. `person` carries the facts the engine reads; the
 // sources say where each came from. A fact without its own source has `kyc`'s.
@@ -74,6 +68,22 @@ struct AdminToken {
   core::Timestamp last_used_at = 0;
 };
 
+// A reviewer's clearance of a restricted-party screening hit ("good guy" record): the person
+// or organization `person_id` is not the party listed as `entry_id` on `list`. Honoured while
+// the listed entry's fingerprint (screen::EntryFingerprint) equals `entry_fingerprint`; kept,
+// but no longer honoured, once the entry changes.
+struct ScreeningDisposition {
+  std::string person_id;
+  std::string list;               // the list's short code (screen::Entry::list): us_ofac_sdn, ...
+  std::string entry_id;           // the list's own id of the entry (screen::Entry::source_id)
+  std::string entry_fingerprint;  // 64 lower-case hex digits
+  std::string entry_name;         // the listed name, for readers of the record
+  std::string decided_by;         // who cleared it (the admin token's name)
+  core::Timestamp decided_at = 0;
+  std::string reason;             // why (required)
+  bool operator==(const ScreeningDisposition&) const = default;
+};
+
 struct StoreOptions {
   const core::Clock* clock = nullptr;  // null: the system clock
 };
@@ -110,6 +120,9 @@ class Store {
   absl::StatusOr<std::optional<std::string>> PersonForApiKey(std::string_view key_sha256,
                                                              bool touch = false);
   absl::Status RevokeApiKey(std::string_view key_sha256);  // NotFound when unknown
+  // Hashes of the keys revoked at or after `since` (a revoked hash stays dead: it cannot be
+  // added again). One query, for a node's fast path on a revocation.
+  absl::StatusOr<std::vector<std::string>> RevokedApiKeysSince(core::Timestamp since);
   absl::StatusOr<std::vector<ApiKey>> ListApiKeys(std::string_view person_id);
 
   // --- Admin tokens
@@ -119,6 +132,20 @@ class Store {
   // otherwise (with the reason: unknown, revoked or expired). Records the use time.
   absl::StatusOr<AdminToken> AuthenticateAdminToken(std::string_view token_sha256);
   absl::Status RevokeAdminToken(std::string_view token_sha256);
+
+  // Every token (hashes included, which are no secrets), newest first.
+  absl::StatusOr<std::vector<AdminToken>> ListAdminTokens();
+
+  // --- Screening dispositions (schema version 2)
+  // Records (or replaces) the disposition of person_id x list x entry_id. NotFound when the
+  // person is unknown; InvalidArgument for an empty field or a malformed fingerprint.
+  absl::Status RecordScreeningDisposition(const ScreeningDisposition& d);
+  // Dispositions of one person, or of everyone when person_id is empty; by person, list, entry.
+  absl::StatusOr<std::vector<ScreeningDisposition>> ListScreeningDispositions(
+      std::string_view person_id = {});
+  // NotFound when there is none.
+  absl::Status DeleteScreeningDisposition(std::string_view person_id, std::string_view list,
+                                          std::string_view entry_id);
 
   // --- Decision log checkpoints, one chain per node
   absl::Status RecordCheckpoint(std::string_view node, const Checkpoint& checkpoint);

@@ -19,6 +19,11 @@
 namespace eargate::store {
 namespace {
 
+const rules::EarData& Data() {
+  static auto d = rules::EarData::Load(EARGATE_SOURCE_DIR "/data");
+  return **d;
+}
+
 using testing::StoreTest;
 
 std::string Key(std::string_view k) { return core::Sha256Hex(k); }
@@ -33,7 +38,7 @@ PersonRecord Jane() {
           R"("api_key_sha256":")", Key("key-1"), R"(",)",
           R"("location":{"country":"DE","source":"ip","ip":"203.0.113.9","anonymizer":false},)",
           R"("kyc":{"source":"onfido","verified_at":"2026-05-01T10:00:00Z"}})", "\n"),
-      PeopleFormat::kJsonl, "people.jsonl");
+      PeopleFormat::kJsonl, "people.jsonl", Data());
   EXPECT_TRUE(parsed.errors.empty()) << parsed.errors[0];
   return parsed.people.at(0);
 }
@@ -93,7 +98,7 @@ TEST_P(RegistryTest, ImportAndGet) {
   // Export and parse again: the same record.
   std::string line;
   AppendPersonJsonl(r, &line);
-  auto parsed = ParsePeople(line, PeopleFormat::kJsonl, "export");
+  auto parsed = ParsePeople(line, PeopleFormat::kJsonl, "export", Data());
   ASSERT_TRUE(parsed.errors.empty()) << parsed.errors[0];
   std::string again;
   AppendPersonJsonl(parsed.people[0], &again);
@@ -239,6 +244,64 @@ TEST_P(RegistryTest, WatcherSeesRevocation) {
     EXPECT_EQ(changes[0], GetParam() == "sqlite" ? "registry" : "api_keys");
   }
   EXPECT_FALSE(node_b->PersonForApiKey(Key("key-1"))->has_value());
+}
+
+// Test screening dispositions: recorded with who/when/why, replaced, listed per person,
+// refused for an unknown person or a malformed fingerprint, withdrawn, and gone with the person.
+TEST_P(RegistryTest, ScreeningDispositions) {
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());
+  ScreeningDisposition d{"cust-42", "us_ofac_sdn", "9001", Key("entry v1"), "PETROVSKY, Ivan",
+                         "anna", clock_.now, "different date of birth"};
+  ASSERT_TRUE(store().RecordScreeningDisposition(d).ok());
+  ScreeningDisposition other = d;
+  other.entry_id = "9002";
+  ASSERT_TRUE(store().RecordScreeningDisposition(other).ok());
+  auto list = Reopen()->ListScreeningDispositions("cust-42");
+  ASSERT_TRUE(list.ok()) << list.status();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0], d);
+  // Cleared again (the entry changed): replaced, not added.
+  d.entry_fingerprint = Key("entry v2");
+  d.reason = "rechecked";
+  d.decided_at = clock_.now + 60;
+  ASSERT_TRUE(store().RecordScreeningDisposition(d).ok());
+  list = store().ListScreeningDispositions();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0], d);
+  EXPECT_TRUE(store().ListScreeningDispositions("nobody")->empty());
+
+  ScreeningDisposition bad = d;
+  bad.person_id = "nobody";
+  EXPECT_EQ(store().RecordScreeningDisposition(bad).code(), absl::StatusCode::kNotFound);
+  bad = d;
+  bad.entry_fingerprint = "abc";
+  EXPECT_EQ(store().RecordScreeningDisposition(bad).message(),
+            "screening disposition: entry_fingerprint: must be 64 lower-case hex digits");
+  bad = d;
+  bad.reason = "";
+  EXPECT_EQ(store().RecordScreeningDisposition(bad).message(), "screening disposition: reason: empty");
+
+  ASSERT_TRUE(store().DeleteScreeningDisposition("cust-42", "us_ofac_sdn", "9002").ok());
+  EXPECT_EQ(store().DeleteScreeningDisposition("cust-42", "us_ofac_sdn", "9002").code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store().DeletePerson("cust-42").ok());
+  EXPECT_TRUE(store().ListScreeningDispositions()->empty());
+}
+
+// Test that admin tokens are listed newest first, with their state.
+TEST_P(RegistryTest, ListAdminTokens) {
+  ASSERT_TRUE(store().CreateAdminToken(Key("t1"), "alice", Role::kAdmin).ok());
+  clock_.now += 10;
+  ASSERT_TRUE(store().CreateAdminToken(Key("t2"), "bob", Role::kAnalyst, clock_.now + 99).ok());
+  ASSERT_TRUE(store().RevokeAdminToken(Key("t1")).ok());
+  auto tokens = store().ListAdminTokens();
+  ASSERT_TRUE(tokens.ok());
+  ASSERT_EQ(tokens->size(), 2u);
+  EXPECT_EQ((*tokens)[0].name, "bob");
+  EXPECT_EQ((*tokens)[0].role, Role::kAnalyst);
+  EXPECT_EQ((*tokens)[0].expires_at, clock_.now + 99);
+  EXPECT_EQ((*tokens)[1].token_sha256, Key("t1"));
+  EXPECT_EQ((*tokens)[1].revoked_at, clock_.now);
 }
 
 INSTANTIATE_STORE_TEST(RegistryTest);

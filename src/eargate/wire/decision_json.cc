@@ -287,6 +287,20 @@ void AppendMissingFactsJson(const Decision& d, std::string* o) {
   o->push_back(']');
 }
 
+void AppendDecisionRecord(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
+                          std::string_view decision_id, std::string_view endpoint, std::string* o) {
+  AppendDecisionJson(p, r, d, decision_id, o);
+  o->pop_back();  // the closing brace: add where the request came from
+  o->append(",\"location\":{\"country\":");
+  if (r.location.country.valid()) core::AppendJsonString(r.location.country.code(), o);
+  else o->append("null");
+  o->append(",\"ip\":");
+  core::AppendJsonString(r.location.ip, o);
+  StrAppend(o, ",\"anonymizer\":", r.location.anonymizer ? "true" : "false", "},\"endpoint\":");
+  core::AppendJsonString(endpoint, o);
+  o->push_back('}');
+}
+
 void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, const Decision& d,
                         std::string_view decision_id, std::string* o) {
   char buf[32];

@@ -15,6 +15,13 @@ void AppendDecisionJson(const rules::PolicySnapshot& policy, const core::Request
                         const decide::Decision& decision, std::string_view decision_id,
                         std::string* out);
 
+// The decision-log record of a decision (doc/audit_log_format.md): the decision JSON plus where
+// the request came from ("location": country, ip, anonymizer) and which interface decided it
+// ("endpoint": "gateway", "cli", ...). No trailing newline.
+void AppendDecisionRecord(const rules::PolicySnapshot& policy, const core::Request& request,
+                          const decide::Decision& decision, std::string_view decision_id,
+                          std::string_view endpoint, std::string* out);
+
 // Appends just the "findings" array / the "missing_facts" array of the decision JSON.
 void AppendFindingsJson(const rules::PolicySnapshot& policy, const core::Request& request,
                         const decide::Decision& decision, std::string* out);

@@ -32,6 +32,7 @@ absl::StatusOr<std::unique_ptr<PeopleFile>> PeopleFile::FromText(std::string_vie
       return absl::InvalidArgumentError(core::StrCat(name, ":", line_no, ": ", std::string(st.message())));
     rec.api_keys_sha256 = std::move(extras.api_keys_sha256);
     rec.traffic = extras.traffic;
+    rec.uses = std::move(extras.uses);
     if (extras.has_location) rec.location = extras.location;
     size_t index = out->records_.size();
     if (!out->by_id_.emplace(rec.person.id, index).second)

@@ -1,5 +1,6 @@
 // The people file (SPEC.md §3): JSON lines, each a person object as in §2 with its `id`, plus
-// `api_key_sha256` / `api_keys_sha256` and an optional usual `location`.
+// `api_key_sha256` / `api_keys_sha256`, an optional usual `location`, a relative `traffic` and
+// the `uses` (items, channels, layers) impact analysis decides.
 //
 // Loading is all-or-nothing: any bad line fails the load with "file:line: field: message".
 // Immutable after Load(); thread-safe for concurrent lookups.
@@ -21,6 +22,9 @@ struct PersonRecord {
   std::vector<std::string> api_keys_sha256;
   core::Location location;  // usual location; known() false when absent
   double traffic = 1;       // relative request volume
+  // The items and channels this person uses (people file "uses"; or derived from the decision
+  // log). Empty: unknown, impact decides every item on the api channel.
+  std::vector<RequestParser::Use> uses;
 };
 
 class PeopleFile final : public PersonLookup {

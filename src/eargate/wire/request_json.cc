@@ -72,14 +72,42 @@ struct RequestParser::Impl {
     return absl::OkStatus();
   }
 
+  // A {"source": ..., "verified_at": ...} object, or those keys of a larger object.
+  absl::Status SourceField(std::string_view k, dom::element v, std::string_view f, core::FactSource* out) {
+    std::string_view s;
+    if (k == "source") {
+      if (auto st = String(v, f, &s); !st.ok()) return st;
+      out->source = s;
+    } else {
+      if (auto st = String(v, f, &s); !st.ok()) return st;
+      auto t = core::ParseTime(s, /*allow_date=*/true);
+      if (!t) return Bad(f, StrCat("must be an RFC 3339 time or a date (got '", s, "')"));
+      out->verified_at = *t;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Source(dom::element e, std::string_view field, core::FactSource* out) {
+    if (!e.is_object()) return Bad(field, "must be an object {\"source\": ..., \"verified_at\": ...}");
+    for (auto [k, v] : Obj(e)) {
+      std::string f = StrCat(field, ".", k);
+      if (k != "source" && k != "verified_at") return Bad(f, "unknown field (allowed: source, verified_at)");
+      if (auto st = SourceField(k, v, f, out); !st.ok()) return st;
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Nationalities(dom::element e, std::string_view field,
                              absl::InlinedVector<core::Nationality, 3>* out3,
-                             absl::InlinedVector<core::Nationality, 2>* out2) {
+                             absl::InlinedVector<core::Nationality, 2>* out2,
+                             std::vector<core::FactSource>* sources = nullptr) {
     if (!e.is_array()) return Bad(field, StrCat("must be a list (got ", TypeName(e.type()), ")"));
     size_t i = 0;
+    bool any_source = false;
+    if (sources) sources->clear();
     for (dom::element n : Arr(e)) {
       std::string f = StrCat(field, "[", i++, "]");
       core::Nationality nat;
+      core::FactSource source;
       if (n.is_string()) {  // "DE" shorthand: undated
         if (auto st = CountryOf(n, f, &nat.country); !st.ok()) return st;
       } else if (n.is_object()) {
@@ -99,6 +127,8 @@ struct RequestParser::Impl {
             nat.since_known = true;
           } else if (k == "source" || k == "verified_at") {
             // Provenance of the KYC fact: kept by the registry, not needed to decide.
+            if (auto st = SourceField(k, v, StrCat(f, ".", k), &source); !st.ok()) return st;
+            any_source = true;
           } else {
             return Bad(StrCat(f, ".", k), "unknown field (allowed: country, since, source, verified_at)");
           }
@@ -109,7 +139,9 @@ struct RequestParser::Impl {
       }
       if (out3) out3->push_back(nat);
       else out2->push_back(nat);
+      if (sources) sources->push_back(std::move(source));
     }
+    if (sources && !any_source) sources->clear();
     return absl::OkStatus();
   }
 
@@ -197,9 +229,12 @@ struct RequestParser::Impl {
         if (auto st = String(v, f, &s); !st.ok()) return st;
         p->name = s;
       } else if (k == "citizenships") {
-        if (auto st = Nationalities(v, f, &p->citizenships, nullptr); !st.ok()) return st;
+        if (auto st = Nationalities(v, f, &p->citizenships, nullptr, extras ? &extras->citizenship_sources : nullptr); !st.ok())
+          return st;
       } else if (k == "permanent_residencies") {
-        if (auto st = Nationalities(v, f, nullptr, &p->permanent_residencies); !st.ok()) return st;
+        if (auto st = Nationalities(v, f, nullptr, &p->permanent_residencies, extras ? &extras->residency_sources : nullptr);
+            !st.ok())
+          return st;
       } else if (k == "incorporated_in") {
         core::Nationality n;
         if (auto st = CountryOf(v, f, &n.country); !st.ok()) return st;
@@ -238,12 +273,64 @@ struct RequestParser::Impl {
       } else if (extras && k == "location") {
         if (auto st = Location(v, f, &extras->location); !st.ok()) return st;
         extras->has_location = true;
+      } else if (extras && k == "uses") {
+        if (auto st = Uses(v, f, &extras->uses); !st.ok()) return st;
+      } else if (extras && k == "kyc") {
+        if (auto st = Source(v, f, &extras->kyc); !st.ok()) return st;
+      } else if (extras && k == "us_person_source") {
+        if (auto st = Source(v, f, &extras->us_person_source); !st.ok()) return st;
+      } else if (extras && k == "end_user_categories_source") {
+        if (auto st = Source(v, f, &extras->categories_source); !st.ok()) return st;
+      } else if (extras && k == "end_uses_source") {
+        if (auto st = Source(v, f, &extras->end_uses_source); !st.ok()) return st;
       } else {
         return Bad(f, "unknown field");
       }
     }
     if (!has_id && extras) return Bad(StrCat(field, field.empty() ? "" : ".", "id"), "required");
+    if (extras && !extras->citizenship_sources.empty())  // incorporated_in adds an unsourced one
+      extras->citizenship_sources.resize(p->citizenships.size());
     *id_only = has_id && fields == 1;
+    return absl::OkStatus();
+  }
+
+  absl::Status Uses(dom::element v, std::string_view field, std::vector<Use>* out) {
+    if (!v.is_array()) return Bad(field, "must be a list of {\"item\", \"channel\", \"layer\", \"traffic\"}");
+    size_t i = 0;
+    for (dom::element u : Arr(v)) {
+      std::string f = StrCat(field, "[", i++, "]");
+      if (!u.is_object()) return Bad(f, StrCat("must be an object (got ", TypeName(u.type()), ")"));
+      Use use;
+      bool has_item = false;
+      for (auto [k, e] : Obj(u)) {
+        std::string fk = StrCat(f, ".", k);
+        std::string_view s;
+        if (k == "item") {
+          if (auto st = String(e, fk, &s); !st.ok()) return st;
+          if (s.empty()) return Bad(fk, "must not be empty");
+          use.item = s;
+          has_item = true;
+        } else if (k == "layer") {
+          if (auto st = String(e, fk, &s); !st.ok()) return st;
+          auto l = core::ParseLayer(s);
+          if (!l) return Bad(fk, StrCat("must be one of ", core::AllowedLayers(), " (got '", s, "')"));
+          use.layer = *l;
+        } else if (k == "channel") {
+          if (auto st = String(e, fk, &s); !st.ok()) return st;
+          auto c = core::ParseChannel(s);
+          if (!c) return Bad(fk, StrCat("must be one of ", core::AllowedChannels(), " (got '", s, "')"));
+          use.channel = *c;
+        } else if (k == "traffic") {
+          double t = e.is_number() ? e.get_double().value_unsafe() : -1;
+          if (!(t >= 0)) return Bad(fk, "must be a number >= 0 (relative request volume)");
+          use.traffic = t;
+        } else {
+          return Bad(fk, "unknown field (allowed: item, channel, layer, traffic)");
+        }
+      }
+      if (!has_item) return Bad(StrCat(f, ".item"), "required");
+      out->push_back(std::move(use));
+    }
     return absl::OkStatus();
   }
 
@@ -307,22 +394,22 @@ struct RequestParser::Impl {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<dom::element> ParseDoc(std::string_view json) {
+  absl::StatusOr<dom::element> ParseDoc(std::string_view json, std::string_view what = "request") {
     auto doc = parser.parse(json.data(), json.size(), /*realloc_if_needed=*/true);
     if (doc.error()) {
       switch (doc.error()) {
         case simdjson::UTF8_ERROR:
-          return absl::InvalidArgumentError("request: invalid UTF-8");
+          return absl::InvalidArgumentError(StrCat(what, ": invalid UTF-8"));
         case simdjson::EMPTY:
-          return absl::InvalidArgumentError("request: empty input, expected a JSON object");
+          return absl::InvalidArgumentError(StrCat(what, ": empty input, expected a JSON object"));
         case simdjson::CAPACITY:
-          return absl::InvalidArgumentError("request: document too large");
+          return absl::InvalidArgumentError(StrCat(what, ": document too large"));
         default:
-          return absl::InvalidArgumentError(StrCat("request: malformed JSON (", simdjson::error_message(doc.error()), ")"));
+          return absl::InvalidArgumentError(StrCat(what, ": malformed JSON (", simdjson::error_message(doc.error()), ")"));
       }
     }
     dom::element root = doc.value_unsafe();
-    if (!root.is_object()) return absl::InvalidArgumentError("request: must be a JSON object");
+    if (!root.is_object()) return absl::InvalidArgumentError(StrCat(what, ": must be a JSON object"));
     return root;
   }
 };
@@ -388,7 +475,7 @@ absl::Status RequestParser::Parse(std::string_view json, core::Timestamp now, co
 }
 
 absl::Status RequestParser::ParsePerson(std::string_view json, core::Person* out, PersonExtras* extras) {
-  auto root = impl_->ParseDoc(json);
+  auto root = impl_->ParseDoc(json, "person");
   if (!root.ok()) return root.status();
   PersonExtras local;
   bool id_only = false;

@@ -145,6 +145,31 @@ TEST(DecisionLogTest, RotatesAndContinuesAfterReopen) {
   EXPECT_GT(report->checkpoints_checked, 15u);
 }
 
+// Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
+TEST(DecisionLogTest, ScanLogFromSkipsOldSegments) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok());
+    AppendN(**log, 1, 120);
+  }
+  std::vector<uint64_t> seqs;
+  std::set<uint64_t> segments;
+  ASSERT_TRUE(ScanLogFrom(dir.path(), 100, {}, [&](const LogRecord& r) {
+                seqs.push_back(r.seq);
+                segments.insert(r.segment);
+                return true;
+              }).ok());
+  ASSERT_FALSE(seqs.empty());
+  EXPECT_GT(seqs.front(), 60u);   // earlier segments were not read
+  EXPECT_LE(seqs.front(), 100u);  // the segment holding seq 100 was
+  EXPECT_EQ(seqs.back(), 120u);
+  EXPECT_EQ(seqs.size(), 120 - seqs.front() + 1);
+  EXPECT_LE(segments.size(), 2u);
+}
+
 // Test that a second writer on the same directory is refused.
 TEST(DecisionLogTest, OneWriterPerDirectory) {
   TempDir dir;
@@ -172,6 +197,63 @@ TEST(DecisionLogTest, GroupCommitManyThreads) {
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->intact());
   EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPer));
+}
+
+// Test the pipelined sync path under rotation and checkpoints: blocking and async appenders on
+// many threads, small segments; each record is acknowledged once with its seq, Flush leaves no
+// callback pending, and the log (with its checkpoints) verifies.
+TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 8192;
+  opt.checkpoint_every = 13;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok());
+  constexpr int kThreads = 8, kPer = 300;
+  std::mutex mu;
+  std::multiset<uint64_t> acked;
+  std::atomic<int> async_pending{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPer; ++i) {
+        uint64_t n = static_cast<uint64_t>(t * kPer + i + 1);
+        std::string id = absl::StrCat("d-", n), payload = Payload(n);
+        if (t % 2 == 0) {
+          auto seq = (*log)->Append(Entry(n, id, payload));
+          ASSERT_TRUE(seq.ok()) << seq.status();
+          std::lock_guard<std::mutex> lock(mu);
+          acked.insert(*seq);
+        } else {
+          ++async_pending;
+          (*log)->AppendAsync(Entry(n, id, payload), [&](absl::StatusOr<uint64_t> seq) {
+            ASSERT_TRUE(seq.ok()) << seq.status();
+            std::lock_guard<std::mutex> lock(mu);
+            acked.insert(*seq);
+            --async_pending;
+          });
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_TRUE((*log)->Flush().ok());
+  EXPECT_EQ(async_pending.load(), 0);
+  auto stats = (*log)->stats();
+  EXPECT_GT(stats.segments_opened, 10u);
+  EXPECT_GT(stats.checkpoints, 50u);
+  ASSERT_TRUE((*log)->Close().ok());
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ASSERT_EQ(acked.size(), static_cast<size_t>(kThreads * kPer));
+    EXPECT_EQ(std::set<uint64_t>(acked.begin(), acked.end()).size(), acked.size());
+    EXPECT_EQ(*acked.rbegin(), static_cast<uint64_t>(kThreads * kPer));
+  }
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPer));
+  EXPECT_GT(report->checkpoints_checked, 50u);
 }
 
 // Test that AppendAsync acknowledges every record once, after it is on disk, with its seq.
@@ -211,10 +293,18 @@ TEST(DecisionLogTest, AsyncFlush) {
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok());
   AppendN(**log, 1, 300);
+  // AppendAsync answers at once, like Append: the record is chained, not yet written.
+  uint64_t acked = 0;
+  std::string id = "d-301", payload = Payload(301);
+  (*log)->AppendAsync(Entry(301, id, payload), [&](absl::StatusOr<uint64_t> seq) {
+    ASSERT_TRUE(seq.ok());
+    acked = *seq;
+  });
+  EXPECT_EQ(acked, 301u);
   ASSERT_TRUE((*log)->Flush().ok());
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->records, 300u);
+  EXPECT_EQ(report->records, 301u);
 }
 
 // Test that oversized fields are refused with InvalidArgument.
@@ -436,6 +526,170 @@ TEST(DecisionLogCrashTest, KillDuringSyncAppends) {
     ASSERT_TRUE(ids.count(seq)) << "acknowledged seq " << seq << " lost";
     EXPECT_EQ(ids[seq], absl::StrCat("d-", i));
   }
+}
+
+// A clock the retention tests move by hand.
+class ManualClock : public core::Clock {
+ public:
+  explicit ManualClock(core::Timestamp now) : now_(now) {}
+  core::Timestamp Now() const override { return now_; }
+  void Set(core::Timestamp t) { now_ = t; }
+
+ private:
+  core::Timestamp now_;
+};
+
+constexpr core::Timestamp kDay = 86400;
+constexpr core::Timestamp kT0 = 1781352000;
+
+// Appends n records with decision time `time`, numbered from `from`.
+void AppendAt(DecisionLog& log, uint64_t from, uint64_t n, core::Timestamp time) {
+  for (uint64_t i = from; i < from + n; ++i) {
+    std::string id = absl::StrCat("d-", i), payload = Payload(i);
+    LogEntry e = Entry(i, id, payload);
+    e.time = time;
+    auto seq = log.Append(e);
+    ASSERT_TRUE(seq.ok()) << seq.status();
+  }
+}
+
+std::vector<uint64_t> SegmentNumbers(const std::string& dir) {
+  std::vector<uint64_t> out;
+  auto segments = internal::ListSegments(dir);
+  EXPECT_TRUE(segments.ok()) << segments.status();
+  if (segments.ok())
+    for (const auto& s : *segments) out.push_back(s.number);
+  return out;
+}
+
+std::string NoteText(const VerifyReport& r) {
+  std::string out;
+  for (const auto& n : r.notes) absl::StrAppend(&out, n, "\n");
+  return out;
+}
+
+// Test that retention deletes whole old segments (on open and when a segment is closed), keeps
+// every record within the period, leaves an anchor from which verify proves the rest, and that
+// tampering after a prune is still found.
+TEST(DecisionLogRetentionTest, PrunesOldSegmentsAndVerifyStillProves) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  opt.checkpoint_every = 7;
+  opt.clock = &clock;
+  {  // 60 records at kT0 and 40 at kT0 + 200 days; nothing is old yet.
+    opt.retention_days = 365;
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendAt(**log, 1, 60, kT0);
+    clock.Set(kT0 + 200 * kDay);
+    AppendAt(**log, 61, 40, kT0 + 200 * kDay);
+    EXPECT_EQ((*log)->stats().pruned_segments, 0u);
+  }
+  const size_t segments_before = SegmentNumbers(dir.path()).size();
+  ASSERT_GT(segments_before, 4u);
+
+  // 400 days on: the segments holding only kT0 records go when the log is opened.
+  clock.Set(kT0 + 400 * kDay);
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    EXPECT_GT((*log)->stats().pruned_segments, 0u);
+    EXPECT_EQ((*log)->stats().prune_errors, 0u);
+    AppendAt(**log, 101, 30, kT0 + 400 * kDay);
+  }
+  std::vector<uint64_t> left = SegmentNumbers(dir.path());
+  ASSERT_GT(left.front(), 1u);
+  std::vector<std::pair<uint64_t, core::Timestamp>> records;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                records.push_back({r.seq, r.time});
+                return true;
+              }).ok());
+  ASSERT_FALSE(records.empty());
+  const uint64_t first = records.front().first;
+  EXPECT_GT(first, 1u);
+  EXPECT_LE(first, 61u);  // every record of the last 365 days is kept
+  EXPECT_EQ(records.back().first, 130u);
+  EXPECT_EQ(records.size(), 130 - first + 1);
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->last_seq, 130u);
+  EXPECT_NE(NoteText(*report).find(absl::StrCat("records seq 1..", first - 1, " (segments 1..",
+                                                left.front() - 1, ") deleted by retention")),
+            std::string::npos)
+      << NoteText(*report);
+
+  // The writer prunes when it closes a segment: time passes while the log is open.
+  clock.Set(kT0 + 500 * kDay);
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    const uint64_t on_open = (*log)->stats().pruned_segments;
+    clock.Set(kT0 + 800 * kDay);
+    AppendAt(**log, 131, 60, kT0 + 800 * kDay);
+    EXPECT_GT((*log)->stats().pruned_segments, on_open);  // the kT0+200d segments
+  }
+  report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->last_seq, 190u);
+  records.clear();
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                records.push_back({r.seq, r.time});
+                return true;
+              }).ok());
+  EXPECT_GT(records.front().first, first);
+  EXPECT_EQ(records.back().first, 190u);
+  EXPECT_EQ(records.size(), 190 - records.front().first + 1);
+
+  // Tampering after a prune: removing the oldest remaining segment is found.
+  left = SegmentNumbers(dir.path());
+  ASSERT_GT(left.size(), 2u);
+  const std::string oldest = (fs::path(dir.path()) / internal::SegmentFileName(left.front())).string();
+  const std::string saved = ReadAll(oldest);
+  fs::remove(oldest);
+  std::vector<std::string> problems = Problems(dir.path());
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].find(absl::StrCat("segments ", left.front(), "..", left.front(),
+                                          " missing (removed)")),
+            std::string::npos)
+      << problems[0];
+  WriteAll(oldest, saved);
+  EXPECT_TRUE(Problems(dir.path()).empty());
+
+  // A forged anchor (another head) breaks the link to the first remaining record.
+  const std::string cp_path = (fs::path(dir.path()) / internal::kCheckpointFile).string();
+  std::string cps = ReadAll(cp_path);
+  size_t at = cps.rfind("\"pruned\":true");
+  ASSERT_NE(at, std::string::npos);
+  size_t head = cps.rfind("\"head\":\"", at) + 8;
+  cps[head] = cps[head] == 'a' ? 'b' : 'a';
+  WriteAll(cp_path, cps);
+  problems = Problems(dir.path());
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].find("prev_hash"), std::string::npos) << problems[0];
+}
+
+// Test that a log without a retention period keeps everything however old.
+TEST(DecisionLogRetentionTest, ZeroKeepsEverything) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  opt.clock = &clock;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok());
+    AppendAt(**log, 1, 40, kT0);
+  }
+  clock.Set(kT0 + 5000 * kDay);
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok());
+  AppendAt(**log, 41, 40, kT0 + 5000 * kDay);
+  EXPECT_EQ((*log)->stats().pruned_segments, 0u);
+  EXPECT_EQ(SegmentNumbers(dir.path()).front(), 1u);
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 #include "eargate/store/log_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "eargate/core/csv.h"
 
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -88,13 +92,37 @@ bool RecordFilter::Matches(const LogRecord& r) const {
   return true;
 }
 
+namespace {
+// The first seq of a segment from its header, or 0 when unreadable.
+uint64_t FirstSeqOf(const std::string& path, FastSha256& sha) {
+  char buf[internal::kSegmentHeaderSize];
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  internal::SegmentHeader h;
+  if (n != static_cast<ssize_t>(sizeof buf) || !internal::DecodeSegmentHeader(buf, sha, &h)) return 0;
+  return h.first_seq;
+}
+}  // namespace
+
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn) {
+  return ScanLogFrom(dir, 0, filter, fn);
+}
+
+absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
+                         const std::function<bool(const LogRecord&)>& fn) {
   EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
   if (segments.empty())
     return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
   FastSha256 sha;
-  for (const auto& seg : segments) {
+  for (size_t si = 0; si < segments.size(); ++si) {
+    const auto& seg = segments[si];
+    if (from_seq > 1 && si + 1 < segments.size()) {
+      uint64_t next_first = FirstSeqOf(segments[si + 1].path, sha);
+      if (next_first != 0 && next_first <= from_seq) continue;  // all of it is before from_seq
+    }
     EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
     internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
     for (const auto& ref : frames.records) {
@@ -208,10 +236,31 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   uint64_t expected_segment = 1;
   FastSha256 sha;
 
+  // Retention (doc §8): the newest anchor says records up to its seq were deleted on purpose;
+  // the chain is proved from its hash on, like from the zero hash of an unpruned log.
+  std::optional<internal::CheckpointLine> anchor;
+  for (const auto& c : cpfile.checkpoints)
+    if (c.pruned && (!anchor || c.checkpoint.seq > anchor->checkpoint.seq)) anchor = c;
+  if (anchor) {
+    expected_segment = anchor->checkpoint.segment + 1;
+    have_prev = true;
+    prev_seq = max_seen = anchor->checkpoint.seq;
+    prev_hash = head = anchor->checkpoint.head;
+    report.notes.push_back(absl::StrCat(
+        Range(1, anchor->checkpoint.seq), " (segments 1..", anchor->checkpoint.segment,
+        ") deleted by retention (", internal::kCheckpointFile, " line ", anchor->line,
+        "); the chain is verified from that anchor on"));
+  }
+
   for (size_t si = 0; si < segments.size(); ++si) {
     const auto& seg = segments[si];
     const bool newest = si + 1 == segments.size();
     std::string name = BaseName(seg.path);
+    if (anchor && seg.number <= anchor->checkpoint.segment && !newest) {
+      report.notes.push_back(absl::StrCat(name, ": older than the retention anchor (a prune cut "
+                                          "short; opening the log finishes it); not verified"));
+      continue;
+    }
     if (seg.number != expected_segment) {
       add(seg.number, name, 0, 0,
           seg.number > expected_segment ? absl::StrCat("segments ", expected_segment, "..",
@@ -357,8 +406,15 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
               "the first record's prev_hash is not zero (record replaced)");
         continue;
       }
-      if (!got.count(d.seq - 1)) continue;  // reported as missing
-      if (need[d.seq - 1] != d.prev) {
+      core::Sha256Digest want;
+      if (anchor && d.seq - 1 == anchor->checkpoint.seq) {
+        want = anchor->checkpoint.head;
+      } else if (!got.count(d.seq - 1)) {
+        continue;  // reported as missing
+      } else {
+        want = need[d.seq - 1];
+      }
+      if (want != d.prev) {
         add(d.segment, d.file, d.offset, d.seq,
             absl::StrCat("prev_hash does not match the hash of seq ", d.seq - 1, " (record ",
                          d.seq - 1, " replaced or the chain rewritten)"));
@@ -367,6 +423,17 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   }
   // Checkpoints.
   auto check = [&](const Checkpoint& c, const std::string& where) {
+    if (anchor && c.seq <= anchor->checkpoint.seq) {
+      // Its record was deleted by retention; only the anchor's own seq can still be compared.
+      if (c.seq == anchor->checkpoint.seq) {
+        ++report.checkpoints_checked;
+        if (c.head != anchor->checkpoint.head)
+          add(UINT64_MAX, "", 0, 0,
+              absl::StrCat(where, ": checkpoint at seq ", c.seq,
+                           ": the chain head differs from the retention anchor's"));
+      }
+      return;
+    }
     ++report.checkpoints_checked;
     if (c.seq > max_seen) {
       add(UINT64_MAX, "", 0, 0,

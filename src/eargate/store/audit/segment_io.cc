@@ -167,7 +167,9 @@ CheckpointFile ReadCheckpointFile(const std::string& dir) {
     c.seq = static_cast<uint64_t>(seq);
     c.segment = static_cast<uint64_t>(segment);
     c.at = core::ParseTime(at).value_or(0);
-    out.checkpoints.push_back({line_no, c});
+    bool pruned = false;
+    if (el["pruned"].get_bool().get(pruned) != simdjson::SUCCESS) pruned = false;
+    out.checkpoints.push_back({line_no, c, pruned});
   }
   return out;
 }

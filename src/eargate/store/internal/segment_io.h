@@ -59,6 +59,7 @@ SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha);
 struct CheckpointLine {
   int line = 0;
   Checkpoint checkpoint;
+  bool pruned = false;  // a retention anchor: records up to checkpoint.seq were deleted
 };
 struct CheckpointFile {
   std::vector<CheckpointLine> checkpoints;

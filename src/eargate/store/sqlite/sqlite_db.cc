@@ -61,7 +61,11 @@ class SqliteDb final : public SqlDb {
   }
 
   absl::Status Begin() override { return Exec("BEGIN IMMEDIATE", {}).status(); }
-  absl::Status Notify(std::string_view) override { return absl::OkStatus(); }
+  // No NOTIFY in SQLite: bump the registry version, which RegistryWatcher reads when
+  // PRAGMA data_version says another connection committed (so token use does not reload).
+  absl::Status Notify(std::string_view) override {
+    return Exec("UPDATE eargate_registry_version SET version = version + 1", {}).status();
+  }
 
   bool IsConstraintViolation(const absl::Status& s) const override {
     return s.code() == absl::StatusCode::kAlreadyExists ||

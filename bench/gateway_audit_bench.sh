@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# What the decision log costs the gateway (issue 5): /v1/authz throughput with the log in
+# `sync` mode (an answer only after its record is fdatasync'ed; group commit) as a ratio of the
+# same run without a log (target >= 0.8), and with `async` for reference. Three gateways (no
+# log, sync, async) run side by side with the same settings; wrk drives each in turn at every
+# connection count. A sync run is bounded by the disk: with C connections each waiting for its
+# record's fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync
+# latency on the log's filesystem during each sync run (and before and after) and prints that
+# bound next to the ratio.
+#
+#   bench/gateway_audit_bench.sh [EARGATE_BIN]
+#   env: DURATION=5s CONNECTIONS="32 64 128" THREADS=2 GW_THREADS=2 AUDIT_TMP=/var/tmp
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
+DURATION=${DURATION:-5s}
+CONNECTIONS=${CONNECTIONS:-32 64 128}
+THREADS=${THREADS:-2}
+GW_THREADS=${GW_THREADS:-2}
+AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
+done
+[ -x "$BIN" ] || { echo "no eargate binary at $BIN (build first)"; exit 1; }
+
+tmp=$(mktemp -d)
+logs=$(mktemp -d "$AUDIT_TMP/eargate-audit-bench.XXXXXX")
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp" "$logs"
+}
+trap cleanup EXIT
+
+# fdatasync latency of 1 KiB appends on the log's filesystem: "p50 p90 p99" in ms. With an
+# argument: sample every 10 ms for that many seconds (alongside a run) instead of 300 at once.
+fsync_probe() {
+  python3 - "$logs/probe.$$.${1:-0}" "${1:-0}" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+ts, during = [], float(sys.argv[2])
+end = time.monotonic() + during
+while (len(ts) < 300) if during == 0 else (time.monotonic() < end):
+    os.write(fd, b"x" * 1024)
+    t = time.perf_counter(); os.fdatasync(fd); ts.append((time.perf_counter() - t) * 1e3)
+    if during: time.sleep(0.01)
+os.close(fd); os.unlink(sys.argv[1])
+ts.sort()
+q = lambda p: ts[min(len(ts) - 1, int(len(ts) * p))]
+print(f"{q(0.5):.3f} {q(0.9):.3f} {q(0.99):.3f}")
+PY
+}
+SECONDS_PER_RUN=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', sys.argv[1]); print(int(m[1]) * {'':1,'s':1,'m':60,'h':3600}[m[2]])" "$DURATION")
+
+# start NAME [serve flags...] -> sets PORT_<NAME>
+start() {
+  local name=$1; shift
+  "$BIN" serve --listen 127.0.0.1:0 --threads "$GW_THREADS" --log-level warn "$@" \
+    > "$tmp/$name.out" 2> "$tmp/$name.err" & pids+=($!)
+  for _ in $(seq 100); do grep -q listening "$tmp/$name.out" 2>/dev/null && break; sleep 0.1; done
+  local port
+  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.out")
+  [ -n "$port" ] || { echo "eargate ($name) did not start"; cat "$tmp/$name.err"; exit 1; }
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sk-demo-us-person' \
+    -H 'X-Forwarded-For: 8.8.8.8' -H 'X-Eargate-Item: mythos-5' "http://127.0.0.1:$port/v1/authz")
+  [ "$code" = 200 ] || { echo "eargate ($name) authz answered $code, expected 200"; cat "$tmp/$name.err"; exit 1; }
+  printf -v "PORT_$name" '%s' "$port"
+}
+start nolog
+start sync --audit-dir "$logs/sync" --audit-durability sync
+start async --audit-dir "$logs/async" --audit-durability async
+
+cat > "$tmp/authz.lua" <<'LUA'
+wrk.headers["Authorization"] = "Bearer sk-demo-us-person"
+wrk.headers["X-Forwarded-For"] = "8.8.8.8"
+wrk.headers["X-Eargate-Item"] = "mythos-5"
+LUA
+
+# run LABEL PORT CONNECTIONS -> "rps p99_ms"
+run() {
+  local out rps p99 non2xx
+  out=$(wrk -t"$THREADS" -c"$3" -d"$DURATION" --latency -s "$tmp/authz.lua" "http://127.0.0.1:$2/v1/authz")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
+  non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  printf '  %-22s %10.0f req/s   p99 %8.3f ms%s\n' "$1" "$rps" "$p99" "${non2xx:+   non-2xx: $non2xx}" >&2
+  echo "$rps $p99"
+}
+
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "log filesystem: $(df -T "$logs" | awk 'NR==2 {print $1, $2}'); wrk -t$THREADS -d$DURATION; gateway --threads $GW_THREADS" >&2
+read -r f50 f90 f99 < <(fsync_probe)
+echo "fdatasync (1 KiB appends, idle): p50 $f50 ms  p90 $f90 ms  p99 $f99 ms" >&2
+for c in $CONNECTIONS; do
+  echo "-c$c" >&2
+  read -r base _ < <(run "no decision log" "$PORT_nolog" "$c")
+  fsync_probe "$SECONDS_PER_RUN" > "$tmp/probe" & probe_pid=$!
+  read -r sync _ < <(run "sync (default)" "$PORT_sync" "$c")
+  wait "$probe_pid"
+  read -r d50 d90 _ < "$tmp/probe"
+  read -r async _ < <(run "async" "$PORT_async" "$c")
+  python3 - "$c" "$base" "$sync" "$async" "$d50" "$d90" <<'PY'
+import sys
+c, base, sync, asyn, d50, d90 = int(sys.argv[1]), *map(float, sys.argv[2:])
+r = sync / base
+print(f"  sync/no-log ratio {r:.2f} (target >= 0.80) {'ok' if r >= 0.8 else 'BELOW'}; async/no-log {asyn / base:.2f}")
+print(f"  fdatasync during the sync run: p50 {d50:.3f} ms, p90 {d90:.3f} ms; each request waits for one,"
+      f" so sync <= {c} / fdatasync = {c / max(d90, 1e-3) * 1e3:.0f} (p90) .. {c / max(d50, 1e-3) * 1e3:.0f} (p50) req/s;"
+      f" measured {c / sync * 1e3:.3f} ms per request")
+PY
+done
+read -r f50 f90 f99 < <(fsync_probe)
+echo "fdatasync (after the runs): p50 $f50 ms  p90 $f90 ms  p99 $f99 ms" >&2
+for name in sync async; do
+  out=$("$BIN" audit verify --dir "$logs/$name" 2>&1) || { echo "audit verify ($name) failed: $out"; exit 1; }
+  echo "$name log: $(tail -1 <<<"$out")" >&2
+done

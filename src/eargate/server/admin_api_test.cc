@@ -1,0 +1,465 @@
+// Tests of the admin API (/admin/v1) on a real gateway over a SQLite store, a decision log and
+// a small restricted-party list written by the test: the role matrix, authentication (no,
+// unknown, expired, revoked tokens), bodies and queries, people and keys reaching the served
+// registry, admin_change records, refusal when the log cannot record, and screening
+// dispositions honoured until the listed entry changes.
+#include "eargate/server/admin_api.h"
+
+#include <simdjson.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "eargate/core/sha256.h"
+#include "eargate/core/strings.h"
+#include "eargate/server/gateway.h"
+#include "eargate/store/log_reader.h"
+#include "gtest/gtest.h"
+
+namespace eargate::server {
+namespace {
+
+std::string Src(const std::string& rel) { return std::string(EARGATE_SOURCE_DIR) + "/" + rel; }
+
+class FixedClock : public core::Clock {
+ public:
+  core::Timestamp Now() const override { return *core::ParseTime("2026-07-01T12:00:00Z"); }
+};
+
+constexpr char kSdn[] =
+    "9001,\"PETROVSKY, Ivan Sergeyevich\",\"individual\",\"UKRAINE-EO13661\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n";
+constexpr char kSdnChanged[] =
+    "9001,\"PETROVSKY, Ivan Sergeyevich\",\"individual\",\"UKRAINE-EO13661] [RUSSIA-EO14024\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n";
+
+constexpr char kIvan[] =
+    R"({"id":"cust-7","kind":"natural","name":"Ivan Sergeyevich Petrovsky",)"
+    R"("citizenships":[{"country":"DE","source":"onfido","verified_at":"2026-05-01T10:00:00Z"}],)"
+    R"("permanent_residencies":[],"us_person":false,"end_user_categories":[],"end_uses":[],)"
+    R"("organization":null,"kyc":{"source":"onfido","verified_at":"2026-05-01T10:00:00Z"}})";
+
+class AdminApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "eg_admin_XXXXXX").string();
+    dir_ = ::mkdtemp(tmpl.data());
+    std::filesystem::create_directories(dir_ + "/lists");
+    WriteFile(dir_ + "/lists/sdn.csv", kSdn);
+    config_.policy = Src("examples/policies/letter.yaml");
+    config_.data_dir = Src("data");
+    config_.store.url = "sqlite://" + dir_ + "/eargate.db";
+    config_.audit.dir = dir_ + "/audit";
+    config_.screening.lists = {dir_ + "/lists"};
+    Start();
+    // Tokens as `eargate admin token create` makes them: straight in the store.
+    for (auto [name, role] : {std::pair{"vera", store::Role::kViewer},
+                              {"anna", store::Role::kAnalyst},
+                              {"otto", store::Role::kOfficer},
+                              {"ada", store::Role::kAdmin}}) {
+      std::string token = NewSecret("egadm-");
+      ASSERT_TRUE(gw_->store()->CreateAdminToken(core::Sha256Hex(token), name, role).ok());
+      tokens_[name] = token;
+    }
+  }
+  void TearDown() override {
+    gw_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Start() {
+    gw_.reset();
+    Config c = config_;
+    ASSERT_TRUE(ValidateConfig(&c).ok()) << ValidateConfig(&c);
+    auto gw = Gateway::Create(c, &metrics_, &clock_);
+    ASSERT_TRUE(gw.ok()) << gw.status();
+    gw_ = std::move(*gw);
+  }
+
+  static void WriteFile(const std::string& path, std::string_view text) {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << text;
+  }
+
+  struct Reply {
+    int status = 0;
+    std::string body;
+    std::string message() const {
+      simdjson::dom::parser p;
+      simdjson::dom::element e;
+      std::string_view m;
+      if (p.parse(body).get(e) || e["error"]["message"].get_string().get(m)) return "";
+      return std::string(m);
+    }
+  };
+  Reply Call(std::string_view who, std::string_view method, std::string_view target,
+             std::string_view body = "") {
+    std::string auth = who.empty() ? "" : "Bearer " + (tokens_.count(std::string(who)) ? tokens_[std::string(who)] : std::string(who));
+    Caller c;
+    c.authorization = auth;
+    Reply r;
+    r.status = gw_->Admin(method, target, c, body, &r.body);
+    return r;
+  }
+
+  // A field of a JSON object body.
+  static std::string Field(const std::string& body, const char* key) {
+    simdjson::dom::parser p;
+    simdjson::dom::element e;
+    std::string_view v;
+    if (p.parse(body).get(e) || e[key].get_string().get(v)) return "";
+    return std::string(v);
+  }
+
+  const core::Person* ByKey(const std::string& key) { return gw_->state()->people->FindByKey(key); }
+
+  std::vector<std::string> AdminChanges() {
+    std::vector<std::string> out;
+    store::RecordFilter f;
+    f.kind = store::RecordKind::kAdminChange;
+    EXPECT_TRUE(store::ScanLog(config_.audit.dir, f, [&](const store::LogRecord& r) {
+                  out.emplace_back(r.payload);
+                  return true;
+                }).ok());
+    return out;
+  }
+
+  std::string dir_;
+  Config config_;
+  Metrics metrics_;
+  FixedClock clock_;
+  std::unique_ptr<Gateway> gw_;
+  std::map<std::string, std::string> tokens_;
+};
+
+// Test that nothing under /admin/ answers without a valid token: none, another scheme, an
+// unknown, an expired and a revoked token all get 401 with the reason, even for paths that
+// are no endpoint.
+TEST_F(AdminApiTest, NothingWithoutAValidToken) {
+  EXPECT_EQ(Call("", "GET", "/admin/v1/people").status, 401);
+  EXPECT_EQ(Call("", "GET", "/admin/v1/no-such-thing").status, 401);
+  Caller basic;
+  basic.authorization = "Basic dmVyYTpwdw==";
+  std::string body;
+  EXPECT_EQ(gw_->Admin("GET", "/admin/v1/people", basic, "", &body), 401);
+  Reply unknown = Call("egadm-not-a-token", "GET", "/admin/v1/whoami");
+  EXPECT_EQ(unknown.status, 401);
+  EXPECT_EQ(unknown.message(), "admin token: unknown");
+  // An API key of the people registry is no admin token.
+  EXPECT_EQ(Call("sk-demo-us-person", "GET", "/admin/v1/whoami").status, 401);
+
+  std::string expired = NewSecret("egadm-");
+  ASSERT_TRUE(gw_->store()
+                  ->CreateAdminToken(core::Sha256Hex(expired), "old", store::Role::kAdmin,
+                                     *core::ParseTime("2026-06-30T00:00:00Z"))
+                  .ok());
+  Reply e = Call(expired, "GET", "/admin/v1/whoami");
+  EXPECT_EQ(e.status, 401);
+  EXPECT_EQ(e.message(), "admin token: expired");
+
+  Reply revoke = Call("ada", "DELETE", "/admin/v1/tokens/" + core::Sha256Hex(tokens_["otto"]));
+  EXPECT_EQ(revoke.status, 200) << revoke.body;
+  Reply r = Call("otto", "GET", "/admin/v1/whoami");
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(r.message(), "admin token: revoked");
+
+  Reply me = Call("vera", "GET", "/admin/v1/whoami");
+  EXPECT_EQ(me.status, 200);
+  EXPECT_EQ(Field(me.body, "name"), "vera");
+  EXPECT_EQ(Field(me.body, "role"), "viewer");
+}
+
+// Test the role matrix: each endpoint answers 403 to every role below its own (naming both)
+// and does not to its own role and above.
+TEST_F(AdminApiTest, RoleMatrix) {
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan).status, 201);
+  struct Case {
+    const char* method;
+    std::string target;
+    std::string body;
+    const char* min_role;
+  };
+  const std::vector<Case> cases = {
+      {"GET", "/admin/v1/whoami", "", "viewer"},
+      {"GET", "/admin/v1/people", "", "viewer"},
+      {"GET", "/admin/v1/people/cust-7", "", "viewer"},
+      {"GET", "/admin/v1/people/cust-7/keys", "", "viewer"},
+      {"GET", "/admin/v1/screening/dispositions", "", "viewer"},
+      {"GET", "/admin/v1/screening/hits", "", "viewer"},
+      {"GET", "/admin/v1/decisions", "", "viewer"},
+      // Bodies that are bad on purpose: the role check comes first, then 400.
+      {"POST", "/admin/v1/screening/dispositions", "{}", "analyst"},
+      {"DELETE", "/admin/v1/screening/dispositions", "", "analyst"},
+      {"POST", "/admin/v1/people", "{}", "officer"},
+      {"PUT", "/admin/v1/people/cust-7", "{}", "officer"},
+      {"DELETE", "/admin/v1/people/nobody", "", "officer"},
+      {"POST", "/admin/v1/people/nobody/keys", "", "officer"},
+      {"DELETE", "/admin/v1/keys/nothex", "", "officer"},
+      {"GET", "/admin/v1/tokens", "", "admin"},
+      {"POST", "/admin/v1/tokens", "{}", "admin"},
+      {"DELETE", "/admin/v1/tokens/nothex", "", "admin"},
+  };
+  const std::vector<std::pair<std::string, std::string>> roles = {
+      {"vera", "viewer"}, {"anna", "analyst"}, {"otto", "officer"}, {"ada", "admin"}};
+  auto rank = [&](std::string_view role) {
+    for (size_t i = 0; i < roles.size(); ++i)
+      if (roles[i].second == role) return i;
+    return roles.size();
+  };
+  for (const Case& c : cases) {
+    for (const auto& [who, role] : roles) {
+      Reply r = Call(who, c.method, c.target, c.body);
+      SCOPED_TRACE(core::StrCat(c.method, " ", c.target, " as ", role, ": ", r.body));
+      if (rank(role) < rank(c.min_role)) {
+        EXPECT_EQ(r.status, 403);
+        EXPECT_NE(r.message().find(core::StrCat("role ", role, " may not ")), std::string::npos);
+        EXPECT_NE(r.message().find(core::StrCat("needs ", c.min_role, " or above")), std::string::npos);
+      } else {
+        EXPECT_NE(r.status, 403);
+        EXPECT_NE(r.status, 401);
+      }
+    }
+  }
+  EXPECT_EQ(Call("ada", "GET", "/admin/v1/nothing").status, 404);
+  Reply m = Call("ada", "PATCH", "/admin/v1/people/cust-7");
+  EXPECT_EQ(m.status, 405);
+  EXPECT_EQ(m.message(), "use GET, PUT, DELETE");
+}
+
+// Test that bad bodies and queries get 400 naming the field, and change nothing.
+TEST_F(AdminApiTest, BadInputNamesTheField) {
+  auto msg = [&](std::string_view who, std::string_view method, std::string_view target,
+                 std::string_view body) {
+    Reply r = Call(who, method, target, body);
+    EXPECT_EQ(r.status, 400) << target << " " << body << ": " << r.body;
+    return r.message();
+  };
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", R"({"name":"x","role":"root"})"),
+            "role: unknown role 'root' (viewer, analyst, officer, admin)");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", R"({"name":"x","role":"viewer","colour":"red"})"),
+            "colour: unknown field (allowed: name, role, expires_at)");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", R"({"role":"viewer"})"), "name: required");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", R"({"name":"x","role":"viewer","expires_at":"soon"})"),
+            "expires_at: not an RFC 3339 time (got 'soon')");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens",
+                R"({"name":"x","role":"viewer","expires_at":"2020-01-01T00:00:00Z"})"),
+            "expires_at: in the past (2020-01-01T00:00:00Z)");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", "[1,2"), "body: not valid JSON");
+  EXPECT_EQ(msg("ada", "POST", "/admin/v1/tokens", R"({"name":7,"role":"viewer"})"), "name: must be a string");
+  std::string bad_country = kIvan;
+  bad_country.replace(bad_country.find("\"DE\""), 4, "\"Germany\"");
+  EXPECT_EQ(msg("otto", "PUT", "/admin/v1/people/cust-7", bad_country),
+            "citizenships[0].country: unknown country 'Germany' (ISO 3166-1 alpha-2, upper case)");
+  EXPECT_EQ(msg("otto", "PUT", "/admin/v1/people/cust-8", kIvan),
+            "id: 'cust-7' differs from the path's 'cust-8'");
+  std::string extra = kIvan;
+  extra.insert(1, R"("favourite_colour":"red",)");
+  EXPECT_EQ(msg("otto", "PUT", "/admin/v1/people/cust-7", extra), "favourite_colour: unknown field");
+  std::string with_key = kIvan;
+  with_key.insert(1, "\"api_key_sha256\":\"" + core::Sha256Hex("k") + "\",");
+  EXPECT_NE(msg("otto", "PUT", "/admin/v1/people/cust-7", with_key).find("api_keys_sha256: "),
+            std::string::npos);
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/people?colour=red", ""),
+            "colour: unknown query parameter (allowed: limit, after)");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?outcome=maybe", ""),
+            "outcome: must be allow, review or deny (got 'maybe')");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?from=yesterday", ""),
+            "from: not an RFC 3339 time or date (got 'yesterday')");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?limit=0", ""),
+            "limit: must be an integer in [1, 10000] (got '0')");
+  EXPECT_EQ(msg("otto", "DELETE", "/admin/v1/keys/abc", ""),
+            "key_sha256: must be 64 lower-case hex digits (the SHA-256 of the key)");
+  EXPECT_EQ(msg("anna", "POST", "/admin/v1/screening/dispositions", R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"9001"})"),
+            "reason: required");
+  // Nothing of the above reached the store or the log.
+  EXPECT_EQ(Call("vera", "GET", "/admin/v1/people/cust-7").status, 404);
+  EXPECT_EQ(AdminChanges().size(), 0u);
+}
+
+// Test people and keys end to end: a person created, a key made (shown once, stored hashed)
+// that the served registry accepts after the rebuild, the key revoked and refused, the person
+// deleted; each change recorded as an admin_change with who and before/after, never the key.
+TEST_F(AdminApiTest, PeopleAndKeys) {
+  Reply created = Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(Field(created.body, "name"), "Ivan Sergeyevich Petrovsky");
+  EXPECT_EQ(Call("otto", "POST", "/admin/v1/people", kIvan).status, 409);
+  Reply key = Call("otto", "POST", "/admin/v1/people/cust-7/keys");
+  ASSERT_EQ(key.status, 201) << key.body;
+  std::string secret = Field(key.body, "key");
+  ASSERT_EQ(secret.rfind("sk-eg-", 0), 0u);
+  EXPECT_EQ(Field(key.body, "key_sha256"), core::Sha256Hex(secret));
+  Reply keys = Call("vera", "GET", "/admin/v1/people/cust-7/keys");
+  EXPECT_EQ(keys.status, 200);
+  EXPECT_EQ(keys.body.find(secret), std::string::npos);
+  EXPECT_NE(keys.body.find(core::Sha256Hex(secret)), std::string::npos);
+
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  const core::Person* p = ByKey(secret);
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->id, "cust-7");
+
+  // An update keeps the keys; repeating the active key in the body is allowed.
+  std::string update = kIvan;
+  update.replace(update.find("\"DE\""), 4, "\"FR\"");
+  update.insert(1, "\"api_keys_sha256\":[\"" + core::Sha256Hex(secret) + "\"],");
+  Reply updated = Call("otto", "PUT", "/admin/v1/people/cust-7", update);
+  ASSERT_EQ(updated.status, 200) << updated.body;
+  EXPECT_NE(updated.body.find("\"FR\""), std::string::npos);
+  EXPECT_NE(updated.body.find(core::Sha256Hex(secret)), std::string::npos);
+
+  Reply revoked = Call("otto", "DELETE", "/admin/v1/keys/" + core::Sha256Hex(secret));
+  ASSERT_EQ(revoked.status, 200) << revoked.body;
+  EXPECT_EQ(Call("otto", "DELETE", "/admin/v1/keys/" + core::Sha256Hex(secret)).status, 404);
+  // The fast path refuses the key before any rebuild; the rebuild then drops it and keeps
+  // refusing it.
+  Caller caller;
+  std::string auth = "Bearer " + secret;
+  caller.authorization = auth;
+  auto ask = [&] {
+    return gw_->Authorize(*gw_->state(), caller, "mythos-5", core::Layer::kApplication,
+                          core::Channel::kApi).status;
+  };
+  EXPECT_EQ(ask(), Access::Status::kDecided);
+  ASSERT_TRUE(gw_->ApplyRevocations().ok());
+  EXPECT_NE(ByKey(secret), nullptr);  // still in the registry...
+  EXPECT_EQ(ask(), Access::Status::kUnauthenticated);  // ...but refused
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  EXPECT_EQ(ByKey(secret), nullptr);
+  EXPECT_EQ(ask(), Access::Status::kUnauthenticated);
+
+  ASSERT_EQ(Call("otto", "DELETE", "/admin/v1/people/cust-7").status, 200);
+  EXPECT_EQ(Call("vera", "GET", "/admin/v1/people/cust-7").status, 404);
+
+  std::vector<std::string> changes = AdminChanges();
+  ASSERT_EQ(changes.size(), 5u);
+  const char* whats[] = {"person.create", "api_key.create", "person.update", "api_key.revoke",
+                         "person.delete"};
+  for (size_t i = 0; i < changes.size(); ++i) {
+    SCOPED_TRACE(changes[i]);
+    EXPECT_EQ(Field(changes[i], "what"), whats[i]);
+    EXPECT_EQ(Field(changes[i], "at"), "2026-07-01T12:00:00Z");
+    EXPECT_NE(changes[i].find(R"("who":{"name":"otto","role":"officer")"), std::string::npos);
+    EXPECT_EQ(changes[i].find(secret), std::string::npos);  // never the key itself
+  }
+  EXPECT_NE(changes[0].find(R"("before":null,"after":{"id":"cust-7")"), std::string::npos);
+  EXPECT_NE(changes[2].find(R"("before":{"id":"cust-7")"), std::string::npos);
+  EXPECT_NE(changes[3].find(R"("before":{"person_id":"cust-7","key_sha256":")"), std::string::npos);
+  EXPECT_NE(changes[4].find(R"("after":null)"), std::string::npos);
+
+  // The decision search finds them by kind and person.
+  Reply found = Call("vera", "GET", "/admin/v1/decisions?kind=admin_change&person=cust-7&limit=2");
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_NE(found.body.find("\"truncated\":true"), std::string::npos);
+  EXPECT_NE(found.body.find("person.create"), std::string::npos);
+  EXPECT_EQ(found.body.find("api_key.revoke"), std::string::npos);
+}
+
+// Test that a change the decision log cannot record is refused with 503 and not applied.
+TEST_F(AdminApiTest, RefusedWhenTheLogCannotRecord) {
+  ASSERT_TRUE(gw_->audit_log()->Close().ok());
+  Reply r = Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan);
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.message(), "the change could not be recorded in the decision log; nothing was changed");
+  EXPECT_EQ(Call("vera", "GET", "/admin/v1/people/cust-7").status, 404);
+  // Reads still work.
+  EXPECT_EQ(Call("vera", "GET", "/admin/v1/people").status, 200);
+}
+
+// Test a screening disposition: the hit is listed, cleared by an analyst (who, when, why),
+// honoured by the registry while the entry is unchanged, and back once the list publishes the
+// entry changed (a new program); withdrawing a clearance brings the hit back too.
+TEST_F(AdminApiTest, DispositionHonouredUntilTheEntryChanges) {
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan).status, 201);
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  const core::Person* p = gw_->state()->people->FindById("cust-7");
+  ASSERT_NE(p, nullptr);
+  ASSERT_EQ(p->screening.size(), 1u);
+  EXPECT_EQ(p->screening[0].entry_id, "9001");
+
+  Reply hits = Call("vera", "GET", "/admin/v1/screening/hits");
+  ASSERT_EQ(hits.status, 200);
+  EXPECT_NE(hits.body.find(R"("person_id":"cust-7")"), std::string::npos) << hits.body;
+  EXPECT_NE(hits.body.find(R"("list":"us_ofac_sdn","entry_id":"9001")"), std::string::npos) << hits.body;
+  EXPECT_NE(hits.body.find(R"("cleared":false)"), std::string::npos);
+
+  EXPECT_EQ(Call("anna", "POST", "/admin/v1/screening/dispositions",
+                 R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"1234","reason":"x"})")
+                .status,
+            404);
+  Reply cleared = Call("anna", "POST", "/admin/v1/screening/dispositions",
+                       R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"9001",)"
+                       R"("reason":"different date of birth, passport checked"})");
+  ASSERT_EQ(cleared.status, 201) << cleared.body;
+  EXPECT_EQ(Field(cleared.body, "decided_by"), "anna");
+  EXPECT_EQ(Field(cleared.body, "decided_at"), "2026-07-01T12:00:00Z");
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  EXPECT_TRUE(gw_->state()->people->FindById("cust-7")->screening.empty());
+  EXPECT_EQ(gw_->state()->people->hits_cleared(), 1u);
+  Reply list = Call("vera", "GET", "/admin/v1/screening/dispositions?person_id=cust-7");
+  EXPECT_NE(list.body.find(R"("in_force":true)"), std::string::npos) << list.body;
+  EXPECT_NE(list.body.find(R"("reason":"different date of birth, passport checked")"), std::string::npos);
+
+  // The list publishes the entry with a new program: the hit comes back (after a restart,
+  // which reloads the lists), the disposition is kept but no longer in force.
+  WriteFile(dir_ + "/lists/sdn.csv", kSdnChanged);
+  Start();
+  ASSERT_EQ(gw_->state()->people->FindById("cust-7")->screening.size(), 1u);
+  EXPECT_EQ(gw_->state()->people->hits_cleared(), 0u);
+  list = Call("vera", "GET", "/admin/v1/screening/dispositions?person_id=cust-7");
+  EXPECT_NE(list.body.find(R"("in_force":false)"), std::string::npos) << list.body;
+
+  // Cleared again against the new entry, then withdrawn: the hit is back.
+  ASSERT_EQ(Call("anna", "POST", "/admin/v1/screening/dispositions",
+                 R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"9001","reason":"rechecked"})")
+                .status,
+            201);
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  EXPECT_TRUE(gw_->state()->people->FindById("cust-7")->screening.empty());
+  Reply withdrawn = Call("anna", "DELETE",
+                         "/admin/v1/screening/dispositions?person_id=cust-7&list=us_ofac_sdn&entry_id=9001");
+  ASSERT_EQ(withdrawn.status, 200) << withdrawn.body;
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  EXPECT_EQ(gw_->state()->people->FindById("cust-7")->screening.size(), 1u);
+
+  std::vector<std::string> changes = AdminChanges();
+  ASSERT_EQ(changes.size(), 4u);
+  EXPECT_EQ(Field(changes[1], "what"), "screening.clear");
+  EXPECT_NE(changes[1].find(R"("who":{"name":"anna","role":"analyst")"), std::string::npos);
+  EXPECT_NE(changes[1].find(R"("reason":"different date of birth, passport checked")"), std::string::npos);
+  EXPECT_EQ(Field(changes[3], "what"), "screening.withdraw");
+}
+
+// Test that a clearance needs a current hit: a person who does not match the entry cannot be
+// cleared against it (409).
+TEST_F(AdminApiTest, ClearingNeedsAHit) {
+  std::string ada = kIvan;
+  ada.replace(ada.find("Ivan Sergeyevich Petrovsky"), 26, "Ada Lovelace");
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", ada).status, 201);
+  Reply r = Call("anna", "POST", "/admin/v1/screening/dispositions",
+                 R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"9001","reason":"x"})");
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.message(), "person cust-7 has no screening hit on us_ofac_sdn entry 9001: nothing to clear");
+}
+
+// Test admin tokens through the API: created (shown once), listed by hash, usable, revoked.
+TEST_F(AdminApiTest, Tokens) {
+  Reply t = Call("ada", "POST", "/admin/v1/tokens",
+                 R"({"name":"carol","role":"analyst","expires_at":"2026-12-31T00:00:00Z"})");
+  ASSERT_EQ(t.status, 201) << t.body;
+  std::string token = Field(t.body, "token");
+  ASSERT_EQ(token.rfind("egadm-", 0), 0u);
+  Reply me = Call(token, "GET", "/admin/v1/whoami");
+  EXPECT_EQ(Field(me.body, "role"), "analyst");
+  EXPECT_EQ(Field(me.body, "expires_at"), "2026-12-31T00:00:00Z");
+  Reply list = Call("ada", "GET", "/admin/v1/tokens");
+  EXPECT_EQ(list.body.find(token), std::string::npos);
+  EXPECT_NE(list.body.find(core::Sha256Hex(token)), std::string::npos);
+  EXPECT_EQ(Call("ada", "DELETE", "/admin/v1/tokens/" + core::Sha256Hex(token)).status, 200);
+  EXPECT_EQ(Call(token, "GET", "/admin/v1/whoami").status, 401);
+  std::vector<std::string> changes = AdminChanges();
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].find(token), std::string::npos);
+}
+
+}  // namespace
+}  // namespace eargate::server

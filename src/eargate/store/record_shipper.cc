@@ -1,0 +1,221 @@
+#include "eargate/store/record_shipper.h"
+
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "eargate/core/csv.h"
+#include "eargate/core/status.h"
+#include "eargate/core/strings.h"
+#include "eargate/store/internal/person_json.h"
+#include "eargate/store/internal/sql_db.h"
+#include "eargate/store/store.h"
+#include "simdjson.h"
+
+namespace eargate::store {
+namespace {
+
+using internal::SqlValue;
+
+std::string_view OutcomeName(uint8_t code) {
+  if (code > 2) return "none";
+  return core::Name(static_cast<core::Outcome>(code));
+}
+
+std::string_view KindName(RecordKind k) {
+  return k == RecordKind::kDecision ? "decision" : "admin_change";
+}
+
+int64_t ToInt(const std::optional<std::string>& v) {
+  int64_t n = 0;
+  if (v && absl::SimpleAtoi(*v, &n)) return n;
+  return 0;
+}
+
+// The payload's "policy" (the policy version), or "".
+std::string PolicyVersion(simdjson::dom::parser& parser, std::string_view payload) {
+  simdjson::dom::element doc;
+  std::string_view v;
+  if (parser.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS) return "";
+  if (doc["policy"].get_string().get(v) != simdjson::SUCCESS) return "";
+  return std::string(v);
+}
+
+constexpr const char* kColumns =
+    "node, seq, hash, time, kind, decision_id, person, item, outcome, policy_version, payload";
+
+}  // namespace
+
+void AppendShippedJson(const ShippedRecord& r, std::string* out) {
+  *out += "{\"node\":";
+  internal::AppendJsonString(r.node, out);
+  absl::StrAppend(out, ",\"seq\":", r.seq, ",\"time\":\"", core::FormatTime(r.time),
+                  "\",\"kind\":\"", r.kind, "\",\"decision_id\":");
+  internal::AppendJsonString(r.decision_id, out);
+  *out += ",\"person\":";
+  internal::AppendJsonString(r.person, out);
+  *out += ",\"item\":";
+  internal::AppendJsonString(r.item, out);
+  absl::StrAppend(out, ",\"outcome\":\"", r.outcome, "\",\"hash\":\"", r.hash, "\",\"record\":");
+  if (r.payload.empty())
+    *out += "null";
+  else
+    *out += r.payload;
+  *out += "}\n";
+}
+
+RecordShipper::RecordShipper(std::unique_ptr<internal::SqlDb> db, std::string node)
+    : db_(std::move(db)), node_(std::move(node)) {}
+RecordShipper::~RecordShipper() = default;
+
+absl::StatusOr<std::unique_ptr<RecordShipper>> RecordShipper::Open(std::string_view url,
+                                                                   std::string node) {
+  if (node.empty()) return absl::InvalidArgumentError("node: must not be empty");
+  // Store::Open applies the migrations (decision_records is migration 003).
+  EG_RETURN_IF_ERROR(Store::Open(url).status());
+  std::unique_ptr<internal::SqlDb> db;
+  if (url.substr(0, 9) == "sqlite://") {
+    EG_ASSIGN_OR_RETURN(db, internal::OpenSqlite(std::string(url.substr(9))));
+  } else {
+    EG_ASSIGN_OR_RETURN(db, internal::OpenPostgres(std::string(url)));
+  }
+  return std::unique_ptr<RecordShipper>(new RecordShipper(std::move(db), std::move(node)));
+}
+
+absl::StatusOr<uint64_t> RecordShipper::HighestShipped() {
+  EG_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT COALESCE(MAX(seq), 0) FROM decision_records "
+                                            "WHERE node = $1",
+                                            {node_}));
+  return rows.empty() ? 0 : static_cast<uint64_t>(ToInt(rows[0][0]));
+}
+
+absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::string& dir,
+                                                                  size_t batch) {
+  if (batch == 0) batch = 1;
+  EG_ASSIGN_OR_RETURN(uint64_t highest, HighestShipped());
+  std::string highest_hash;
+  if (highest > 0) {
+    EG_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT hash FROM decision_records WHERE node = $1 "
+                                              "AND seq = $2",
+                                              {node_, static_cast<int64_t>(highest)}));
+    if (!rows.empty() && rows[0][0]) highest_hash = *rows[0][0];
+  }
+  const std::string insert =
+      absl::StrCat("INSERT INTO decision_records (", kColumns,
+                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+                   "ON CONFLICT (node, seq) DO NOTHING");
+  ShipResult result;
+  result.last_seq = highest;
+  std::vector<std::vector<SqlValue>> pending;
+  absl::Status failed;
+  auto flush = [&]() -> absl::Status {
+    if (pending.empty()) return absl::OkStatus();
+    EG_RETURN_IF_ERROR(db_->Begin());
+    for (const auto& params : pending) {
+      auto n = db_->Exec(insert, params);
+      if (!n.ok()) {
+        (void)db_->ExecScript("ROLLBACK");
+        return n.status();
+      }
+      result.shipped += static_cast<uint64_t>(*n);
+    }
+    absl::Status s = db_->ExecScript("COMMIT");
+    if (!s.ok()) {
+      (void)db_->ExecScript("ROLLBACK");
+      return s;
+    }
+    result.last_seq = static_cast<uint64_t>(std::get<int64_t>(pending.back()[1]));
+    pending.clear();
+    return absl::OkStatus();
+  };
+  simdjson::dom::parser parser;
+  bool checked = highest == 0;
+  uint64_t log_last = 0;
+  EG_RETURN_IF_ERROR(ScanLogFrom(dir, highest, {}, [&](const LogRecord& r) {
+    log_last = r.seq;
+    if (r.seq <= highest) {
+      if (r.seq == highest) {
+        if (core::HexEncode(r.hash) != highest_hash) {
+          failed = absl::FailedPreconditionError(absl::StrCat(
+              "the store's record seq ", highest, " of node '", node_,
+              "' differs from the log's (", dir, "): another log was shipped under this node name"));
+          return false;
+        }
+        checked = true;
+      }
+      return true;
+    }
+    std::vector<SqlValue> params;
+    params.reserve(11);
+    params.emplace_back(node_);
+    params.emplace_back(static_cast<int64_t>(r.seq));
+    params.emplace_back(core::HexEncode(r.hash));
+    params.emplace_back(static_cast<int64_t>(r.time));
+    params.emplace_back(std::string(KindName(r.kind)));
+    params.emplace_back(std::string(r.decision_id));
+    params.emplace_back(std::string(r.person_id));
+    params.emplace_back(std::string(r.item));
+    params.emplace_back(std::string(OutcomeName(r.outcome_code)));
+    std::string policy = PolicyVersion(parser, r.payload);
+    if (policy.empty())
+      params.emplace_back(nullptr);
+    else
+      params.emplace_back(std::move(policy));
+    params.emplace_back(std::string(r.payload));
+    pending.push_back(std::move(params));
+    if (pending.size() >= batch) {
+      failed = flush();
+      if (!failed.ok()) return false;
+    }
+    return true;
+  }));
+  if (!failed.ok()) return failed;
+  EG_RETURN_IF_ERROR(flush());
+  if (!checked && log_last < highest) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the store holds records of node '", node_, "' up to seq ", highest,
+                     " but the log in ", dir, " ends at seq ", log_last,
+                     ": another log was shipped under this node name"));
+  }
+  return result;
+}
+
+absl::Status RecordShipper::Search(const ShippedFilter& f,
+                                   const std::function<bool(const ShippedRecord&)>& fn) {
+  std::string sql = absl::StrCat("SELECT ", kColumns, " FROM decision_records WHERE 1 = 1");
+  std::vector<SqlValue> params;
+  auto where = [&](std::string_view cond, SqlValue v) {
+    params.push_back(std::move(v));
+    absl::StrAppend(&sql, " AND ", std::string(cond), " $", params.size());
+  };
+  if (!f.node.empty()) where("node =", f.node);
+  if (!f.decision_id.empty()) where("decision_id =", f.decision_id);
+  if (!f.records.person.empty()) where("person =", f.records.person);
+  if (!f.records.item.empty()) where("item =", f.records.item);
+  if (f.records.outcome)
+    where("outcome =", std::string(core::Name(*f.records.outcome)));
+  if (f.records.kind) where("kind =", std::string(KindName(*f.records.kind)));
+  if (f.records.from) where("time >=", static_cast<int64_t>(*f.records.from));
+  if (f.records.to) where("time <=", static_cast<int64_t>(*f.records.to));
+  sql += " ORDER BY time, node, seq";
+  if (f.limit > 0) absl::StrAppend(&sql, " LIMIT ", f.limit);
+  EG_ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
+  for (const auto& row : rows) {
+    ShippedRecord r;
+    r.node = row[0].value_or("");
+    r.seq = static_cast<uint64_t>(ToInt(row[1]));
+    r.hash = row[2].value_or("");
+    r.time = ToInt(row[3]);
+    r.kind = row[4].value_or("");
+    r.decision_id = row[5].value_or("");
+    r.person = row[6].value_or("");
+    r.item = row[7].value_or("");
+    r.outcome = row[8].value_or("");
+    r.policy_version = row[9].value_or("");
+    r.payload = row[10].value_or("");
+    if (!fn(r)) break;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace eargate::store

@@ -1,0 +1,86 @@
+// Shipping a node's decision-log records to the store (table decision_records, migration 003)
+// so that records of every node of a fleet can be searched in one place (PostgreSQL; SQLite
+// for a single machine). The node's log directory stays the record of truth: its hash chain is
+// what `eargate audit verify` proves; the shipped rows carry each record's hash.
+//
+// Shipping is idempotent and resumable: it continues after the highest seq the store holds for
+// the node, inserts with ON CONFLICT DO NOTHING, and first checks that the store's newest row
+// for the node has the hash of the log's record at that seq (a different chain shipped under
+// the same node name is refused, not mixed in).
+//
+// Thread-compatible: one RecordShipper per thread (it holds one connection).
+//
+//   EG_ASSIGN_OR_RETURN(auto shipper, store::RecordShipper::Open(url, "node-a"));
+//   EG_ASSIGN_OR_RETURN(auto shipped, shipper->ShipOnce("/var/lib/eargate/audit"));
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "eargate/store/log_reader.h"
+
+namespace eargate::store {
+
+namespace internal {
+class SqlDb;
+}
+
+// A record as the store holds it.
+struct ShippedRecord {
+  std::string node;
+  uint64_t seq = 0;
+  std::string hash;  // hex
+  core::Timestamp time = 0;
+  std::string kind;  // decision | admin_change
+  std::string decision_id, person, item;
+  std::string outcome;         // allow | review | deny | none
+  std::string policy_version;  // the payload's "policy"; empty when it has none
+  std::string payload;         // the JSON object as logged
+};
+// One JSON object with newline: node, then the fields of the export form (§7).
+void AppendShippedJson(const ShippedRecord& r, std::string* out);
+
+// Which shipped records a search returns: the log's filter plus the node ("": every node).
+struct ShippedFilter {
+  RecordFilter records;
+  std::string node;
+  std::string decision_id;
+  size_t limit = 0;  // 0: all
+};
+
+class RecordShipper {
+ public:
+  // Opens the store (migrating it like Store::Open) for `node` (non-empty).
+  static absl::StatusOr<std::unique_ptr<RecordShipper>> Open(std::string_view url,
+                                                             std::string node);
+  ~RecordShipper();
+
+  // The highest seq the store holds for this node; 0 when none.
+  absl::StatusOr<uint64_t> HighestShipped();
+
+  struct ShipResult {
+    uint64_t shipped = 0;   // rows inserted
+    uint64_t last_seq = 0;  // the highest seq now in the store for the node
+  };
+  // Ships every record of the log in `dir` after HighestShipped(), in transactions of
+  // `batch` records. FailedPrecondition when the store's newest row for the node does not
+  // match the log (another chain under this node name).
+  absl::StatusOr<ShipResult> ShipOnce(const std::string& dir, size_t batch = 1000);
+
+  // Records of the store matching `filter`, ordered by time, node, seq; fn returns false to stop.
+  absl::Status Search(const ShippedFilter& filter,
+                      const std::function<bool(const ShippedRecord&)>& fn);
+
+ private:
+  RecordShipper(std::unique_ptr<internal::SqlDb> db, std::string node);
+  std::unique_ptr<internal::SqlDb> db_;
+  std::string node_;
+};
+
+}  // namespace eargate::store

@@ -1,0 +1,151 @@
+// RecordShipper tests, each against SQLite and a real PostgreSQL: records of two nodes' logs
+// shipped to one store, resumed idempotently after more appends, searched across nodes; a
+// different log under a node name already shipped is refused.
+#include "eargate/store/record_shipper.h"
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "eargate/store/decision_log.h"
+#include "eargate/store/testing/store_fixture.h"
+#include "gtest/gtest.h"
+
+namespace eargate::store {
+namespace {
+
+using testing::StoreTest;
+
+class ShipperTest : public StoreTest {
+ protected:
+  std::string LogDir(const std::string& name) { return temp_dir_ + "/" + name; }
+  // Appends records from..from+n-1 to the log in `dir` (person cust-<i%3>, outcome by i%2).
+  void Append(const std::string& dir, int from, int n) {
+    LogOptions opt;
+    opt.max_segment_bytes = 4096;
+    auto log = DecisionLog::Open(dir, opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (int i = from; i < from + n; ++i) {
+      std::string id = absl::StrCat(std::filesystem::path(dir).filename().string(), "-d", i);
+      std::string person = absl::StrCat("cust-", i % 3);
+      std::string payload =
+          absl::StrCat(R"({"decision_id":")", id, R"(","policy":"sha256:abc","n":)", i, "}");
+      LogEntry e;
+      e.decision_id = id;
+      e.person_id = person;
+      e.item = "mythos-5";
+      e.time = 1781352000 + i;
+      e.outcome = i % 2 ? core::Outcome::kDeny : core::Outcome::kAllow;
+      e.payload = payload;
+      ASSERT_TRUE((*log)->Append(e).ok());
+    }
+  }
+  std::vector<ShippedRecord> Search(RecordShipper& s, const ShippedFilter& f) {
+    std::vector<ShippedRecord> out;
+    EXPECT_TRUE(s.Search(f, [&](const ShippedRecord& r) {
+                   out.push_back(r);
+                   return true;
+                 }).ok());
+    return out;
+  }
+};
+
+// Test that two nodes ship to one store, that shipping resumes after the highest seq without
+// duplicates, and that search finds records across nodes with the log's fields and hashes.
+TEST_P(ShipperTest, ShipsResumesAndSearchesAcrossNodes) {
+  Append(LogDir("node-a"), 1, 60);
+  Append(LogDir("node-b"), 1, 30);
+  auto a = RecordShipper::Open(url(), "node-a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = RecordShipper::Open(url(), "node-b");
+  ASSERT_TRUE(b.ok()) << b.status();
+
+  auto r = (*a)->ShipOnce(LogDir("node-a"), 25);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 60u);
+  EXPECT_EQ(r->last_seq, 60u);
+  r = (*b)->ShipOnce(LogDir("node-b"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 30u);
+
+  // Again: nothing new. Then more records: only those.
+  r = (*a)->ShipOnce(LogDir("node-a"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 0u);
+  Append(LogDir("node-a"), 61, 15);
+  r = (*a)->ShipOnce(LogDir("node-a"));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 15u);
+  EXPECT_EQ(r->last_seq, 75u);
+  EXPECT_EQ((*a)->HighestShipped().value(), 75u);
+
+  // Every shipped row equals the log's record.
+  std::map<std::pair<std::string, uint64_t>, std::string> log_hashes;
+  for (std::string node : {"node-a", "node-b"}) {
+    ASSERT_TRUE(ScanLog(LogDir(node), {}, [&](const LogRecord& rec) {
+                  log_hashes[{node, rec.seq}] = core::HexEncode(rec.hash);
+                  return true;
+                }).ok());
+  }
+  std::vector<ShippedRecord> all = Search(**a, {});
+  ASSERT_EQ(all.size(), 105u);
+  for (const auto& s : all) EXPECT_EQ(s.hash, (log_hashes[{s.node, s.seq}])) << s.node << s.seq;
+
+  // Search across nodes: person cust-1 and deny (i % 3 == 1 and i odd).
+  ShippedFilter f;
+  f.records.person = "cust-1";
+  f.records.outcome = core::Outcome::kDeny;
+  std::vector<ShippedRecord> found = Search(**b, f);
+  size_t expect = 0;
+  for (int i = 1; i <= 75; ++i) expect += i % 3 == 1 && i % 2 == 1;
+  for (int i = 1; i <= 30; ++i) expect += i % 3 == 1 && i % 2 == 1;
+  EXPECT_EQ(found.size(), expect);
+  std::set<std::string> nodes;
+  for (const auto& s : found) {
+    nodes.insert(s.node);
+    EXPECT_EQ(s.person, "cust-1");
+    EXPECT_EQ(s.outcome, "deny");
+    EXPECT_EQ(s.policy_version, "sha256:abc");
+    EXPECT_EQ(s.kind, "decision");
+  }
+  EXPECT_EQ(nodes, (std::set<std::string>{"node-a", "node-b"}));
+
+  // By node, time range and decision id.
+  f = {};
+  f.node = "node-b";
+  f.records.from = 1781352000 + 10;
+  f.records.to = 1781352000 + 19;
+  EXPECT_EQ(Search(**a, f).size(), 10u);
+  f = {};
+  f.decision_id = "node-a-d42";
+  found = Search(**a, f);
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].seq, 42u);
+  std::string json;
+  AppendShippedJson(found[0], &json);
+  EXPECT_EQ(json.rfind(R"({"node":"node-a","seq":42,"time":")", 0), 0u) << json;
+  EXPECT_NE(json.find(R"("record":{"decision_id":"node-a-d42","policy":"sha256:abc","n":42}})"),
+            std::string::npos)
+      << json;
+}
+
+// Test that a different log shipped under a node name already in the store is refused.
+TEST_P(ShipperTest, RefusesAnotherChainUnderTheSameNode) {
+  Append(LogDir("node-a"), 1, 20);
+  Append(LogDir("other"), 1, 30);
+  auto a = RecordShipper::Open(url(), "node-a");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE((*a)->ShipOnce(LogDir("node-a")).ok());
+  auto r = (*a)->ShipOnce(LogDir("other"));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_NE(r.status().message().find("another log was shipped under this node name"),
+            std::string::npos);
+  EXPECT_EQ((*a)->HighestShipped().value(), 20u);
+  EXPECT_EQ(RecordShipper::Open(url(), "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+INSTANTIATE_STORE_TEST(ShipperTest);
+
+}  // namespace
+}  // namespace eargate::store

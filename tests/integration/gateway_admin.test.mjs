@@ -1,0 +1,129 @@
+// The admin API over HTTP on a gateway backed by a real PostgreSQL store: nothing without a
+// token (none, unknown, expired, revoked: 401), a role too low (403), an unknown role (400 from
+// the API, exit 2 from the CLI), bad bodies naming the field; admin metrics are counted.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import fs from 'node:fs';
+import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, curl, metric } from './lib.mjs';
+
+const harness = path.join(sourceDir, 'tests/support/pg_harness.sh');
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let pg, gw;
+const tokens = {};
+
+async function mint(name, role, extra = []) {
+  const r = await run(eargateBin, ['admin', 'token', 'create', '--store', pg.url, '--name', name, '--role', role, ...extra]);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+before(async () => {
+  const r = await run(harness, ['start', String(process.pid)]);
+  assert.equal(r.code, 0, r.stderr);
+  const [url, dir] = r.stdout.trim().split(' ');
+  pg = { url, dir };
+  assert.equal((await run(eargateBin, ['people', 'import', '--store', pg.url, samplePeople])).code, 0);
+  for (const role of ['viewer', 'analyst', 'officer', 'admin']) tokens[role] = await mint(`it-${role}`, role);
+  const d = tmpDir('eargate-admin-');
+  gw = await startGateway({ people: '', store: { url: pg.url }, audit: { dir: path.join(d, 'audit') } }, d);
+});
+
+after(async () => {
+  if (gw) await stop(gw.child);
+  if (pg) await run(harness, ['stop', pg.dir]);
+});
+
+const call = (method, pathname, { token, body, auth } = {}) => request(gw.base, pathname, {
+  method, body,
+  headers: { ...(auth ? { Authorization: auth } : token ? { Authorization: `Bearer ${token}` } : {}), 'Content-Type': 'application/json' },
+});
+
+test('nothing under /admin/ is reachable without a valid token', async () => {
+  for (const p of ['/admin/v1/people', '/admin/v1/tokens', '/admin/v1/no-such-endpoint', '/admin/']) {
+    const r = await call('GET', p);
+    assert.equal(r.status, 401, `${p}: ${r.text}`);
+    assert.equal(r.json.error.code, 'invalid_admin_token');
+  }
+  assert.equal((await call('GET', '/admin/v1/people', { auth: 'Basic aXQ6aXQ=' })).status, 401);
+  const unknown = await call('GET', '/admin/v1/people', { token: 'egadm-forged' });
+  assert.equal(unknown.status, 401);
+  assert.equal(unknown.json.error.message, 'admin token: unknown');
+  // A gateway API key is no admin token.
+  assert.equal((await call('GET', '/admin/v1/people', { token: 'sk-demo-us-person' })).status, 401);
+  // curl, as an operator would.
+  const out = await curl(['-o', '/dev/null', '-w', '%{http_code}', `${gw.base}/admin/v1/people`]);
+  assert.equal(out, '401');
+});
+
+test('an expired token gets 401 naming the reason', async () => {
+  const token = await mint('it-expiring', 'admin', ['--expires', '2099-01-01T00:00:00Z']);
+  assert.equal((await call('GET', '/admin/v1/whoami', { token })).status, 200);
+  // Let it expire in the database (as time would).
+  const psql = await run('psql', [pg.url, '-v', 'ON_ERROR_STOP=1', '-c', "UPDATE admin_tokens SET expires_at = 1 WHERE name = 'it-expiring'"]);
+  assert.equal(psql.code, 0, psql.stderr);
+  const r = await call('GET', '/admin/v1/whoami', { token });
+  assert.equal(r.status, 401);
+  assert.equal(r.json.error.message, 'admin token: expired');
+});
+
+test('a revoked token gets 401', async () => {
+  const token = await mint('it-revoked', 'viewer');
+  const list = await call('GET', '/admin/v1/tokens', { token: tokens.admin });
+  const entry = list.json.tokens.find((t) => t.name === 'it-revoked');
+  const rv = await call('DELETE', `/admin/v1/tokens/${entry.token_sha256}`, { token: tokens.admin });
+  assert.equal(rv.status, 200, rv.text);
+  const r = await call('GET', '/admin/v1/whoami', { token });
+  assert.equal(r.status, 401);
+  assert.equal(r.json.error.message, 'admin token: revoked');
+});
+
+test('a role too low gets 403 naming the role needed', async () => {
+  const cases = [
+    ['viewer', 'POST', '/admin/v1/screening/dispositions', 'analyst'],
+    ['analyst', 'PUT', '/admin/v1/people/x', 'officer'],
+    ['analyst', 'POST', '/admin/v1/people/cust-1001/keys', 'officer'],
+    ['officer', 'GET', '/admin/v1/tokens', 'admin'],
+    ['officer', 'POST', '/admin/v1/tokens', 'admin'],
+  ];
+  for (const [role, method, p, needs] of cases) {
+    const r = await call(method, p, { token: tokens[role], body: '{}' });
+    assert.equal(r.status, 403, `${role} ${method} ${p}: ${r.text}`);
+    assert.match(r.json.error.message, new RegExp(`^role ${role} may not .*; needs ${needs} or above$`));
+  }
+  assert.equal((await call('GET', '/admin/v1/people', { token: tokens.viewer })).status, 200);
+});
+
+test('unknown roles and bad bodies get 400 naming the field; nothing is created', async () => {
+  const role = await call('POST', '/admin/v1/tokens', { token: tokens.admin, body: { name: 'x', role: 'superuser' } });
+  assert.equal(role.status, 400);
+  assert.equal(role.json.error.message, "role: unknown role 'superuser' (viewer, analyst, officer, admin)");
+  const field = await call('POST', '/admin/v1/tokens', { token: tokens.admin, body: { name: 'x', role: 'viewer', scope: 'all' } });
+  assert.equal(field.status, 400);
+  assert.equal(field.json.error.message, 'scope: unknown field (allowed: name, role, expires_at)');
+  const bad = await call('PUT', '/admin/v1/people/p-1', { token: tokens.officer, body: '{"id":"p-1","kind":"robot"}' });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /^kind: /);
+  assert.equal((await call('GET', '/admin/v1/people/p-1', { token: tokens.viewer })).status, 404);
+  const list = await call('GET', '/admin/v1/tokens', { token: tokens.admin });
+  assert.ok(!list.json.tokens.some((t) => t.name === 'x'));
+
+  const cli = await run(eargateBin, ['admin', 'token', 'create', '--store', pg.url, '--name', 'x', '--role', 'root']);
+  assert.equal(cli.code, 2);
+  assert.match(cli.stderr, /--role: unknown role 'root'/);
+  const past = await run(eargateBin, ['admin', 'token', 'create', '--store', pg.url, '--name', 'x', '--role', 'viewer', '--expires', '2020-01-01']);
+  assert.equal(past.code, 2);
+  assert.match(past.stderr, /--expires: in the past/);
+  // Admin requests are counted under their own endpoint.
+  assert.ok(await metric(gw.base, 'eargate_http_requests_total{endpoint="admin",code="401"}') >= 5);
+  assert.ok(await metric(gw.base, 'eargate_http_requests_total{endpoint="admin",code="403"}') >= 5);
+});

@@ -1,0 +1,150 @@
+// A fleet: two `eargate serve` processes on one real PostgreSQL (tests/support/pg_harness.sh)
+// share the registry. A key revoked through one node (admin API) or from the command line
+// (`eargate people revoke-key`) is refused by the other within a second; a person and key added
+// on one are accepted by the other; each node keeps its own decision log, and the admin
+// changes are in the log of the node that made them. Bad input: a malformed import file
+// changes nothing; an unknown role is refused.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import fs from 'node:fs';
+import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, keys, ips } from './lib.mjs';
+
+const harness = path.join(sourceDir, 'tests/support/pg_harness.sh');
+const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
+
+function run(cmd, args) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+let pg;  // { url, dir }
+const started = [];
+let nodeA, nodeB, adminToken;
+
+before(async () => {
+  const r = await run(harness, ['start', String(process.pid)]);
+  assert.equal(r.code, 0, r.stderr);
+  const [url, dir] = r.stdout.trim().split(' ');
+  pg = { url, dir };
+  const imp = await run(eargateBin, ['people', 'import', '--store', pg.url, samplePeople]);
+  assert.equal(imp.code, 0, imp.stderr);
+  const tok = await run(eargateBin, ['admin', 'token', 'create', '--store', pg.url, '--name', 'fleet-officer', '--role', 'officer']);
+  assert.equal(tok.code, 0, tok.stderr);
+  adminToken = tok.stdout.trim();
+  assert.match(adminToken, /^egadm-[A-Za-z0-9_-]{43}$/);
+  // Two nodes, each with its own decision log; no people file: the registry is the store's.
+  const base = tmpDir('eargate-fleet-');
+  for (const name of ['a', 'b']) {
+    const dir = path.join(base, name);
+    fs.mkdirSync(dir);
+    const gw = await startGateway({ people: '', store: { url: pg.url }, audit: { dir: path.join(dir, 'audit') } }, dir);
+    started.push(gw.child);
+    if (name === 'a') nodeA = gw; else nodeB = gw;
+  }
+});
+
+after(async () => {
+  for (const c of started.reverse()) await stop(c);
+  if (pg) await run(harness, ['stop', pg.dir]);
+});
+
+const authz = (node, key) => request(node.base, '/v1/authz', {
+  headers: { Authorization: `Bearer ${key}`, 'X-Forwarded-For': ips.us, 'X-Eargate-Item': 'mythos-5' },
+});
+const admin = (node, method, pathname, body, token = adminToken) => request(node.base, pathname, {
+  method, body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+});
+
+// Polls until `node` answers authz for `key` with (or without) 401; returns the milliseconds.
+async function msUntil(node, key, wantRefused, limitMs = 5000) {
+  const t0 = performance.now();
+  for (;;) {
+    const r = await authz(node, key);
+    if ((r.status === 401) === wantRefused) return performance.now() - t0;
+    if (performance.now() - t0 > limitMs) return Infinity;
+    await new Promise((res) => setTimeout(res, 10));
+  }
+}
+
+test('a key revoked through one node (admin API) is refused by the other within a second', async () => {
+  assert.notEqual((await authz(nodeA, keys.us)).status, 401);
+  assert.notEqual((await authz(nodeB, keys.us)).status, 401);
+  const r = await admin(nodeA, 'DELETE', `/admin/v1/keys/${sha256(keys.us)}`);
+  assert.equal(r.status, 200, r.text);
+  const ms = await msUntil(nodeB, keys.us, true);
+  console.log(`revocation via node A's admin API refused on node B after ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1000, `node B still accepted the revoked key after ${ms} ms`);
+  assert.equal((await authz(nodeA, keys.us)).status, 401);
+});
+
+test('a key revoked from the command line is refused by both nodes within a second', async () => {
+  assert.notEqual((await authz(nodeB, keys.de)).status, 401);
+  const r = await run(eargateBin, ['people', 'revoke-key', '--store', pg.url, sha256(keys.de)]);
+  assert.equal(r.code, 0, r.stderr);
+  const [a, b] = await Promise.all([msUntil(nodeA, keys.de, true), msUntil(nodeB, keys.de, true)]);
+  console.log(`revocation via eargate people revoke-key: node A ${a.toFixed(0)} ms, node B ${b.toFixed(0)} ms`);
+  assert.ok(a < 1000 && b < 1000, `A ${a} ms, B ${b} ms`);
+});
+
+test('a person and key added on one node are accepted by the other', async () => {
+  const person = {
+    id: 'fleet-1', kind: 'natural', name: 'Grace Hopper',
+    citizenships: [{ country: 'US', source: 'passport-check', verified_at: '2026-05-01T00:00:00Z' }],
+    permanent_residencies: [], us_person: true, end_user_categories: [], end_uses: [], organization: null,
+  };
+  const put = await admin(nodeA, 'PUT', '/admin/v1/people/fleet-1', person);
+  assert.equal(put.status, 201, put.text);
+  const made = await admin(nodeA, 'POST', '/admin/v1/people/fleet-1/keys', '');
+  assert.equal(made.status, 201, made.text);
+  const key = made.json.key;
+  const ms = await msUntil(nodeB, key, false);
+  console.log(`new person + key from node A accepted on node B after ${ms.toFixed(0)} ms`);
+  assert.ok(ms < 1000, `node B refused the new key for ${ms} ms`);
+  const r = await authz(nodeB, key);
+  assert.equal(r.headers['x-eargate-person'], 'fleet-1');
+  // Node B reads the same registry.
+  const got = await admin(nodeB, 'GET', '/admin/v1/people/fleet-1');
+  assert.equal(got.status, 200);
+  assert.equal(got.json.name, 'Grace Hopper');
+  assert.equal(got.json.citizenships[0].source, 'passport-check');
+});
+
+test('each node keeps its own log: the admin changes are in the log of the node that made them', async () => {
+  const a = await admin(nodeA, 'GET', '/admin/v1/decisions?kind=admin_change');
+  const b = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=admin_change');
+  assert.equal(a.status, 200, a.text);
+  const whats = a.json.records.map((r) => r.record.what);
+  assert.deepEqual(whats, ['api_key.revoke', 'person.create', 'api_key.create']);
+  for (const r of a.json.records) assert.equal(r.record.who.name, 'fleet-officer');
+  assert.deepEqual(b.json.records, []);
+  // Decisions: node B decided requests too, in its own chain.
+  const d = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=decision&limit=1');
+  assert.equal(d.json.records.length, 1);
+});
+
+test('a malformed import file changes nothing; an unknown role is refused', async () => {
+  const dir = tmpDir('eargate-fleet-bad-');
+  const file = path.join(dir, 'people.jsonl');
+  fs.writeFileSync(file, [
+    JSON.stringify({ id: 'ok-1', kind: 'natural', name: 'Fine Person', api_key_sha256: sha256('sk-new-1') }),
+    '{"id": "broken", "citizenships": [{"country": "Atlantis"}]}',
+    '{not json',
+  ].join('\n') + '\n');
+  const r = await run(eargateBin, ['people', 'import', '--store', pg.url, file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /people\.jsonl:2: citizenships\[0\]\.country: /);
+  assert.match(r.stderr, /people\.jsonl:3: /);
+  assert.match(r.stderr, /nothing imported/);
+  assert.equal((await admin(nodeB, 'GET', '/admin/v1/people/ok-1')).status, 404);
+  assert.equal((await authz(nodeB, 'sk-new-1')).status, 401);
+
+  const role = await run(eargateBin, ['admin', 'token', 'create', '--store', pg.url, '--name', 'x', '--role', 'root']);
+  assert.equal(role.code, 2);
+  assert.match(role.stderr, /--role: unknown role 'root' \(viewer, analyst, officer, admin\)/);
+});
