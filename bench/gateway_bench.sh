@@ -4,15 +4,18 @@
 #   2. eargate's OpenAI proxy vs nginx proxy_pass, both to the same upstream (an nginx
 #      returning a fixed chat-completion JSON, so the upstream is not the bottleneck)
 # Prints requests/s and p99 latency for each and the ratios (targets: authz >= 0.7 with p99
-# < 2 ms at 32 connections; proxy >= 0.8).
+# < 2 ms at 32 connections; proxy >= 0.8). Also the CPU time each server spent per request
+# (user+system, from /proc): on a machine shared with other work, throughput follows the
+# background load, while CPU per request stays a property of the code.
 #
-#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2
+#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2 RUNS=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
+RUNS=${RUNS:-1}
 for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
 done
@@ -62,8 +65,10 @@ http {
 }
 CONF
 "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
+nginx_master=$!
 
 "$BIN" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UP_PORT" --threads 2 --log-level warn > "$tmp/eargate.out" 2> "$tmp/eargate.err" & pids+=($!)
+eargate_pid=$!
 for _ in $(seq 100); do grep -q listening "$tmp/eargate.out" 2>/dev/null && break; sleep 0.1; done
 EG_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/eargate.out")
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/authz" && break; sleep 0.1; done
@@ -89,26 +94,46 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sk-demo-
   -d '{"model":"mythos-5","messages":[]}' "http://127.0.0.1:$EG_PORT/v1/chat/completions")
 [ "$code" = 200 ] || { echo "eargate proxy answered $code, expected 200"; cat "$tmp/eargate.err"; exit 1; }
 
-# run NAME URL SCRIPT -> "rps p99_ms"
+# CPU ticks (user+system) used so far by the given processes.
+ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+HZ=$(getconf CLK_TCK)
+# nginx's workers (whose CPU the baselines count; for proxy_pass they also serve the upstream,
+# as they do behind eargate, so the two proxy CPU figures are not comparable: eargate's is
+# its own only).
+nginx_workers() { pgrep -P "$nginx_master" | tr '\n' ' '; }
+
+# run NAME URL SCRIPT PIDS... -> "rps p99_ms cpu_us_per_request"
 run() {
-  local out
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$3" "$2")
-  local rps p99 non2xx
+  local name=$1 url=$2 script=$3; shift 3
+  local out t0 t1
+  t0=$(ticks "$@")
+  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")
+  t1=$(ticks "$@")
+  local rps p99 non2xx total cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  total=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '%-28s %10.0f req/s   p99 %7.3f ms%s\n' "$1" "$rps" "$p99" "${non2xx:+   non-2xx: $non2xx}" >&2
-  echo "$rps $p99"
+  cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$total" 'BEGIN {printf "%.2f", n ? d / hz * 1e6 / n : 0}')
+  printf '%-22s %8.0f req/s   p99 %7.3f ms   server CPU %5.2f us/req%s\n' "$name" "$rps" "$p99" "$cpu" \
+    "${non2xx:+   non-2xx: $non2xx}" >&2
+  echo "$rps $p99 $cpu"
 }
-echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t$THREADS -c$CONNECTIONS -d$DURATION" >&2
-read -r ng_authz ng_authz_p99 < <(run "nginx return 204" "http://127.0.0.1:$NG_PORT/authz" "$tmp/authz.lua")
-read -r eg_authz eg_authz_p99 < <(run "eargate /v1/authz" "http://127.0.0.1:$EG_PORT/v1/authz" "$tmp/authz.lua")
-read -r ng_proxy ng_proxy_p99 < <(run "nginx proxy_pass" "http://127.0.0.1:$NG_PORT/v1/chat/completions" "$tmp/chat.lua")
-read -r eg_proxy eg_proxy_p99 < <(run "eargate proxy" "http://127.0.0.1:$EG_PORT/v1/chat/completions" "$tmp/chat.lua")
-python3 - "$ng_authz" "$eg_authz" "$eg_authz_p99" "$ng_proxy" "$eg_proxy" <<'PY'
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t$THREADS -c$CONNECTIONS -d$DURATION; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+for r in $(seq "$RUNS"); do
+  [ "$RUNS" = 1 ] || echo "run $r (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
+  # shellcheck disable=SC2046
+  read -r ng_authz ng_authz_p99 ng_authz_cpu < <(run "nginx return 204" "http://127.0.0.1:$NG_PORT/authz" "$tmp/authz.lua" $(nginx_workers))
+  read -r eg_authz eg_authz_p99 eg_authz_cpu < <(run "eargate /v1/authz" "http://127.0.0.1:$EG_PORT/v1/authz" "$tmp/authz.lua" "$eargate_pid")
+  # shellcheck disable=SC2046
+  read -r ng_proxy ng_proxy_p99 ng_proxy_cpu < <(run "nginx proxy_pass" "http://127.0.0.1:$NG_PORT/v1/chat/completions" "$tmp/chat.lua" $(nginx_workers))
+  read -r eg_proxy eg_proxy_p99 eg_proxy_cpu < <(run "eargate proxy" "http://127.0.0.1:$EG_PORT/v1/chat/completions" "$tmp/chat.lua" "$eargate_pid")
+  python3 - "$ng_authz" "$eg_authz" "$eg_authz_p99" "$ng_proxy" "$eg_proxy" "$ng_authz_cpu" "$eg_authz_cpu" <<'PY'
 import sys
-ng_a, eg_a, eg_a_p99, ng_p, eg_p = map(float, sys.argv[1:])
+ng_a, eg_a, eg_a_p99, ng_p, eg_p, ng_a_cpu, eg_a_cpu = map(float, sys.argv[1:])
 ra, rp = eg_a / ng_a, eg_p / ng_p
 print(f"authz ratio  {ra:.2f} (target >= 0.70) {'ok' if ra >= 0.7 else 'BELOW'}; eargate p99 {eg_a_p99:.3f} ms (target < 2 ms) {'ok' if eg_a_p99 < 2 else 'ABOVE'}")
+print(f"             CPU per request: nginx / eargate = {ng_a_cpu / eg_a_cpu if eg_a_cpu else 0:.2f}")
 print(f"proxy ratio  {rp:.2f} (target >= 0.80) {'ok' if rp >= 0.8 else 'BELOW'}")
 PY
+done

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startUpstream, startGateway, stop, request, curl, metric, keys, ips } from './lib.mjs';
+import { startUpstream, startGateway, stop, request, curl, metric, rawExchange, keys, ips } from './lib.mjs';
 
 let upstream, gw;
 
@@ -205,4 +205,23 @@ test('authz in Envoy ext_authz style: original path after /v1/authz, model from 
 
 test('API keys never appear in the log', async () => {
   assert.ok(!gw.child.stderrText.includes('sk-demo'), gw.child.stderrText);
+});
+
+test('one keep-alive connection: every request is authenticated and located anew', async () => {
+  // The gateway remembers the last key lookup and location per connection; a changed key or
+  // X-Forwarded-For on the same connection must be decided as itself.
+  const ask = (key, ip, last = false) =>
+    `GET /v1/authz HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nX-Forwarded-For: ${ip}\r\n` +
+    `X-Eargate-Item: mythos-5\r\n${last ? 'Connection: close\r\n' : ''}\r\n`;
+  const raw = await rawExchange(gw.port, [
+    ask(keys.us, ips.us), ask(keys.de, ips.us), ask(keys.us, ips.de), ask('sk-nobody', ips.us), ask(keys.us, ips.us, true),
+  ]);
+  const answers = raw.split(/(?=HTTP\/1\.1 )/);
+  assert.equal(answers.length, 5, raw);
+  const status = answers.map((a) => Number(a.slice(9, 12)));
+  assert.deepEqual(status, [200, 403, 403, 401, 200]);
+  assert.match(answers[0], /X-Eargate-Person: cust-us-1\r\n/);
+  assert.match(answers[1], /X-Eargate-Decision: deny\r\n/);
+  assert.match(answers[2], /X-Eargate-Decision: deny\r\n/);
+  assert.match(answers[4], /X-Eargate-Person: cust-us-1\r\n/);
 });

@@ -33,7 +33,7 @@ struct UpstreamConfig {
   uint32_t connect_timeout_ms = 2000;  // upstream.connect_timeout_ms
   uint32_t timeout_ms = 120000;        // upstream.timeout_ms: max silence while waiting for bytes
   std::string authorization;           // upstream.authorization: Authorization header sent upstream ("" = none)
-  uint32_t max_idle_connections = 64;  // upstream.max_idle_connections: keep-alive pool size
+  uint32_t max_idle_connections = 64;  // upstream.max_idle_connections: idle upstream connections kept per I/O thread
 };
 
 struct GeoIpConfig {

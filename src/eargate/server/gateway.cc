@@ -540,15 +540,33 @@ std::optional<geoip::IpAddress> Gateway::ClientAddress(const Caller& caller) con
 }
 
 void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
-  auto client = ClientAddress(caller);
-  if (client) {
-    loc->ip = client->ToString();
-    if (geo_) {
-      geoip::GeoResult r = geo_->Lookup(*client);
-      loc->ip_country = r.country;
-      loc->anonymizer = r.anonymizer;
-    } else {
-      metrics_->CountFailure(Failure::kGeoIpUnavailable);
+  LocationMemo* memo = caller.location_memo;
+  if (memo && memo->valid && memo->forwarded_for == caller.forwarded_for) {
+    if (memo->known) {
+      loc->ip = memo->ip;
+      loc->ip_country = memo->ip_country;
+      loc->anonymizer = memo->anonymizer;
+      if (!geo_) metrics_->CountFailure(Failure::kGeoIpUnavailable);
+    }
+  } else {
+    auto client = ClientAddress(caller);
+    if (client) {
+      loc->ip = client->ToString();
+      if (geo_) {
+        geoip::GeoResult r = geo_->Lookup(*client);
+        loc->ip_country = r.country;
+        loc->anonymizer = r.anonymizer;
+      } else {
+        metrics_->CountFailure(Failure::kGeoIpUnavailable);
+      }
+    }
+    if (memo) {
+      memo->valid = true;
+      memo->forwarded_for.assign(caller.forwarded_for);
+      memo->known = client.has_value();
+      memo->ip = loc->ip;
+      memo->ip_country = loc->ip_country;
+      memo->anonymizer = loc->anonymizer;
     }
   }
   if (!caller.declared_country.empty()) {
@@ -563,14 +581,17 @@ void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
   }
 }
 
+const core::Person* Gateway::PersonForKey(const ServingState& state, std::string_view key) const {
+  if (key.empty()) return nullptr;
+  if (!state.revoked_keys) return state.people->FindByKey(key);
+  std::string hash = PeopleRegistry::KeyHash(key);
+  if (state.revoked_keys->contains(hash)) return nullptr;
+  return state.people->FindByKeyHash(hash);
+}
+
 const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {
   std::string_view key = BearerToken(caller.authorization);
-  if (!key.empty()) {
-    if (!state.revoked_keys) return state.people->FindByKey(key);
-    std::string hash = PeopleRegistry::KeyHash(key);
-    if (state.revoked_keys->contains(hash)) return nullptr;
-    return state.people->FindByKeyHash(hash);
-  }
+  if (!key.empty()) return PersonForKey(state, key);
   if (!caller.person_header.empty() && config_.trust_person_header && trusted_.Contains(caller.peer)) {
     return state.people->FindById(core::StripWhitespace(caller.person_header));
   }
@@ -581,7 +602,7 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
                           core::Layer layer, core::Channel channel) {
   Access a;
   a.policy_version = state.policy->version();
-  const core::Person* person = Authenticate(state, caller);
+  const core::Person* person = caller.person ? *caller.person : Authenticate(state, caller);
   if (!person) {
     a.status = Access::Status::kUnauthenticated;
     return a;

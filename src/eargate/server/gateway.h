@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -59,6 +60,19 @@ struct ServingState {
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
+// The last client location worked out on one client connection. The peer address is fixed
+// for a connection, and trusted_proxies and the geo database for the process lifetime, so the
+// answer depends only on the X-Forwarded-For bytes: the server keeps one per connection and
+// requests repeating the header skip the parse and the geo lookup.
+struct LocationMemo {
+  bool valid = false;
+  std::string forwarded_for;  // the header bytes the answer is for
+  bool known = false;         // false: the header held garbage (location unknown)
+  std::string ip;
+  core::Country ip_country;
+  bool anonymizer = false;
+};
+
 // What HTTP told us about the caller. Views into the request; valid for the call only.
 struct Caller {
   std::string_view authorization;     // Authorization header
@@ -66,6 +80,11 @@ struct Caller {
   std::string_view forwarded_for;     // X-Forwarded-For (trusted proxies only)
   std::string_view declared_country;  // X-Eargate-Country: where the client says it is
   geoip::IpAddress peer;              // the socket's remote address
+  // Set when the server already resolved the bearer key with PersonForKey under the very state
+  // passed to Authorize (its per-connection memo); null inside: unknown or revoked key.
+  // Unset: Authorize authenticates.
+  std::optional<const core::Person*> person;
+  LocationMemo* location_memo = nullptr;  // optional, see LocationMemo
 };
 
 struct Access {
@@ -114,6 +133,10 @@ class Gateway {
   // (the right-most address that is not itself a trusted proxy). nullopt when the header
   // holds garbage (then the location is unknown: fail closed).
   std::optional<geoip::IpAddress> ClientAddress(const Caller& caller) const;
+
+  // The person a bearer key names under `state`: null for an unknown or revoked key. Depends
+  // only on the state and the key (the server memoizes it per connection and state).
+  const core::Person* PersonForKey(const ServingState& state, std::string_view key) const;
 
   // Authenticates the caller and decides access to `item` (id or alias) under `state`.
   Access Authorize(const ServingState& state, const Caller& caller, std::string_view item,

@@ -392,3 +392,37 @@ TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
 
 }  // namespace
 }  // namespace eargate::server
+
+namespace eargate::server {
+namespace {
+
+// Test the lookups the server memoizes per connection: PersonForKey honours the state's revoked
+// keys, and Authorize with the location memo answers as without it, also when the header changes.
+TEST_F(GatewayTest, KeyLookupAndLocationMemo) {
+  const StatePtr& state = gw_->state();
+  const core::Person* p = gw_->PersonForKey(*state, "sk-demo-us-person");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(gw_->PersonForKey(*state, "sk-wrong"), nullptr);
+  auto revoked = std::make_shared<ServingState>(*state);
+  revoked->revoked_keys = std::make_shared<const absl::flat_hash_set<std::string>>(
+      absl::flat_hash_set<std::string>{PeopleRegistry::KeyHash("sk-demo-us-person")});
+  EXPECT_EQ(gw_->PersonForKey(*revoked, "sk-demo-us-person"), nullptr);
+  EXPECT_EQ(AskOf(*gw_, *revoked, From("sk-demo-us-person")).status, Access::Status::kUnauthenticated);
+
+  LocationMemo memo;
+  for (const char* ip : {"8.8.8.8", "8.8.8.8", "193.174.0.1", "not an address", "8.8.8.8"}) {
+    Caller plain = From("sk-demo-us-person", ip);
+    Caller memoized = plain;
+    memoized.location_memo = &memo;
+    memoized.person = p;
+    Access a = AskOf(*gw_, plain);
+    Access b = AskOf(*gw_, memoized);
+    EXPECT_EQ(a.outcome, b.outcome) << ip;
+    EXPECT_EQ(a.client_ip, b.client_ip) << ip;
+    EXPECT_EQ(a.country, b.country) << ip;
+    EXPECT_EQ(a.person_id, b.person_id) << ip;
+  }
+}
+
+}  // namespace
+}  // namespace eargate::server

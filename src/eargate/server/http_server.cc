@@ -5,10 +5,12 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <limits>
 #include <chrono>
+#include <cstdio>
 #include <optional>
 #include <string>
 #include <thread>
@@ -20,6 +22,8 @@
 
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
+#include "eargate/server/http_relay.h"
+#include "eargate/server/http_request.h"
 #include "eargate/server/log.h"
 
 namespace eargate::server {
@@ -28,11 +32,17 @@ namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = net::ip::tcp;
-using net::awaitable;
-using net::use_awaitable;
+// Every I/O object and coroutine names the io_context's own executor type, not the
+// type-erased any_io_executor: no executor copies through a polymorphic wrapper per operation.
+using Executor = net::io_context::executor_type;
+template <typename T>
+using awaitable = net::awaitable<T, Executor>;
+constexpr net::use_awaitable_t<Executor> use_awaitable;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Acceptor = net::basic_socket_acceptor<tcp, Executor>;
+using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, Executor>;
 using core::StrCat;
 using Clock = std::chrono::steady_clock;
-using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 
 namespace {
@@ -40,6 +50,7 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 
 std::string_view ToView(beast::string_view v) { return std::string_view(v.data(), v.size()); }
+std::string_view ToView(std::string_view v) { return v; }
 
 bool IEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -62,6 +73,22 @@ std::string HeaderSafe(std::string_view s, size_t max = 512) {
     out.push_back(u < 0x20 || u >= 0x7f ? '?' : c);
   }
   return out;
+}
+
+// HeaderSafe appended to *out: the common clean value is appended whole.
+void AppendHeaderSafe(std::string_view s, std::string* out, size_t max = 512) {
+  if (s.size() > max) s = s.substr(0, max);
+  size_t clean = 0;
+  while (clean < s.size()) {
+    unsigned char u = static_cast<unsigned char>(s[clean]);
+    if (u < 0x20 || u >= 0x7f) break;
+    ++clean;
+  }
+  out->append(s.data(), clean);
+  for (size_t i = clean; i < s.size(); ++i) {
+    unsigned char u = static_cast<unsigned char>(s[i]);
+    out->push_back(u < 0x20 || u >= 0x7f ? '?' : s[i]);
+  }
 }
 
 std::string ErrorJson(std::string_view type, std::string_view code, std::string_view message,
@@ -174,43 +201,119 @@ struct HttpServer::Impl {
   // One io_context per I/O thread (concurrency hint 1: no cross-thread locking on the hot
   // path), each with its own SO_REUSEPORT acceptor so the kernel spreads connections.
   std::vector<std::unique_ptr<net::io_context>> contexts;
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;  // acceptors[i] runs on contexts[i]
+  std::vector<std::unique_ptr<Acceptor>> acceptors;  // acceptors[i] runs on contexts[i]
   net::io_context& main() { return *contexts[0]; }
   std::optional<net::signal_set> signals;
   tcp::resolver::results_type upstream_endpoints;
+  // A kept-alive connection to the upstream, idle in its thread's pool between requests.
+  struct Upstream {
+    explicit Upstream(const Socket::executor_type& ex) : socket(ex) {}
+    Socket socket;
+    beast::flat_buffer buffer;
+  };
+  // Per I/O thread (pools[i] is used only by contexts[i]'s thread): idle upstream connections,
+  // shared by all client connections of the thread, at most upstream.max_idle_connections.
+  std::vector<std::vector<std::unique_ptr<Upstream>>> pools;
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
-  // Per-connection state. The upstream connection (keep-alive) belongs to the client
-  // connection and shares its strand, so a stream is never used from two threads.
-  struct Conn {
-    beast::tcp_stream stream;
-    geoip::IpAddress peer;
-    std::optional<beast::tcp_stream> upstream;
-    beast::flat_buffer upstream_buffer;
-    std::string out;           // serialized small responses (WriteRaw)
-    std::string upstream_out;  // the serialized upstream request header
-    explicit Conn(tcp::socket&& s) : stream(std::move(s)) {}
+  // The connection's one deadline. Setting it is a store (no timer operation per request):
+  // one timer per connection wakes at the deadline or every `period` (the shortest client
+  // timeout, so a deadline set later is never passed unnoticed), and on expiry cancels the
+  // socket's pending operation instead of closing it, so that a 408 can still be written.
+  // Shared with the timer's handler, which may run after the connection is gone.
+  struct Watch {
+    explicit Watch(Socket* s) : socket(s), timer(s->get_executor()) {}
+    Socket* socket;
+    Timer timer;
+    Clock::time_point deadline = Clock::time_point::max();
+    bool fired = false;   // the deadline passed since it was last set
+    bool closed = false;  // the connection is gone: `socket` dangles
   };
 
-  // A read deadline that cancels the socket's pending operation instead of closing it (as
-  // tcp_stream's own timeout does), so that a 408 can still be written. The handler runs on
-  // the connection's strand and touches `this` only when it fired before destruction.
-  struct Deadline {
-    net::steady_timer timer;
-    bool fired = false;
-    Deadline(Conn& c, uint32_t ms) : timer(c.stream.get_executor()) {
-      c.stream.expires_never();
-      timer.expires_after(std::chrono::milliseconds(ms));
-      timer.async_wait([this, &c](const beast::error_code& ec) {
-        if (ec) return;
-        fired = true;
+  static void WatchLoop(std::shared_ptr<Watch> w, Clock::duration period) {
+    w->timer.async_wait([w, period](const beast::error_code& ec) mutable {
+      if (ec || w->closed) return;
+      Clock::time_point now = Clock::now();
+      if (now >= w->deadline) {
+        w->fired = true;
+        w->deadline = Clock::time_point::max();
         beast::error_code ignored;
-        c.stream.socket().cancel(ignored);
-      });
+        w->socket->cancel(ignored);
+      }
+      w->timer.expires_at(std::min(w->deadline, now + period));
+      WatchLoop(std::move(w), period);
+    });
+  }
+
+  // Per-connection state. The upstream connection (keep-alive) belongs to the client
+  // connection and runs on its thread, so a stream is never used from two threads.
+  struct Conn {
+    Socket stream;
+    geoip::IpAddress peer;
+    std::shared_ptr<Watch> watch;
+    size_t pool = 0;           // this thread's index in pools
+    Request req;               // the request being served (storage reused by the next)
+    std::string out;           // serialized small responses (FormatRaw), proxied response bytes
+    std::string upstream_out;  // the serialized upstream request header
+    std::string kept;          // the upstream response header lines passed on
+    std::string head;          // header lines of an authz answer
+    // The last bearer key looked up on this connection, and under which state (a weak
+    // reference: compared by owner, never locked; it also keeps the address from reuse).
+    std::string memo_authorization;
+    std::weak_ptr<const ServingState> memo_state;
+    const core::Person* memo_person = nullptr;
+    LocationMemo location_memo;
+    Conn(Socket&& s, Clock::duration period) : stream(std::move(s)) {
+      watch = std::make_shared<Watch>(&stream);
+      watch->timer.expires_after(period);
+      WatchLoop(watch, period);
     }
-    ~Deadline() { timer.cancel(); }
+    ~Conn() {
+      watch->closed = true;
+      watch->timer.cancel();
+    }
+    // Sets the deadline for the next operation, on the client socket or on `other`.
+    void Deadline(uint32_t ms, Socket* other = nullptr) {
+      watch->socket = other ? other : &stream;
+      watch->deadline = Clock::now() + std::chrono::milliseconds(ms);
+      watch->fired = false;
+    }
+    void NoDeadline() {
+      watch->socket = &stream;
+      watch->deadline = Clock::time_point::max();
+    }
+    bool TimedOut() const { return watch->fired; }
   };
+
+  // The shortest timeout: how often a connection's watch wakes at most.
+  Clock::duration WatchPeriod() const {
+    const LimitsConfig& l = cfg.limits;
+    uint32_t ms = std::min({l.header_timeout_ms, l.body_timeout_ms, l.idle_timeout_ms, l.write_timeout_ms,
+                            cfg.upstream.connect_timeout_ms, cfg.upstream.timeout_ms});
+    return std::chrono::milliseconds(std::max<uint32_t>(ms, 1));
+  }
+
+  // The caller of a request decided under `state`, with the connection's memos: the bearer key
+  // is hashed and looked up only when its bytes or the state changed since the last request.
+  Caller MemoCallerOf(const Request& req, Conn& c, const StatePtr& state) {
+    Caller caller = CallerOf(req, c);
+    caller.location_memo = &c.location_memo;
+    if (BearerToken(caller.authorization).empty()) return caller;
+    bool same_state = !c.memo_state.owner_before(state) && !state.owner_before(c.memo_state);
+    if (c.memo_person && same_state && c.memo_authorization == caller.authorization) {
+      caller.person = c.memo_person;
+      return caller;
+    }
+    const core::Person* p = gw->PersonForKey(*state, BearerToken(caller.authorization));
+    caller.person = p;
+    if (p) {
+      c.memo_authorization.assign(caller.authorization);
+      c.memo_state = state;
+      c.memo_person = p;
+    }
+    return caller;
+  }
 
   Response MakeResponse(const Request& req, http::status status, std::string body,
                         std::string_view content_type = kJson) {
@@ -227,9 +330,10 @@ struct HttpServer::Impl {
 
   awaitable<bool> Write(Conn& c, Response& res) {
     beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await http::async_write(c.stream, res, net::redirect_error(use_awaitable, ec));
-    if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
     co_return !ec && res.keep_alive();
   }
 
@@ -242,8 +346,9 @@ struct HttpServer::Impl {
     res.keep_alive(false);
     res.prepare_payload();
     beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
+    c.Deadline(cfg.limits.write_timeout_ms);
     co_await http::async_write(c.stream, res, net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
     metrics->CountRequest(Endpoint::kOther, static_cast<int>(status), 0);
   }
 
@@ -265,11 +370,12 @@ struct HttpServer::Impl {
     if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
   }
 
-  // Writes a complete small response with one write: status line, our headers, body. The
-  // hot endpoints use it to skip building a beast::http::fields (one allocation per field).
-  // `headers` holds whole lines ("Name: value\r\n").
-  awaitable<bool> WriteRaw(Conn& c, const Request& req, int status, std::string_view headers,
-                           std::string_view content_type = {}, std::string_view body = {}) {
+  // Serializes a complete small response into c.out, for one write: status line, our
+  // headers, body. The hot endpoints use it to skip building a beast::http::fields (one
+  // allocation per field) and write c.out themselves (a nested coroutine costs a frame).
+  // `headers` holds whole lines ("Name: value\r\n"). Returns whether to keep the connection.
+  bool FormatRaw(Conn& c, const Request& req, int status, std::string_view headers,
+                 std::string_view content_type = {}, std::string_view body = {}) {
     bool keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
     std::string& out = c.out;
     out.clear();
@@ -285,24 +391,24 @@ struct HttpServer::Impl {
     out.append(headers);
     out.append("\r\n");
     out.append(body);
-    beast::error_code ec;
-    c.stream.expires_after(std::chrono::milliseconds(cfg.limits.write_timeout_ms));
-    co_await net::async_write(c.stream, net::buffer(out), net::redirect_error(use_awaitable, ec));
-    c.stream.expires_never();
-    if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
-    co_return !ec && keep;
+    return keep;
   }
 
   static void AddHeader(std::string* h, std::string_view name, std::string_view value) {
-    core::StrAppend(h, name, ": ", HeaderSafe(value), "\r\n");
+    h->append(name);
+    h->append(": ");
+    AppendHeaderSafe(value, h);
+    h->append("\r\n");
   }
 
   // GET|POST /v1/authz (nginx auth_request, Envoy ext_authz HTTP service).
   // Waits until the access's decision record is durable (no-op without a decision log).
   // Returns false when it could not be written: the caller must not allow.
+  // (Checked before calling Record: a coroutine call costs a frame even when it returns at once.)
+  bool NeedsRecord(const Access& a) const { return gw->audit_log() && !a.record.empty(); }
   awaitable<bool> Record(const Access& a) {
     if (!gw->audit_log() || a.record.empty()) co_return true;
-    co_return co_await net::async_initiate<decltype(use_awaitable), void(bool)>(
+    co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>, void(bool)>(
         [this, &a](auto handler) {
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
           auto ex = net::get_associated_executor(*h);
@@ -315,7 +421,6 @@ struct HttpServer::Impl {
 
   awaitable<bool> Authz(const Request& req, Conn& c, int* status) {
     const StatePtr& state = gw->state();
-    Caller caller = CallerOf(req, c);
     core::Layer layer = core::Layer::kApplication;
     core::Channel channel = core::Channel::kApi;
     if (auto it = req.find("X-Eargate-Layer"); it != req.end()) {
@@ -327,13 +432,14 @@ struct HttpServer::Impl {
     std::string item = AuthzItem(req, *state->policy);
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr held = state;
-    Access a = gw->Authorize(*held, caller, item, layer, channel);
-    if (!co_await Record(a)) {
+    Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel);
+    if (NeedsRecord(a) && !co_await Record(a)) {
       // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
       a.outcome = core::Outcome::kDeny;
       a.reason = "decision log unavailable";
     }
-    std::string h;
+    std::string& h = c.head;
+    h.clear();
     if (a.status == Access::Status::kUnauthenticated) {
       h = "X-Eargate-Decision: deny\r\nX-Eargate-Reason: unknown or missing API key\r\nWWW-Authenticate: Bearer\r\n";
       *status = 401;
@@ -355,7 +461,13 @@ struct HttpServer::Impl {
       }
       *status = allow ? 200 : 403;
     }
-    co_return co_await WriteRaw(c, req, *status, h);
+    bool keep = FormatRaw(c, req, *status, h);
+    beast::error_code ec;
+    c.Deadline(cfg.limits.write_timeout_ms);
+    co_await net::async_write(c.stream, net::buffer(c.out), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
+    co_return !ec && keep;
   }
 
   // A JSON endpoint that takes POST only: 405 with Allow otherwise; else handler(&body) gives
@@ -400,9 +512,9 @@ struct HttpServer::Impl {
     }
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr state = gw->state();
-    Access a = gw->Authorize(*state, CallerOf(req, c), *model, core::Layer::kApplication,
+    Access a = gw->Authorize(*state, MemoCallerOf(req, c, state), *model, core::Layer::kApplication,
                              core::Channel::kApi);
-    if (!co_await Record(a)) {
+    if (NeedsRecord(a) && !co_await Record(a)) {
       Response res = MakeResponse(req, http::status::service_unavailable,
                                   ErrorJson("server_error", "audit_log_unavailable",
                                             "the decision could not be recorded; try again"));
@@ -463,160 +575,184 @@ struct HttpServer::Impl {
     co_return co_await Write(c, res);
   }
 
+  // Reads from an upstream connection into its buffer, under the upstream timeout.
+  awaitable<size_t> ReadUpstream(Conn& c, Upstream& up, beast::error_code& ec) {
+    c.Deadline(cfg.upstream.timeout_ms, &up.socket);
+    size_t n = co_await up.socket.async_read_some(up.buffer.prepare(16384), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    up.buffer.commit(n);
+    co_return n;
+  }
+
+  awaitable<bool> WriteClient(Conn& c, std::string_view bytes, beast::error_code& ec) {
+    c.Deadline(cfg.limits.write_timeout_ms);
+    co_await net::async_write(c.stream, net::buffer(bytes.data(), bytes.size()), net::redirect_error(use_awaitable, ec));
+    c.NoDeadline();
+    if (ec && c.TimedOut()) metrics->CountFailure(Failure::kClientTimeout);
+    co_return !ec;
+  }
+
   awaitable<bool> Forward(Request& req, Conn& c, const Access& a, Endpoint endpoint, int* status) {
     metrics->CountUpstreamRequest();
     // The upstream request, serialized by hand into one buffer (the body is sent from the
     // client request's own buffer in the same write): no beast::http::fields allocations.
-    std::string& up = c.upstream_out;
-    up.clear();
-    core::StrAppend(&up, ToView(req.method_string()), " ", cfg.upstream.path_prefix, ToView(req.target()),
+    std::string& up_head = c.upstream_out;
+    up_head.clear();
+    core::StrAppend(&up_head, ToView(req.method_string()), " ", cfg.upstream.path_prefix, ToView(req.target()),
                     " HTTP/1.1\r\nHost: ", cfg.upstream.host);
-    if (cfg.upstream.port != 80) core::StrAppend(&up, ":", cfg.upstream.port);
-    up.append("\r\n");
+    if (cfg.upstream.port != 80) core::StrAppend(&up_head, ":", cfg.upstream.port);
+    up_head.append("\r\n");
     for (const auto& field : req) {
       std::string_view name = ToView(field.name_string());
       if (IsHopByHop(name) || IEquals(name, "authorization") || StartsWithCI(name, "x-eargate-") ||
           IEquals(name, "x-forwarded-for")) {
         continue;
       }
-      core::StrAppend(&up, name, ": ", ToView(field.value()), "\r\n");
+      core::StrAppend(&up_head, name, ": ", ToView(field.value()), "\r\n");
     }
-    if (!cfg.upstream.authorization.empty()) core::StrAppend(&up, "Authorization: ", cfg.upstream.authorization, "\r\n");
-    core::StrAppend(&up, "X-Forwarded-For: ", a.client_ip, "\r\nX-Eargate-Person: ", HeaderSafe(a.person_id),
+    if (!cfg.upstream.authorization.empty()) core::StrAppend(&up_head, "Authorization: ", cfg.upstream.authorization, "\r\n");
+    core::StrAppend(&up_head, "X-Forwarded-For: ", a.client_ip, "\r\nX-Eargate-Person: ", HeaderSafe(a.person_id),
                     "\r\nX-Eargate-Item: ", HeaderSafe(a.item_id), "\r\nX-Eargate-Decision-Id: ", a.decision_id,
                     "\r\nContent-Length: ", req.body().size(), "\r\n\r\n");
-    const std::array<net::const_buffer, 2> up_buffers = {net::buffer(up), net::buffer(req.body())};
+    const std::array<net::const_buffer, 2> up_buffers = {net::buffer(up_head), net::buffer(req.body())};
 
+    // An idle connection from this thread's pool, else a new one; a pooled connection the
+    // upstream closed meanwhile is retried once on a new one (nothing has been answered yet).
+    auto& pool = pools[c.pool];
+    constexpr size_t kMaxHead = 64 * 1024;
+    std::unique_ptr<Upstream> up;
     beast::error_code ec;
-    std::optional<http::response_parser<http::buffer_body>> parser_slot;
-    auto upstream_timeout = std::chrono::milliseconds(cfg.upstream.timeout_ms);
+    size_t head_end = 0;
     for (int attempt = 0;; ++attempt) {
-      parser_slot.emplace();
-      // Not boost::none: Boost 1.74 compares Content-Length against an empty optional as "over".
-      parser_slot->body_limit(std::numeric_limits<std::uint64_t>::max());
-      bool reused = c.upstream.has_value();
-      if (!c.upstream) {
-        c.upstream.emplace(c.stream.get_executor());
-        c.upstream_buffer.clear();
-        c.upstream->expires_after(std::chrono::milliseconds(cfg.upstream.connect_timeout_ms));
-        co_await c.upstream->async_connect(upstream_endpoints, net::redirect_error(use_awaitable, ec));
+      bool reused = attempt == 0 && !pool.empty();
+      if (reused) {
+        up = std::move(pool.back());
+        pool.pop_back();
+      } else {
+        up = std::make_unique<Upstream>(c.stream.get_executor());
+        c.Deadline(cfg.upstream.connect_timeout_ms, &up->socket);
+        co_await net::async_connect(up->socket, upstream_endpoints, net::redirect_error(use_awaitable, ec));
+        c.NoDeadline();
         if (ec) {
-          c.upstream.reset();
-          co_return co_await UpstreamError(
-              req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamConnect, ec,
-              status);
+          Failure f = c.TimedOut() ? Failure::kUpstreamTimeout : Failure::kUpstreamConnect;
+          co_return co_await UpstreamError(req, c, f, ec, status);
         }
-        c.upstream->socket().set_option(tcp::no_delay(true), ec);
+        up->socket.set_option(tcp::no_delay(true), ec);
+        ec = {};
       }
-      c.upstream->expires_after(upstream_timeout);
-      co_await net::async_write(*c.upstream, up_buffers, net::redirect_error(use_awaitable, ec));
-      if (!ec) {
-        co_await http::async_read_header(*c.upstream, c.upstream_buffer, *parser_slot,
-                                         net::redirect_error(use_awaitable, ec));
+      up->buffer.clear();
+      c.Deadline(cfg.upstream.timeout_ms, &up->socket);
+      co_await net::async_write(up->socket, up_buffers, net::redirect_error(use_awaitable, ec));
+      c.NoDeadline();
+      // The response header: read until the empty line.
+      while (!ec) {
+        std::string_view got(static_cast<const char*>(up->buffer.data().data()), up->buffer.size());
+        if (size_t e = got.find("\r\n\r\n"); e != std::string_view::npos) {
+          head_end = e + 4;
+          break;
+        }
+        if (got.size() > kMaxHead) {
+          ec = http::error::header_limit;
+          break;
+        }
+        co_await ReadUpstream(c, *up, ec);
       }
       if (!ec) break;
-      c.upstream.reset();
-      // A kept-alive connection the upstream closed meanwhile: retry once on a new one
-      // (nothing of this request has been answered).
-      if (reused && attempt == 0 && ec != beast::error::timeout) continue;
-      co_return co_await UpstreamError(
-          req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
-          status);
+      bool timed_out = c.TimedOut();
+      up.reset();
+      if (reused && !timed_out) continue;
+      co_return co_await UpstreamError(req, c, timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
+                                       status);
     }
 
-    auto& parser = *parser_slot;
-    auto& res = parser.get();
-    *status = res.result_int();
-    bool upstream_keep = res.keep_alive();
-    bool client_keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
-    for (std::string_view h : {"Connection", "Keep-Alive", "Proxy-Connection", "Trailer", "Upgrade"}) {
-      res.erase(beast::string_view(h.data(), h.size()));
+    // The client's header: the upstream's lines minus hop-by-hop ones, our framing and headers.
+    UpstreamHead head;
+    std::string_view raw(static_cast<const char*>(up->buffer.data().data()), head_end);
+    if (!ParseUpstreamHead(raw, &head, &c.kept)) {
+      up.reset();
+      co_return co_await UpstreamError(req, c, Failure::kUpstreamProtocol, http::error::bad_value, status);
     }
-    bool bodiless = res.result_int() / 100 == 1 || res.result() == http::status::no_content ||
-                    res.result() == http::status::not_modified || req.method() == http::verb::head;
-    if (!bodiless && !parser.content_length() && !parser.chunked()) {
-      res.chunked(true);  // an EOF-delimited upstream body is re-framed for the client
+    *status = head.status;
+    bool client10 = req.version() == 10;
+    bool client_keep = req.keep_alive() && !draining.load(std::memory_order_relaxed);
+    bool upstream_keep = !head.close;
+    BodyRelay body;
+    bool bodiless = head.status / 100 == 1 || head.status == 204 || head.status == 304 ||
+                    req.method() == http::verb::head;
+    if (bodiless) {
+      body.mode = BodyRelay::kNone;
+      body.done = true;
+    } else if (head.chunked) {
+      body.mode = BodyRelay::kChunked;
+      body.dechunk = client10;
+      if (client10) client_keep = false;
+    } else if (head.content_length) {
+      body.mode = BodyRelay::kLength;
+      body.remaining = *head.content_length;
+      body.done = body.remaining == 0;
+    } else {
+      body.mode = BodyRelay::kUntilEof;  // re-framed as chunks for the client (1.0: until close)
+      body.rechunk = !client10;
+      if (client10) client_keep = false;
       upstream_keep = false;
     }
-    res.version(req.version());
-    res.keep_alive(client_keep);
-    res.set("X-Eargate-Decision", "allow");
-    res.set("X-Eargate-Decision-Id", a.decision_id);
-    if (!a.change.empty()) res.set("X-Eargate-Change", HeaderSafe(a.change));
-    auto write_timeout = std::chrono::milliseconds(cfg.limits.write_timeout_ms);
-    // A small body of known length (a non-streamed completion) is read whole and written with
-    // the header in one write: one syscall instead of two, nothing to stream anyway.
-    constexpr std::uint64_t kWholeBodyLimit = 256 * 1024;
-    if (auto cl = parser.content_length(); !bodiless && cl && *cl <= kWholeBodyLimit) {
-      http::response_parser<http::string_body> whole{std::move(parser)};
-      whole.body_limit(kWholeBodyLimit);
-      c.upstream->expires_after(upstream_timeout);
-      co_await http::async_read(*c.upstream, c.upstream_buffer, whole, net::redirect_error(use_awaitable, ec));
-      if (ec) {
-        c.upstream.reset();
-        co_return co_await UpstreamError(
-            req, c, ec == beast::error::timeout ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol, ec,
-            status);
+    std::string& out = c.out;
+    out.clear();
+    core::StrAppend(&out, client10 ? "HTTP/1.0" : "HTTP/1.1", head.status_rest, "\r\n");
+    out.append(c.kept);
+    if (body.mode == BodyRelay::kChunked && !client10) out.append("Transfer-Encoding: chunked\r\n");
+    if (body.mode == BodyRelay::kUntilEof && !client10) out.append("Transfer-Encoding: chunked\r\n");
+    if (!client_keep) out.append("Connection: close\r\n");
+    else if (client10) out.append("Connection: keep-alive\r\n");
+    core::StrAppend(&out, "X-Eargate-Decision: allow\r\nX-Eargate-Decision-Id: ", a.decision_id, "\r\n");
+    if (!a.change.empty()) AddHeader(&out, "X-Eargate-Change", a.change);
+    out.append("\r\n");
+    up->buffer.consume(head_end);
+
+    // The body: each read from the upstream is written to the client before the next read, so
+    // server-sent events pass through one by one. A small body of known length (a completion)
+    // is gathered first and written with the header in one write.
+    constexpr uint64_t kWholeBodyLimit = 256 * 1024;
+    bool gather = body.mode == BodyRelay::kLength && body.remaining <= kWholeBodyLimit;
+    bool answered = false;
+    for (;;) {
+      if (up->buffer.size() > 0 && !body.done) {
+        size_t k = body.Feed(static_cast<const char*>(up->buffer.data().data()), up->buffer.size(), &out);
+        up->buffer.consume(k);
       }
-      c.stream.expires_after(write_timeout);
-      co_await http::async_write(c.stream, whole.get(), net::redirect_error(use_awaitable, ec));
-      if (ec) {
-        if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
-        c.upstream.reset();
-        co_return false;
+      if (body.error) {
+        ec = http::error::bad_chunk;
+      } else if ((body.done || !gather) && !out.empty()) {
+        if (!co_await WriteClient(c, out, ec)) co_return false;
+        answered = true;
+        out.clear();
       }
-      if (!upstream_keep) c.upstream.reset();
-      co_return client_keep;
+      if (body.done || ec) break;
+      size_t n = co_await ReadUpstream(c, *up, ec);
+      if (ec == net::error::eof && n == 0) {
+        ec = {};
+        body.Eof(&out);
+        upstream_keep = false;
+        if (body.error) ec = http::error::partial_message;
+      }
+      if (ec) break;
     }
-    http::response_serializer<http::buffer_body> serializer{res};
-    c.stream.expires_after(write_timeout);
-    co_await http::async_write_header(c.stream, serializer, net::redirect_error(use_awaitable, ec));
     if (ec) {
-      c.upstream.reset();
+      bool timed_out = c.TimedOut();
+      up.reset();
+      if (!answered) {
+        co_return co_await UpstreamError(req, c, timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol,
+                                         ec, status);
+      }
+      // The status line is gone: all we can do is cut the stream, which the client sees as a
+      // truncated response.
+      metrics->CountFailure(timed_out ? Failure::kUpstreamTimeout : Failure::kUpstreamProtocol);
+      Log(LogLevel::kWarn, StrCat("upstream failed mid-response: ", ec.message()));
       co_return false;
     }
-    // Relay the body as it arrives: each read from the upstream is written to the client
-    // before the next read, so server-sent events pass through one by one.
-    char buf[16384];
-    for (;;) {
-      if (!parser.is_done()) {
-        res.body().data = buf;
-        res.body().size = sizeof(buf);
-        c.upstream->expires_after(upstream_timeout);
-        co_await http::async_read_some(*c.upstream, c.upstream_buffer, parser,
-                                       net::redirect_error(use_awaitable, ec));
-        if (ec == http::error::need_buffer) ec = {};
-        if (ec == http::error::end_of_stream && parser.is_done()) ec = {};
-        if (ec) {
-          // The status line is gone: all we can do is cut the stream, which the client sees
-          // as a truncated response.
-          metrics->CountFailure(ec == beast::error::timeout ? Failure::kUpstreamTimeout
-                                                            : Failure::kUpstreamProtocol);
-          Log(LogLevel::kWarn, StrCat("upstream failed mid-response: ", ec.message()));
-          c.upstream.reset();
-          co_return false;
-        }
-        size_t n = sizeof(buf) - res.body().size;
-        if (n == 0 && !parser.is_done()) continue;  // chunk framing only
-        res.body().data = n ? buf : nullptr;
-        res.body().size = n;
-        res.body().more = !parser.is_done();
-      } else {
-        res.body().data = nullptr;
-        res.body().size = 0;
-        res.body().more = false;
-      }
-      c.stream.expires_after(write_timeout);
-      co_await http::async_write(c.stream, serializer, net::redirect_error(use_awaitable, ec));
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        if (ec == beast::error::timeout) metrics->CountFailure(Failure::kClientTimeout);
-        c.upstream.reset();
-        co_return false;
-      }
-      if (serializer.is_done()) break;
+    if (upstream_keep && up->buffer.size() == 0 && pool.size() < cfg.upstream.max_idle_connections) {
+      pool.push_back(std::move(up));
     }
-    if (!upstream_keep) c.upstream.reset();
     (void)endpoint;
     co_return client_keep;
   }
@@ -660,7 +796,7 @@ struct HttpServer::Impl {
             Caller caller = CallerOf(req, c);
             int st = co_await net::co_spawn(
                 admin_thread,
-                [&]() -> awaitable<int> {
+                [&]() -> net::awaitable<int> {  // on the pool's executor, not an io_context's
                   co_return gw->Admin(ToView(req.method_string()), ToView(req.target()), caller, req.body(), &body);
                 },
                 use_awaitable);
@@ -721,7 +857,7 @@ struct HttpServer::Impl {
     co_return keep;
   }
 
-  awaitable<void> Session(tcp::socket socket) {
+  awaitable<void> Session(Socket socket, size_t pool) {
     metrics->ConnectionOpened();
     struct Closed {
       Metrics* m;
@@ -729,7 +865,8 @@ struct HttpServer::Impl {
     } closed{metrics};
     beast::error_code ec;
     tcp::endpoint remote = socket.remote_endpoint(ec);
-    Conn c(std::move(socket));
+    Conn c(std::move(socket), WatchPeriod());
+    c.pool = pool;
     if (remote.address().is_v4()) {
       c.peer = geoip::IpAddress::FromV4(remote.address().to_v4().to_uint());
     } else {
@@ -739,16 +876,12 @@ struct HttpServer::Impl {
     const LimitsConfig& limits = cfg.limits;
     try {
       for (bool first = true;; first = false) {
-        http::request_parser<http::string_body> parser;
+        RequestParser parser(&c.req, limits.max_body_bytes);
         parser.header_limit(limits.max_header_bytes);
-        parser.body_limit(limits.max_body_bytes);
-        bool timed_out = false;
-        {
-          Deadline deadline(c, first || buffer.size() > 0 ? limits.header_timeout_ms : limits.idle_timeout_ms);
-          co_await http::async_read_header(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
-          timed_out = deadline.fired;
-        }
-        if (timed_out && ec) ec = beast::error::timeout;
+        c.Deadline(first || buffer.size() > 0 ? limits.header_timeout_ms : limits.idle_timeout_ms);
+        co_await http::async_read_header(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+        c.NoDeadline();
+        if (c.TimedOut() && ec) ec = beast::error::timeout;
         if (ec) {
           if (ec == http::error::end_of_stream || ec == net::error::eof ||
               ec == net::error::connection_reset || ec == net::error::operation_aborted) {
@@ -784,7 +917,7 @@ struct HttpServer::Impl {
           Metrics* m;
           ~Finished() { m->RequestFinished(); }
         } finished{metrics};
-        auto& hdr = parser.get();
+        const Request& hdr = c.req;
         if (auto cl = parser.content_length(); cl && *cl > limits.max_body_bytes) {
           metrics->CountFailure(Failure::kBodyTooLarge);
           co_await WriteBare(c, http::status::payload_too_large,
@@ -793,16 +926,16 @@ struct HttpServer::Impl {
         }
         if (auto it = hdr.find(http::field::expect); it != hdr.end() && IEquals(ToView(it->value()), "100-continue")) {
           http::response<http::empty_body> cont{http::status::continue_, hdr.version()};
-          c.stream.expires_after(std::chrono::milliseconds(limits.write_timeout_ms));
+          c.Deadline(limits.write_timeout_ms);
           co_await http::async_write(c.stream, cont, net::redirect_error(use_awaitable, ec));
+          c.NoDeadline();
           if (ec) break;
         }
         if (!parser.is_done()) {
-          {
-            Deadline deadline(c, limits.body_timeout_ms);
-            co_await http::async_read(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
-            if (deadline.fired && ec) ec = beast::error::timeout;
-          }
+          c.Deadline(limits.body_timeout_ms);
+          co_await http::async_read(c.stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+          c.NoDeadline();
+          if (c.TimedOut() && ec) ec = beast::error::timeout;
           if (ec) {
             if (ec == http::error::body_limit) {
               metrics->CountFailure(Failure::kBodyTooLarge);
@@ -819,30 +952,30 @@ struct HttpServer::Impl {
             break;
           }
         }
-        Request req = parser.release();
-        bool keep = co_await Handle(req, c, t0);
+        bool keep = co_await Handle(c.req, c, t0);
         if (!keep || draining.load(std::memory_order_relaxed)) break;
       }
     } catch (const std::exception& e) {
       metrics->CountFailure(Failure::kInternal);
       Log(LogLevel::kError, StrCat("connection error: ", e.what()));
     }
-    c.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    c.stream.shutdown(Socket::shutdown_send, ec);
   }
 
   // Accepts on `acceptor`; sessions run on `contexts[i]` (round robin when `spread`, else
   // on the acceptor's own context). One thread runs each context: no strands needed.
-  awaitable<void> Accept(tcp::acceptor& acceptor, net::io_context& own, bool spread) {
+  awaitable<void> Accept(Acceptor& acceptor, net::io_context& own, size_t own_index, bool spread) {
     size_t next = 0;
     for (;;) {
-      net::io_context& target = spread ? *contexts[next++ % contexts.size()] : own;
-      tcp::socket socket(target);
+      size_t index = spread ? next++ % contexts.size() : own_index;
+      net::io_context& target = *contexts[index];
+      Socket socket(target.get_executor());
       beast::error_code ec;
       co_await acceptor.async_accept(socket, net::redirect_error(use_awaitable, ec));
       if (ec) {
         if (!acceptor.is_open() || ec == net::error::operation_aborted) co_return;
         Log(LogLevel::kWarn, StrCat("accept: ", ec.message()));
-        net::steady_timer t(own, std::chrono::milliseconds(50));  // EMFILE and friends
+        Timer t(own.get_executor(), std::chrono::milliseconds(50));  // EMFILE and friends
         co_await t.async_wait(net::redirect_error(use_awaitable, ec));
         continue;
       }
@@ -853,7 +986,7 @@ struct HttpServer::Impl {
       }
       socket.set_option(tcp::no_delay(true), ec);
       auto ex = socket.get_executor();
-      net::co_spawn(ex, Session(std::move(socket)), net::detached);
+      net::co_spawn(ex, Session(std::move(socket), index), net::detached);
     }
   }
 
@@ -872,7 +1005,7 @@ struct HttpServer::Impl {
 
   awaitable<void> DrainThenStop() {
     auto deadline = Clock::now() + std::chrono::milliseconds(cfg.limits.drain_timeout_ms);
-    net::steady_timer t(main());
+    Timer t(main().get_executor());
     while (metrics->in_flight() > 0 && Clock::now() < deadline) {
       t.expires_after(std::chrono::milliseconds(20));
       beast::error_code ec;
@@ -910,6 +1043,7 @@ absl::Status HttpServer::Listen() {
   const Config& cfg = s.cfg;
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) s.contexts.push_back(std::make_unique<net::io_context>(1));
+  s.pools.resize(n);
   try {
     beast::error_code ec;
     tcp::resolver resolver(s.main());
@@ -921,7 +1055,7 @@ absl::Status HttpServer::Listen() {
     tcp::endpoint ep = listen.begin()->endpoint();
     using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
     for (unsigned i = 0; i < n; ++i) {
-      auto acceptor = std::make_unique<tcp::acceptor>(*s.contexts[i]);
+      auto acceptor = std::make_unique<Acceptor>(s.contexts[i]->get_executor());
       acceptor->open(ep.protocol());
       acceptor->set_option(net::socket_base::reuse_address(true));
       acceptor->set_option(reuse_port(true), ec);
@@ -959,7 +1093,7 @@ void HttpServer::Run(bool handle_signals) {
   }
   bool spread = s.acceptors.size() < s.contexts.size();
   for (size_t i = 0; i < s.acceptors.size(); ++i) {
-    net::co_spawn(*s.contexts[i], s.Accept(*s.acceptors[i], *s.contexts[i], spread), net::detached);
+    net::co_spawn(*s.contexts[i], s.Accept(*s.acceptors[i], *s.contexts[i], i, spread), net::detached);
   }
   Log(LogLevel::kInfo, StrCat("listening on ", s.cfg.listen.host, ":", s.port, " with ", s.contexts.size(),
                               " threads, ", s.acceptors.size(), " acceptors; upstream ",
