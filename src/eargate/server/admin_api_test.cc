@@ -354,6 +354,26 @@ TEST_F(AdminApiTest, PeopleAndKeys) {
   EXPECT_EQ(found.body.find("api_key.revoke"), std::string::npos);
 }
 
+// Test that a key's last use reaches the store (api_keys.last_used_at): noted when the gateway
+// looks the key up, written by the watcher thread (here: on its way out).
+TEST_F(AdminApiTest, KeyLastUseIsRecorded) {
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan).status, 201);
+  Reply key = Call("otto", "POST", "/admin/v1/people/cust-7/keys");
+  ASSERT_EQ(key.status, 201) << key.body;
+  std::string secret = Field(key.body, "key");
+  EXPECT_NE(Call("vera", "GET", "/admin/v1/people/cust-7/keys").body.find("\"last_used_at\":null"), std::string::npos);
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  Caller caller;
+  std::string auth = "Bearer " + secret;
+  caller.authorization = auth;
+  ASSERT_EQ(gw_->Authorize(*gw_->state(), caller, "mythos-5", core::Layer::kApplication, core::Channel::kApi).status,
+            Access::Status::kDecided);
+  gw_->StartWatcher();
+  gw_->StopWatcher();  // flushes the noted uses
+  Reply keys = Call("vera", "GET", "/admin/v1/people/cust-7/keys");
+  EXPECT_NE(keys.body.find("\"last_used_at\":\"2026-07-01T12:00:00Z\""), std::string::npos) << keys.body;
+}
+
 // Test that a change the decision log cannot record is refused with 503 and not applied.
 TEST_F(AdminApiTest, RefusedWhenTheLogCannotRecord) {
   ASSERT_TRUE(gw_->audit_log()->Close().ok());

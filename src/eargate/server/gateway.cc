@@ -502,12 +502,17 @@ void Gateway::WatchLoop() {
       std::unique_lock<std::mutex> lock(watch_mu_);
       watch_cv_.wait_for(lock, interval,
                          [&] { return stop_ || reload_requested_ || registry_changed_; });
-      if (stop_) return;
+      if (stop_) {
+        lock.unlock();
+        FlushKeyUses();
+        return;
+      }
       requested = reload_requested_;
       registry = registry_changed_;
       reload_requested_ = false;
       registry_changed_ = false;
     }
+    FlushKeyUses();
     if (registry && !requested) {
       (void)ReloadRegistry();
       continue;
@@ -583,10 +588,46 @@ void Gateway::FillLocation(const Caller& caller, core::Location* loc) {
 
 const core::Person* Gateway::PersonForKey(const ServingState& state, std::string_view key) const {
   if (key.empty()) return nullptr;
-  if (!state.revoked_keys) return state.people->FindByKey(key);
+  if (!state.revoked_keys && !store_) return state.people->FindByKey(key);
   std::string hash = PeopleRegistry::KeyHash(key);
-  if (state.revoked_keys->contains(hash)) return nullptr;
-  return state.people->FindByKeyHash(hash);
+  if (state.revoked_keys && state.revoked_keys->contains(hash)) return nullptr;
+  const core::Person* p = state.people->FindByKeyHash(hash);
+  if (p && store_) NoteKeyUse(hash);
+  return p;
+}
+
+// Key use is recorded at minute resolution: each thread notes a key at most once a minute (the
+// server also memoizes the lookup per connection), and the watcher thread writes the pending
+// uses to the store (api_keys.last_used_at) on its next round.
+void Gateway::NoteKeyUse(const std::string& hash) const {
+  const core::Timestamp now = clock_->Now();
+  thread_local absl::flat_hash_map<std::string, core::Timestamp> noted;
+  thread_local uint64_t noted_instance = 0;
+  if (noted_instance != instance_) {
+    noted.clear();
+    noted_instance = instance_;
+  }
+  core::Timestamp& last = noted[hash];
+  if (last && now - last < 60) return;
+  last = now;
+  std::lock_guard<std::mutex> lock(key_use_mu_);
+  pending_key_uses_[hash] = now;
+}
+
+void Gateway::FlushKeyUses() {
+  absl::flat_hash_map<std::string, core::Timestamp> pending;
+  {
+    std::lock_guard<std::mutex> lock(key_use_mu_);
+    pending.swap(pending_key_uses_);
+  }
+  if (pending.empty() || !store_) return;
+  std::vector<std::pair<std::string, core::Timestamp>> uses(pending.begin(), pending.end());
+  if (absl::Status st = store_->RecordApiKeyUses(uses); !st.ok()) {
+    Log(LogLevel::kWarn, StrCat("registry: cannot record the last use of ", uses.size(), " keys: ",
+                                std::string(st.message())));
+    std::lock_guard<std::mutex> lock(key_use_mu_);
+    for (auto& [hash, at] : uses) pending_key_uses_.try_emplace(hash, at);  // next round
+  }
 }
 
 const core::Person* Gateway::Authenticate(const ServingState& state, const Caller& caller) const {

@@ -25,6 +25,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
@@ -237,6 +238,12 @@ class Gateway {
   bool registry_changed_ = false;  // guarded by watch_mu_
   bool stop_ = false;              // guarded by watch_mu_
   std::thread watcher_;
+
+  // Last use of API keys (store only): noted on lookup, written by the watcher thread.
+  void NoteKeyUse(const std::string& hash) const;
+  void FlushKeyUses();
+  mutable std::mutex key_use_mu_;
+  mutable absl::flat_hash_map<std::string, core::Timestamp> pending_key_uses_;  // guarded by key_use_mu_
 
   // Shipping the log's records to the store (audit.ship_interval_ms).
   void ShipLoop(std::string node);

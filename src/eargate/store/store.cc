@@ -460,6 +460,21 @@ absl::StatusOr<std::optional<std::string>> Store::PersonForApiKey(std::string_vi
   return std::optional<std::string>(Str(rows[0][0]));
 }
 
+absl::Status Store::RecordApiKeyUses(const std::vector<std::pair<std::string, core::Timestamp>>& uses) {
+  if (uses.empty()) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
+  for (const auto& [hash, at] : uses) {
+    EG_RETURN_IF_ERROR(impl_->db
+                           ->Exec("UPDATE api_keys SET last_used_at = $2 WHERE key_sha256 = $1 AND "
+                                  "(last_used_at IS NULL OR last_used_at < $2)",
+                                  {Text(hash), int64_t{at}})
+                           .status());
+  }
+  return txn.Commit();
+}
+
 absl::Status Store::RevokeApiKey(std::string_view key_sha256) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   EG_ASSIGN_OR_RETURN(

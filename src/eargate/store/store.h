@@ -120,6 +120,9 @@ class Store {
   absl::StatusOr<std::optional<std::string>> PersonForApiKey(std::string_view key_sha256,
                                                              bool touch = false);
   absl::Status RevokeApiKey(std::string_view key_sha256);  // NotFound when unknown
+  // Records when keys were last used (hash -> time), in one transaction; a time older than the
+  // stored one is ignored, unknown hashes are skipped. Not a registry change (no reload).
+  absl::Status RecordApiKeyUses(const std::vector<std::pair<std::string, core::Timestamp>>& uses);
   // Hashes of the keys revoked at or after `since` (a revoked hash stays dead: it cannot be
   // added again). One query, for a node's fast path on a revocation.
   absl::StatusOr<std::vector<std::string>> RevokedApiKeysSince(core::Timestamp since);

@@ -162,6 +162,14 @@ TEST_P(RegistryTest, ApiKeys) {
   const ApiKey& k2 = (*keys)[0].key_sha256 == Key("key-2") ? (*keys)[0] : (*keys)[1];
   EXPECT_EQ(k2.last_used_at, clock_.now);
   EXPECT_EQ(k2.revoked_at, clock_.now);
+  // Batched last-use records (the gateway's): newer times win, older ones and unknown keys
+  // change nothing.
+  const core::Timestamp t = clock_.now;
+  ASSERT_TRUE(store().RecordApiKeyUses({{Key("key-1"), t + 100}, {Key("key-2"), t - 100}, {Key("nope"), t}}).ok());
+  ASSERT_TRUE(store().RecordApiKeyUses({{Key("key-1"), t + 50}}).ok());
+  keys = store().ListApiKeys("cust-42");
+  ASSERT_TRUE(keys.ok());
+  for (const ApiKey& k : *keys) EXPECT_EQ(k.last_used_at, k.key_sha256 == Key("key-1") ? t + 100 : t) << k.key_sha256;
 }
 
 // Test admin tokens: roles, expiry, revocation, unknown tokens and bad input.
