@@ -8,7 +8,7 @@
 # (user+system, from /proc): on a machine shared with other work, throughput follows the
 # background load, while CPU per request stays a property of the code.
 #
-#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2 RUNS=1
+#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2 GW_THREADS=2 RUNS=1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
@@ -67,7 +67,7 @@ CONF
 "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
 nginx_master=$!
 
-"$BIN" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UP_PORT" --threads 2 --log-level warn > "$tmp/eargate.out" 2> "$tmp/eargate.err" & pids+=($!)
+"$BIN" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UP_PORT" --threads "${GW_THREADS:-2}" --log-level warn > "$tmp/eargate.out" 2> "$tmp/eargate.err" & pids+=($!)
 eargate_pid=$!
 for _ in $(seq 100); do grep -q listening "$tmp/eargate.out" 2>/dev/null && break; sleep 0.1; done
 EG_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/eargate.out")
