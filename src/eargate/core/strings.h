@@ -56,4 +56,16 @@ std::string StrJoin(const Container& parts, std::string_view sep) {
 std::vector<std::string_view> Split(std::string_view s, char sep, bool skip_empty = false);
 std::string_view StripWhitespace(std::string_view s);
 
+// ASCII case-insensitive equality (HTTP header names, schemes).
+inline bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x += 32;
+    if (y >= 'A' && y <= 'Z') y += 32;
+    if (x != y) return false;
+  }
+  return true;
+}
+
 }  // namespace eargate::core

@@ -23,6 +23,8 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include "eargate/core/strings.h"
+
 namespace eargate::server {
 
 class Request {
@@ -82,16 +84,7 @@ class Request {
 
  private:
   friend class RequestParser;
-  static bool EqualsCI(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      char x = a[i], y = b[i];
-      if (x >= 'A' && x <= 'Z') x += 32;
-      if (y >= 'A' && y <= 'Z') y += 32;
-      if (x != y) return false;
-    }
-    return true;
-  }
+  static bool EqualsCI(std::string_view a, std::string_view b) { return core::EqualsIgnoreCase(a, b); }
 
   // Offsets into text_ while parsing (text_ may grow); views once the header is complete.
   struct Span {

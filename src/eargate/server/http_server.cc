@@ -52,16 +52,7 @@ constexpr std::string_view kJson = "application/json";
 std::string_view ToView(beast::string_view v) { return std::string_view(v.data(), v.size()); }
 std::string_view ToView(std::string_view v) { return v; }
 
-bool IEquals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x += 32;
-    if (y >= 'A' && y <= 'Z') y += 32;
-    if (x != y) return false;
-  }
-  return true;
-}
+bool IEquals(std::string_view a, std::string_view b) { return core::EqualsIgnoreCase(a, b); }
 
 // Header values must not carry control characters (CR/LF would split the response).
 std::string HeaderSafe(std::string_view s, size_t max = 512) {
