@@ -11,6 +11,7 @@
 #include "eargate/impact/report.h"
 #include "eargate/impact/scenarios.h"
 #include "eargate/impact/synth.h"
+#include "eargate/store/people_io.h"
 #include "eargate/store/store.h"
 #include "eargate/store/usage.h"
 
@@ -38,17 +39,12 @@ bool LoadRegistry(const std::string& url, std::vector<wire::PersonRecord>* out) 
     std::cerr << "--store: " << st.status().message() << "\n";
     return false;
   }
-  absl::Status s = (*st)->ForEachPerson([&](const store::PersonRecord& r) {
-    wire::PersonRecord w;
-    w.person = r.person;
-    if (r.location) w.location = *r.location;
-    w.api_keys_sha256 = r.api_keys_sha256;
-    out->push_back(std::move(w));
-  });
-  if (!s.ok()) {
-    std::cerr << "--store: " << s.message() << "\n";
+  auto records = store::RegistryRecords(**st);
+  if (!records.ok()) {
+    std::cerr << "--store: " << records.status().message() << "\n";
     return false;
   }
+  *out = std::move(*records);
   return true;
 }
 

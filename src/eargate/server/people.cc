@@ -8,6 +8,7 @@
 #include "eargate/core/sha256.h"
 #include "eargate/core/strings.h"
 #include "eargate/screen/fingerprint.h"
+#include "eargate/store/people_io.h"
 
 namespace eargate::server {
 
@@ -126,16 +127,9 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Load(
 
 absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::FromStore(
     store::Store& st, const Screening& screening) {
-  std::vector<wire::PersonRecord> records;
-  absl::Status s = st.ForEachPerson([&](const store::PersonRecord& r) {
-    wire::PersonRecord w;
-    w.person = r.person;
-    w.api_keys_sha256 = r.api_keys_sha256;
-    if (r.location) w.location = *r.location;
-    records.push_back(std::move(w));
-  });
-  if (!s.ok()) return s;
-  return Build("", std::move(records), screening);
+  auto records = store::RegistryRecords(st);
+  if (!records.ok()) return records.status();
+  return Build("", std::move(*records), screening);
 }
 
 const core::Person* PeopleRegistry::FindByKey(std::string_view api_key) const {

@@ -31,6 +31,7 @@
 
 #include "eargate/rules/ear_data.h"
 #include "eargate/store/store.h"
+#include "eargate/wire/people_file.h"
 
 namespace eargate::store {
 
@@ -50,5 +51,9 @@ ParsedPeople ParsePeople(std::string_view text, PeopleFormat format, std::string
 void AppendPersonJsonl(const PersonRecord& r, std::string* out);
 std::string PeopleCsvHeader();  // with newline
 void AppendPersonCsv(const PersonRecord& r, std::string* out);
+
+// Every person of the registry in the people-file form the gateway and impact read: the
+// person's facts, usual location and active key hashes (fact sources are left out).
+absl::StatusOr<std::vector<wire::PersonRecord>> RegistryRecords(Store& store);
 
 }  // namespace eargate::store

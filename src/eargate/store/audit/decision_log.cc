@@ -134,6 +134,8 @@ struct DecisionLog::Impl {
   absl::Status OpenSegmentForAppend(uint64_t number, uint64_t size);
   absl::Status CreateSegment(uint64_t number, const std::string& header);
   void PushCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void AcknowledgeLocked(std::vector<std::pair<uint64_t, AppendCallback>> done, uint64_t covered)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void WriterLoop();
   void SyncerLoop();
   absl::StatusOr<uint64_t> AppendLocked(const LogEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
@@ -341,6 +343,30 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, bool unsynced, uin
   return absl::OkStatus();
 }
 
+// Runs `done` and every written record's callback up to `covered` (all of them after an error)
+// with the log's status, outside the lock, then publishes durable_seq: a Flush() that returns
+// has seen every callback of the records it covers run.
+void DecisionLog::Impl::AcknowledgeLocked(std::vector<std::pair<uint64_t, AppendCallback>> done,
+                                          uint64_t covered) {
+  while (!written_callbacks.empty() && (!error.ok() || written_callbacks.front().first <= covered)) {
+    done.push_back(std::move(written_callbacks.front()));
+    written_callbacks.pop_front();
+  }
+  const absl::Status err = error;
+  if (!done.empty()) {
+    mu.Unlock();
+    for (auto& [seq, cb] : done) {
+      if (err.ok())
+        cb(seq);
+      else
+        cb(err);
+    }
+    mu.Lock();
+  }
+  if (err.ok()) durable_seq = std::max(durable_seq, covered);
+  done_cv.SignalAll();
+}
+
 void DecisionLog::Impl::WriterLoop() {
   mu.Lock();
   const bool async = options.durability == Durability::kAsync;
@@ -416,25 +442,7 @@ void DecisionLog::Impl::WriterLoop() {
       // Everything written so far is on disk now (Apply synced it).
       written_seq = sync_started_seq = std::max(sync_started_seq, covered);
     }
-    while (!written_callbacks.empty() && (!error.ok() || written_callbacks.front().first <= covered)) {
-      done.push_back(std::move(written_callbacks.front()));
-      written_callbacks.pop_front();
-    }
-    if (!done.empty()) {
-      // Acknowledge before publishing durable_seq, so that a Flush() that returns has seen
-      // every callback of the records it covers run.
-      absl::Status err = error;
-      mu.Unlock();
-      for (auto& [seq, cb] : done) {
-        if (err.ok())
-          cb(seq);
-        else
-          cb(err);
-      }
-      mu.Lock();
-    }
-    if (error.ok()) durable_seq = std::max(durable_seq, covered);
-    done_cv.SignalAll();
+    AcknowledgeLocked(std::move(done), covered);
   }
   mu.Unlock();
 }
@@ -461,25 +469,7 @@ void DecisionLog::Impl::SyncerLoop() {
     stats.sync_micros += us;
     stats.max_sync_micros = std::max(stats.max_sync_micros, us);
     if (!s.ok() && error.ok()) error = s;
-    std::vector<std::pair<uint64_t, AppendCallback>> done;
-    while (!written_callbacks.empty() &&
-           (!error.ok() || written_callbacks.front().first <= target)) {
-      done.push_back(std::move(written_callbacks.front()));
-      written_callbacks.pop_front();
-    }
-    absl::Status err = error;
-    if (!done.empty()) {
-      mu.Unlock();
-      for (auto& [seq, cb] : done) {
-        if (err.ok())
-          cb(seq);
-        else
-          cb(err);
-      }
-      mu.Lock();
-    }
-    if (err.ok()) durable_seq = std::max(durable_seq, target);
-    done_cv.SignalAll();
+    AcknowledgeLocked({}, target);
     sync_cv.SignalAll();  // the writer may wait for busy syncers
   }
   mu.Unlock();
