@@ -202,6 +202,9 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   auto state = gw->LoadState();
   if (!state.ok()) return state.status();
   gw->state_.store(*state);
+  // What was loaded, for the watcher: taken now, not when its thread starts, so that a file
+  // changed between serving and the thread's first look is still seen as a change.
+  gw->loaded_signature_ = gw->FileSignature(**state);
   if (gw->store_) {
     // Started after the first load: a change from here on triggers a rebuild.
     Gateway* raw = gw.get();
@@ -494,7 +497,7 @@ void Gateway::StopWatcher() {
 }
 
 void Gateway::WatchLoop() {
-  std::string last = FileSignature(*state());
+  std::string last = loaded_signature_;
   auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
   for (;;) {
     bool requested = false, registry = false;

@@ -219,6 +219,7 @@ class Gateway {
   // their files. Guarded by reload_mu_ (after Create); requests read ServingState's copy.
   std::shared_ptr<const screen::Index> screen_index_;
   std::string lists_signature_;
+  std::string loaded_signature_;  // FileSignature of the state Create loaded (the watcher's start)
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
   std::unique_ptr<store::Store> store_;                // null: people from the people file
   std::unique_ptr<store::Store> revocation_store_;     // a second connection for ApplyRevocations
