@@ -71,10 +71,12 @@ int main(int argc, char** argv) {
   double threshold = eargate::screen::kDefaultThreshold;
   std::string shared = std::string(EARGATE_SOURCE_DIR) + "/../shared/data/screening";
   bool verbose = false;
+  std::vector<std::string> queries;  // --query NAME: print the matches of NAME and exit
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threshold") && i + 1 < argc) threshold = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
     else if (!std::strcmp(argv[i], "-v")) verbose = true;
+    else if (!std::strcmp(argv[i], "--query") && i + 1 < argc) queries.push_back(argv[++i]);
   }
   const bool have_shared = std::filesystem::exists(shared + "/ofac_sdn_2024-05-03/sdn.csv");
   eargate::screen::ListSetBuilder builder;
@@ -109,6 +111,21 @@ int main(int argc, char** argv) {
   ScreenOptions opt;
   opt.threshold = threshold;
   std::printf("threshold %.2f\n", threshold);
+  if (!queries.empty()) {
+    for (const auto& name : queries) {
+      ScreenQuery q;
+      q.name = name;
+      std::printf("%s:\n", name.c_str());
+      for (const auto& m : index->Screen(q, opt)) {
+        std::string toks;
+        for (const auto& t : m.matched_tokens) toks += " " + t;
+        std::printf("  %.3f %s %s \"%s\" [%s ]\n", m.score, m.entry->list.c_str(),
+                    m.entry->source_id.c_str(), std::string(m.matched_name).c_str(),
+                    toks.c_str());
+      }
+    }
+    return 0;
+  }
 
   // 1. Labelled sets derived from the real lists: the tuning set and the held-out set (never
   //    used for tuning; see tests/screening/README.md).
@@ -131,7 +148,27 @@ int main(int argc, char** argv) {
         for (const auto& x : m) found |= x.entry->list == row[1] && x.entry->source_id == row[2];
         if (found) { ++tp; ++k.ok; }
         else if (!m.empty()) ++wrong;
-        if (!found && verbose) std::printf("  miss %s: %s\n", row[4].c_str(), row[0].c_str());
+        if (!found && verbose) {
+          // Why: the expected entry's closest name (name-only score) and what ranked first.
+          double best = 0;
+          std::string best_name = "(entry not loaded)";
+          for (const auto& e : index->entries()) {
+            if (e.list != row[1] || e.source_id != row[2]) continue;
+            auto consider = [&](const std::string& n) {
+              const double sc = index->ScoreNames(row[0], n, e.type);
+              if (sc >= best) { best = sc; best_name = n; }
+            };
+            consider(e.name);
+            for (const auto& a : e.aliases) consider(a);
+          }
+          std::printf("  miss %s: %s | expected %s (%.3f)", row[4].c_str(), row[0].c_str(),
+                      best_name.c_str(), best);
+          if (!m.empty()) {
+            std::printf(" | got %s (%.3f, %zu matches)", std::string(m[0].matched_name).c_str(),
+                        m[0].score, m.size());
+          }
+          std::printf("\n");
+        }
       } else {
         ++neg;
         if (!m.empty()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 
 #include "eargate/screen/internal/jaro_winkler.h"
 #include "eargate/screen/internal/strings.h"
@@ -84,48 +85,164 @@ Scratch& ThreadScratch(size_t names, size_t tokens) {
   return s;
 }
 
-// One-to-one greedy alignment of query tokens (weights wq) and listed tokens (weights wc)
-// given their similarity. Returns the blended name score; records aligned pairs.
+// One side of an alignment: token texts and weights (weak flags only matter to the caller's
+// similarity function).
+struct AlignSide {
+  size_t n;
+  const float* w;
+  const std::string_view* text;
+  const uint8_t* weak;
+};
+
+// An aligned pair: query tokens [i, i + di) with listed tokens [j, j + dj).
+struct AlignedPair {
+  uint8_t i, di, j, dj;
+};
+
+// How `whole` compares with `left` + `right` written as one word ("sollersfinance" /
+// "sollers" "finance", "lopezcalleja" / "lopez" "callejas"): 1 when equal; when `whole`
+// starts with `left` (or ends with `right`) exactly, the other part's TokenSim weighted by
+// length; 0 otherwise. Parts of one letter never join (an initial next to a name is not half
+// of a word), and the exact part keeps a fuzzy tail from passing for a different word
+// ("tonghyon" is not "tong" "ho").
+double JoinedSim(std::string_view whole, std::string_view left, std::string_view right) {
+  if (left.size() < 2 || right.size() < 2) return 0;
+  const size_t lj = left.size() + right.size();
+  if (whole.size() + 2 < lj || lj + 2 < whole.size()) return 0;
+  double s = 0;
+  size_t exact = 0;
+  if (whole.starts_with(left)) {
+    exact = left.size();
+    s = TokenSim(whole.substr(left.size()), right);
+  }
+  if (s < 1 && whole.ends_with(right) && whole.size() > right.size()) {
+    const double t = TokenSim(whole.substr(0, whole.size() - right.size()), left);
+    if (t > s) s = t, exact = right.size();
+  }
+  if (s <= 0) return 0;
+  return (static_cast<double>(exact) + static_cast<double>(lj - exact) * s) / lj;
+}
+
+// One-to-one greedy alignment of query tokens and listed tokens, best pairs first. A pair is
+// one query token and one listed token (similarity from `sim`), or a token on one side and two
+// adjacent tokens on the other written as one word (JoinedSim). Unmatched listed tokens in
+// `middle_mask` (a person's middle names) weigh kMiddleWeight of their weight when every
+// other strong listed token is matched at kMiddleStrong or better. Returns the blended name
+// score; records aligned pairs.
 template <typename SimFn>
-double Align(size_t nq, const float* wq, size_t nc, const float* wc, SimFn&& sim,
-             std::vector<std::pair<int, int>>* aligned) {
+double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, SimFn&& sim,
+             std::vector<AlignedPair>* aligned) {
   struct Pair {
     float s;
-    uint8_t i, j;
+    uint8_t i, j, di, dj;
   };
-  Pair pairs[256];
+  const size_t nq = std::min<size_t>(q.n, 16);
+  const size_t nc = std::min<size_t>(c.n, 16);
+  Pair pairs[16 * 16 * 3];
   size_t np = 0;
-  nq = std::min<size_t>(nq, 16);
-  nc = std::min<size_t>(nc, 16);
   for (size_t i = 0; i < nq; ++i) {
     for (size_t j = 0; j < nc; ++j) {
       double s = sim(i, j);
       if (s >= Index::kTokenFloor) {
         pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
-                           static_cast<uint8_t>(j)};
+                           static_cast<uint8_t>(j), 1, 1};
+      }
+      if (j + 1 < nc) {  // query token = two adjacent listed tokens joined
+        s = JoinedSim(q.text[i], c.text[j], c.text[j + 1]);
+        if (s >= Index::kTokenFloor) {
+          pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
+                             static_cast<uint8_t>(j), 1, 2};
+        }
+      }
+      if (i + 1 < nq) {  // listed token = two adjacent query tokens joined
+        s = JoinedSim(c.text[j], q.text[i], q.text[i + 1]);
+        if (s >= Index::kTokenFloor) {
+          pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
+                             static_cast<uint8_t>(j), 2, 1};
+        }
       }
     }
   }
   std::sort(pairs, pairs + np, [](const Pair& a, const Pair& b) {
     if (a.s != b.s) return a.s > b.s;
+    if (a.di + a.dj != b.di + b.dj) return a.di + a.dj < b.di + b.dj;
     if (a.i != b.i) return a.i < b.i;
     return a.j < b.j;
   });
   uint32_t used_q = 0, used_c = 0;
-  double got_q = 0, got_c = 0, tot_q = 0, tot_c = 0;
-  for (size_t i = 0; i < nq; ++i) tot_q += wq[i];
-  for (size_t j = 0; j < nc; ++j) tot_c += wc[j];
+  float sim_c[16] = {};
+  double got_q = 0, got_c = 0, tot_q = 0;
+  for (size_t i = 0; i < nq; ++i) tot_q += q.w[i];
   for (size_t k = 0; k < np; ++k) {
     const Pair& p = pairs[k];
-    if ((used_q >> p.i & 1) || (used_c >> p.j & 1)) continue;
-    used_q |= 1u << p.i;
-    used_c |= 1u << p.j;
-    got_q += wq[p.i] * p.s;
-    got_c += wc[p.j] * p.s;
-    if (aligned) aligned->emplace_back(p.i, p.j);
+    const uint32_t mq = ((1u << p.di) - 1) << p.i;
+    const uint32_t mc = ((1u << p.dj) - 1) << p.j;
+    if ((used_q & mq) || (used_c & mc)) continue;
+    used_q |= mq;
+    used_c |= mc;
+    for (int d = 0; d < p.di; ++d) got_q += q.w[p.i + d] * p.s;
+    for (int d = 0; d < p.dj; ++d) {
+      got_c += c.w[p.j + d] * p.s;
+      sim_c[p.j + d] = p.s;
+    }
+    if (aligned) aligned->push_back(AlignedPair{p.i, p.di, p.j, p.dj});
+  }
+  // Middle names a query left out cost little when the first and last names match well and
+  // the query holds nothing else ("Jong Sun KIM" is not "KIM, Jong Un" without the "Un").
+  bool relieve = middle_mask != 0;
+  for (size_t i = 0; relieve && i < nq; ++i) relieve = (used_q >> i & 1) || q.weak[i];
+  int anchors = 0;
+  for (size_t j = 0; relieve && j < nc; ++j) {
+    if ((middle_mask >> j & 1) || c.w[j] <= 0) continue;
+    if (sim_c[j] < Index::kMiddleStrong && !c.weak[j]) relieve = false;
+    anchors += !c.weak[j];
+  }
+  relieve &= anchors >= 2;
+  double tot_c = 0;
+  for (size_t j = 0; j < nc; ++j) {
+    const bool relieved = relieve && (middle_mask >> j & 1) && !(used_c >> j & 1);
+    tot_c += relieved ? c.w[j] * Index::kMiddleWeight : c.w[j];
   }
   if (tot_q <= 0 || tot_c <= 0) return 0;
   return Index::kQueryShare * (got_q / tot_q) + (1 - Index::kQueryShare) * (got_c / tot_c);
+}
+
+}  // namespace
+
+namespace {
+
+constexpr size_t kNoComma = static_cast<size_t>(-1);
+
+// Positions of a person's middle names in `tokens` (bit k for token k). With "LAST, First
+// Middle ..." (`surname_count` tokens before the comma): the strong given names after the first
+// one. In natural order ("First Middle ... Last", surname_count == kNoComma): the strong tokens
+// between the first and the last strong token.
+uint16_t MiddleMask(const std::vector<NameToken>& tokens, size_t surname_count) {
+  const size_t n = std::min<size_t>(tokens.size(), 16);
+  uint16_t mask = 0;
+  if (surname_count != kNoComma && surname_count > 0 && surname_count < n) {
+    bool first_seen = false;
+    for (size_t k = surname_count; k < n; ++k) {
+      if (tokens[k].weak) continue;
+      if (first_seen) mask |= static_cast<uint16_t>(1u << k);
+      first_seen = true;
+    }
+    return mask;
+  }
+  std::vector<size_t> strong;
+  for (size_t k = 0; k < n; ++k) {
+    if (!tokens[k].weak) strong.push_back(k);
+  }
+  for (size_t s = 1; s + 1 < strong.size(); ++s) mask |= static_cast<uint16_t>(1u << strong[s]);
+  return mask;
+}
+
+// Tokens before the first comma of a person's name ("ZAKHAROV, Andrey ..." -> 1), or kNoComma.
+size_t SurnameTokens(std::string_view text, VariantFolding folding) {
+  const size_t comma = text.find(',');
+  if (comma == std::string_view::npos) return kNoComma;
+  const size_t n = NormalizeName(text.substr(0, comma), folding).size();
+  return n == 0 ? kNoComma : n;
 }
 
 }  // namespace
@@ -134,17 +251,27 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
                     std::vector<std::vector<uint32_t>>& postings) {
   std::vector<NameToken> tokens = NormalizeName(text);
   if (tokens.empty()) return;
+  const bool person = entries_[entry].type == EntityType::kPerson;
+  struct Variant {
+    std::vector<NameToken> tokens;
+    size_t surname_count;
+  };
   // The name itself, plus variants with one pair of short adjacent tokens joined
   // ("jin ping" -> "jinping", "al qaida" -> "alqaida"): writers disagree on these spaces.
-  std::vector<std::vector<NameToken>> variants{tokens};
+  std::vector<Variant> variants{{tokens, person ? SurnameTokens(text, VariantFolding::kFold)
+                                                : kNoComma}};
   // The name as spelled, when folding name-element variants changed it (a query with a typo
   // in "Mahmoud" is closer to "mahmoud" than to the folded "mahmud").
   {
     std::vector<NameToken> spelled = NormalizeName(text, VariantFolding::kAsSpelled);
     bool same = spelled.size() == tokens.size();
     for (size_t k = 0; same && k < tokens.size(); ++k) same = spelled[k].text == tokens[k].text;
-    if (!same && !spelled.empty()) variants.push_back(std::move(spelled));
+    if (!same && !spelled.empty()) {
+      variants.push_back(Variant{
+          std::move(spelled), person ? SurnameTokens(text, VariantFolding::kAsSpelled) : kNoComma});
+    }
   }
+  const size_t base_surname = variants[0].surname_count;
   for (size_t i = 0; i + 1 < tokens.size() && variants.size() < 5; ++i) {
     const auto& a = tokens[i];
     const auto& b = tokens[i + 1];
@@ -159,13 +286,16 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
           v.push_back(tokens[k]);
         }
       }
-      variants.push_back(std::move(v));
+      const size_t sc = base_surname != kNoComma && i + 1 < base_surname ? base_surname - 1
+                                                                          : base_surname;
+      variants.push_back(Variant{std::move(v), sc});
     }
   }
-  for (const auto& v : variants) {
+  for (const auto& [v, surname_count] : variants) {
     const uint32_t name_id = static_cast<uint32_t>(names_.size());
     NameRec rec{entry, static_cast<uint32_t>(name_tokens_.size()),
-                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias, 0};
+                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias,
+                person ? MiddleMask(v, surname_count) : uint16_t{0}, 0};
     for (size_t k = 0; k < rec.tok_count; ++k) {
       auto [it, inserted] =
           token_ids_.try_emplace(v[k].text, static_cast<uint32_t>(token_text_.size()));
@@ -271,10 +401,69 @@ std::vector<Index::QueryToken> Index::PrepareQuery(std::string_view name) const 
     } else {
       q.weight = q.text.size() == 1 ? 1.0f : max_weight;
       if (q.weak) q.weight *= static_cast<float>(kWeakWeight);
+      if (!q.weak) SplitUnknown(q);
     }
     out.push_back(std::move(q));
   }
+  // Adjacent tokens that the lists write as one word ("al qaida" / "alqaida") select the names
+  // holding that word.
+  for (size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i].text.size() + out[i + 1].text.size() < 4) continue;
+    auto it = token_ids_.find(out[i].text + out[i + 1].text);
+    if (it == token_ids_.end() || token_weak_[it->second]) continue;
+    out[i].extra.push_back(it->second);
+    out[i + 1].extra.push_back(it->second);
+  }
   return out;
+}
+
+void Index::SplitUnknown(QueryToken& t) const {
+  const std::string& s = t.text;
+  if (s.size() < 4) return;
+  size_t best = 0, best_min = 0;
+  float best_weight = 0;
+  uint32_t best_ids[2] = {kNoToken, kNoToken};
+  for (size_t p = 2; p + 2 <= s.size(); ++p) {
+    const std::string_view part[2] = {std::string_view(s).substr(0, p),
+                                      std::string_view(s).substr(p)};
+    bool ok = true;
+    bool weak[2] = {false, false};
+    float weight = 0;
+    uint32_t ids[2] = {kNoToken, kNoToken};
+    for (int k = 0; k < 2 && ok; ++k) {
+      auto it = token_ids_.find(std::string(part[k]));
+      if (it != token_ids_.end()) {
+        ids[k] = it->second;
+        weight += token_weight_[it->second];
+        weak[k] = token_weak_[it->second];
+      } else if (IsWeakToken(part[k])) {
+        weight += static_cast<float>(kWeakWeight);
+        weak[k] = true;
+      } else {
+        ok = false;
+      }
+    }
+    // Two-letter fragments are too common to read a word as two ("nordin" is not "nord"
+    // "in", "sales" is not "sa" "les"), unless one half is a company form and the other is not
+    // ("hkco", "aonpo", "ms13").
+    for (int k = 0; k < 2 && ok; ++k) {
+      if (part[k].size() < 3 && weak[k] == weak[1 - k]) ok = false;
+    }
+    const size_t shorter = std::min(p, s.size() - p);
+    if (ok && shorter > best_min) {
+      best = p;
+      best_min = shorter;
+      best_weight = weight;
+      best_ids[0] = ids[0];
+      best_ids[1] = ids[1];
+    }
+  }
+  if (best == 0) return;
+  t.split = true;
+  t.weight = std::min(t.weight, best_weight);
+  for (uint32_t id : best_ids) {
+    if (id != kNoToken && !token_weak_[id]) t.extra.push_back(id);
+  }
 }
 
 void Index::Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>& out) const {
@@ -316,18 +505,28 @@ void Index::Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>&
   }
 }
 
-double Index::ScoreNames(std::string_view query, std::string_view listed) const {
+double Index::ScoreNames(std::string_view query, std::string_view listed,
+                         EntityType listed_type) const {
   std::vector<QueryToken> q = PrepareQuery(query);
   std::vector<QueryToken> c = PrepareQuery(listed);
+  std::vector<NameToken> listed_tokens;
+  for (const auto& t : c) listed_tokens.push_back(NameToken{t.text, t.weak});
+  const uint16_t middle =
+      listed_type == EntityType::kPerson
+          ? MiddleMask(listed_tokens, SurnameTokens(listed, VariantFolding::kFold))
+          : 0;
   std::vector<float> wq, wc;
-  for (const auto& t : q) wq.push_back(t.weight);
-  for (const auto& t : c) wc.push_back(t.weight);
+  std::vector<std::string_view> tq, tc;
+  std::vector<uint8_t> kq, kc;
+  for (const auto& t : q) wq.push_back(t.weight), tq.push_back(t.text), kq.push_back(t.weak);
+  for (const auto& t : c) wc.push_back(t.weight), tc.push_back(t.text), kc.push_back(t.weak);
   auto sim = [&](size_t i, size_t j) {
     if (q[i].weak != c[j].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
     if (q[i].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
     return TokenSim(q[i].text, c[j].text);
   };
-  return Align(q.size(), wq.data(), c.size(), wc.data(), sim, nullptr);
+  return Align(AlignSide{q.size(), wq.data(), tq.data(), kq.data()},
+               AlignSide{c.size(), wc.data(), tc.data(), kc.data()}, middle, sim, nullptr);
 }
 
 std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& options) const {
@@ -340,8 +539,8 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
   std::vector<std::vector<std::pair<uint32_t, float>>> exp(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
     Expand(q[i], exp[i]);
-    if (q[i].id == kNoToken && !exp[i].empty()) {
-      q[i].weight = token_weight_[exp[i][0].first] * (q[i].weak ? 1.0f : 1.0f);
+    if (q[i].id == kNoToken && !q[i].split && !exp[i].empty()) {
+      q[i].weight = token_weight_[exp[i][0].first];
     }
   }
   // Blocking: names sharing a (similar) strong token with the query.
@@ -364,7 +563,11 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     block_weight += q[i].weight;
     const uint32_t tok_epoch = s.Next();
     std::vector<uint32_t> this_token;
-    for (const auto& [tok, sim] : exp[i]) {
+    // The token's neighbours, then (for selection only, not as a pair's similarity) the
+    // words it is half of or made of.
+    std::vector<std::pair<uint32_t, float>> selectors = exp[i];
+    for (uint32_t tok : q[i].extra) selectors.emplace_back(tok, 1.0f);
+    for (const auto& [tok, sim] : selectors) {
       for (uint32_t k = posting_offsets_[tok]; k < posting_offsets_[tok + 1]; ++k) {
         const uint32_t nm = postings_[k];
         if (s.tok_stamp[nm] != tok_epoch) {
@@ -401,7 +604,26 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
   }
   // Full scoring.
   std::vector<float> wq(q.size());
-  for (size_t i = 0; i < q.size(); ++i) wq[i] = q[i].weight;
+  std::vector<std::string_view> tq(q.size());
+  std::vector<uint8_t> kq(q.size());
+  for (size_t i = 0; i < q.size(); ++i) {
+    wq[i] = q[i].weight;
+    tq[i] = q[i].text;
+    kq[i] = q[i].weak;
+  }
+  const AlignSide qside{q.size(), wq.data(), tq.data(), kq.data()};
+  float wc[16];
+  std::string_view tc[16];
+  uint8_t kc[16];
+  auto listed_side = [&](const NameRec& rec) {
+    const uint32_t* toks = &name_tokens_[rec.tok_begin];
+    for (uint32_t j = 0; j < rec.tok_count; ++j) {
+      wc[j] = token_weight_[toks[j]];
+      tc[j] = token_text_[toks[j]];
+      kc[j] = token_weak_[toks[j]];
+    }
+    return AlignSide{rec.tok_count, wc, tc, kc};
+  };
   struct Scored {
     uint32_t name;
     double name_score;
@@ -409,7 +631,6 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     bool country_match;
   };
   std::vector<Scored> scored;
-  float wc[16];
   for (uint32_t nm : cands) {
     const NameRec& rec = names_[nm];
     const Entry& entry = entries_[rec.entry];
@@ -418,7 +639,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       continue;
     }
     const uint32_t* toks = &name_tokens_[rec.tok_begin];
-    for (uint32_t j = 0; j < rec.tok_count; ++j) wc[j] = token_weight_[toks[j]];
+    const AlignSide cside = listed_side(rec);
     auto sim = [&](size_t i, size_t j) -> double {
       const uint32_t tok = toks[j];
       for (const auto& [id, sv] : exp[i]) {
@@ -428,7 +649,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[tok]) return 0.0;
       return TokenSim(q[i].text, token_text_[tok]);
     };
-    const double name_score = Align(q.size(), wq.data(), rec.tok_count, wc, sim, nullptr);
+    const double name_score = Align(qside, cside, rec.middle_mask, sim, nullptr);
     double score = name_score;
     bool country_match = false;
     if (query.country && !entry.countries.empty()) {
@@ -475,8 +696,8 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     m.cite = Citation(entry.restricted_list);
     // Which tokens matched, for the explanation.
     const uint32_t* toks = &name_tokens_[rec.tok_begin];
-    for (uint32_t j = 0; j < rec.tok_count; ++j) wc[j] = token_weight_[toks[j]];
-    std::vector<std::pair<int, int>> aligned;
+    const AlignSide cside = listed_side(rec);
+    std::vector<AlignedPair> aligned;
     auto sim = [&](size_t i, size_t j) -> double {
       for (const auto& [id, sv] : exp[i]) {
         if (id == toks[j]) return sv;
@@ -484,9 +705,13 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[toks[j]]) return 0.0;
       return TokenSim(q[i].text, token_text_[toks[j]]);
     };
-    Align(q.size(), wq.data(), rec.tok_count, wc, sim, &aligned);
-    for (const auto& [i, j] : aligned) {
-      m.matched_tokens.push_back(internal::Cat(q[i].text, "=", token_text_[toks[j]]));
+    Align(qside, cside, rec.middle_mask, sim, &aligned);
+    for (const AlignedPair& a : aligned) {  // "query=listed"; "+" joins a word written as two
+      std::string pair = q[a.i].text;
+      if (a.di == 2) pair += internal::Cat("+", q[a.i + 1].text);
+      pair += internal::Cat("=", token_text_[toks[a.j]]);
+      if (a.dj == 2) pair += internal::Cat("+", token_text_[toks[a.j + 1]]);
+      m.matched_tokens.push_back(std::move(pair));
     }
     out.push_back(std::move(m));
   }

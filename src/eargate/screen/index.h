@@ -85,7 +85,10 @@ class Index {
   const IndexStats& stats() const { return stats_; }
 
   // Name-only score of two names with this index's token weights (for tests, calibration).
-  double ScoreNames(std::string_view query, std::string_view listed) const;
+  // `listed_type` kPerson lets the listed name's middle names go unmatched at a small cost,
+  // as Screen does for persons' entries.
+  double ScoreNames(std::string_view query, std::string_view listed,
+                    EntityType listed_type = EntityType::kUnknown) const;
 
   Index(const Index&) = delete;
   Index& operator=(const Index&) = delete;
@@ -96,6 +99,11 @@ class Index {
   static constexpr double kInitialSim = 0.90;
   static constexpr double kWeakWeight = 0.2;
   static constexpr double kQueryShare = 0.6;
+  // A person's listed middle names that the query leaves out weigh kMiddleWeight of their
+  // weight when every other strong listed token (first name, surname) matches at
+  // kMiddleStrong or better ("Andrey ZAKHAROV" / "ZAKHAROV, Andrey Georgiyevich").
+  static constexpr double kMiddleWeight = 0.25;
+  static constexpr double kMiddleStrong = 0.90;
 
  private:
   struct NameRec {
@@ -103,6 +111,7 @@ class Index {
     uint32_t tok_begin;
     uint16_t tok_count;
     int16_t alias;  // -1 primary, else index into entry.aliases
+    uint16_t middle_mask;  // a person's middle names (bit per token; see MiddleMask)
     float total_weight;
   };
   struct QueryToken {
@@ -110,12 +119,19 @@ class Index {
     uint32_t id;  // dictionary id or kNoToken
     float weight;
     bool weak;
+    bool split = false;  // not in the dictionary, but two dictionary words written as one
+    // Further dictionary tokens that select candidates for this token: the parts of a split
+    // ("llcsonis" -> "sonis"), or this token joined with a neighbour ("al qaida" -> "alqaida").
+    std::vector<uint32_t> extra;
   };
   static constexpr uint32_t kNoToken = 0xFFFFFFFF;
 
   void AddName(uint32_t entry, int16_t alias, std::string_view text,
                std::vector<std::vector<uint32_t>>& postings);
   std::vector<QueryToken> PrepareQuery(std::string_view name) const;
+  // A token missing from the dictionary that is two dictionary words (or company forms)
+  // written as one ("llcsonis", "ptyltd") weighs what the two weigh and selects by them.
+  void SplitUnknown(QueryToken& t) const;
   // Full score of query tokens against name n; fills matched pairs when non-null.
   double ScoreAgainst(const std::vector<QueryToken>& q, const NameRec& n,
                       std::vector<std::string>* pairs) const;
