@@ -41,11 +41,16 @@ double TokenSim(std::string_view a, std::string_view b) {
     return a[0] == b[0] ? Index::kInitialSim : 0.0;
   }
   // Short tokens ("hua", "ali", "li") are compared exactly: Jaro-Winkler's prefix bonus makes
-  // them look like any longer token that starts the same way.
-  if (a.size() <= 3 || b.size() <= 3) return 0.0;
+  // them look like any longer token that starts the same way. Spelling variants (a doubled
+  // letter, "ph" / "f") are the same word at any length ("ful" / "full").
+  if (a.size() <= 3 || b.size() <= 3) {
+    return internal::SameUpToDoubling(a, b) ? Index::kVariantSim : 0.0;
+  }
   // Three or more letters longer is another word ("cardona" is not "card").
   if (a.size() + 2 < b.size() || b.size() + 2 < a.size()) return 0.0;
-  return internal::JaroWinkler(a, b);
+  const double jw = internal::JaroWinkler(a, b);
+  if (jw < Index::kVariantSim && internal::SameUpToDoubling(a, b)) return Index::kVariantSim;
+  return jw;
 }
 
 struct Scratch {
@@ -469,7 +474,25 @@ void Index::SplitUnknown(QueryToken& t) const {
 void Index::Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>& out) const {
   out.clear();
   if (t.id != kNoToken) out.emplace_back(t.id, 1.0f);
-  if (t.weak || t.text.size() < 4) return;
+  if (t.weak) return;
+  if (t.text.size() < 4) {
+    // Too short for trigrams: the same word with one letter doubled or undoubled ("ful" /
+    // "full", "ela" / "ella"), as TokenSim counts them.
+    std::string v;
+    for (size_t k = 0; k < t.text.size(); ++k) {
+      v = t.text;
+      if (k + 1 < v.size() && v[k] == v[k + 1]) {
+        v.erase(k, 1);
+      } else {
+        v.insert(k, 1, v[k]);
+      }
+      auto it = token_ids_.find(v);
+      if (it != token_ids_.end() && !token_weak_[it->second]) {
+        out.emplace_back(it->second, static_cast<float>(kVariantSim));
+      }
+    }
+    return;
+  }
   Scratch& s = ThreadScratch(names_.size(), token_text_.size());
   const uint32_t epoch = s.Next();
   std::vector<uint32_t>& hits = s.touched_token;

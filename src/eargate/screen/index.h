@@ -97,6 +97,8 @@ class Index {
   // Tuning constants (see the file comment).
   static constexpr double kTokenFloor = 0.80;
   static constexpr double kInitialSim = 0.90;
+  // Tokens spelled alike but for a doubled letter or "ph" / "f", "ck" / "k" ("Ella" / "ela").
+  static constexpr double kVariantSim = 0.90;
   static constexpr double kWeakWeight = 0.2;
   static constexpr double kQueryShare = 0.6;
   // A person's listed middle names that the query leaves out weigh kMiddleWeight of their

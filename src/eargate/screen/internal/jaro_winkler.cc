@@ -51,4 +51,35 @@ double JaroWinkler(std::string_view a, std::string_view b) {
   return j + prefix * 0.1 * (1.0 - j);
 }
 
+namespace {
+
+// Writes the skeleton of `t` (see SameUpToDoubling) into `out`; returns its length.
+size_t Skeleton(std::string_view t, char* out, size_t cap) {
+  size_t n = 0;
+  for (size_t i = 0; i < t.size() && n < cap; ++i) {
+    char c = t[i];
+    if (c == 'p' && i + 1 < t.size() && t[i + 1] == 'h') {
+      c = 'f';
+      ++i;
+    } else if (c == 'c' && i + 1 < t.size() && t[i + 1] == 'k') {
+      c = 'k';
+      ++i;
+    }
+    if (n > 0 && out[n - 1] == c) continue;
+    out[n++] = c;
+  }
+  return n;
+}
+
+}  // namespace
+
+bool SameUpToDoubling(std::string_view a, std::string_view b) {
+  constexpr size_t kMax = 64;
+  if (a.empty() || b.empty() || a.size() > kMax || b.size() > kMax) return false;
+  char sa[kMax], sb[kMax];
+  const size_t na = Skeleton(a, sa, kMax);
+  const size_t nb = Skeleton(b, sb, kMax);
+  return na == nb && na >= 2 && std::string_view(sa, na) == std::string_view(sb, nb);
+}
+
 }  // namespace eargate::screen::internal

@@ -11,4 +11,9 @@ double Jaro(std::string_view a, std::string_view b);
 // only when Jaro >= 0.7 (Winkler's boost threshold).
 double JaroWinkler(std::string_view a, std::string_view b);
 
+// True when `a` and `b` are spelled the same once doubled letters are written once and "ph" /
+// "ck" are written "f" / "k" ("Full" / "ful", "Ella" / "ela", "Pheap" / "feap", "Hassan" /
+// "hasan"): spelling variants writers of names disagree on, however short the word.
+bool SameUpToDoubling(std::string_view a, std::string_view b);
+
 }  // namespace eargate::screen::internal

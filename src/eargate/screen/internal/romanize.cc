@@ -235,7 +235,10 @@ void SplitAbdNames(std::vector<std::string>& tokens) {
     for (std::string_view p : kPrefixes) {
       if (t == p) {
         out.emplace_back("abd");
-        after_abd = true;
+        // "Abdul", "Abdel" ... hold their article already: a following "al" is the next
+        // name's ("Abdul AL-TALHI" -> "abd al talhi"), unlike after a bare "Abd" ("Abd
+        // al-Rahman" -> "abd rahman").
+        after_abd = p == "abd" || p == "abdu" || p == "abdou";
         split = true;
         break;
       }
