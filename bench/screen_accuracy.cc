@@ -1,6 +1,9 @@
 // Screening accuracy and speed report (not a test: prints figures, asserts nothing).
 //
-//   screen_accuracy [--threshold T] [--shared DIR]
+//   screen_accuracy [--threshold T] [--shared DIR] [-v] [--query NAME]... [--score A B]...
+//
+// -v prints every miss (with the expected entry's closest name) and false positive;
+// --query prints the matches of NAME, --score the name-only score of A against listed B.
 //
 // Loads the largest list set (SDN 2024-05 + 2025-12 aliases/addresses/comments + CSL 2023-11 +
 // DPL 2023-11) from ../shared/data/screening (or the bundled data/screening when absent) and
@@ -72,11 +75,16 @@ int main(int argc, char** argv) {
   std::string shared = std::string(EARGATE_SOURCE_DIR) + "/../shared/data/screening";
   bool verbose = false;
   std::vector<std::string> queries;  // --query NAME: print the matches of NAME and exit
+  std::vector<std::pair<std::string, std::string>> pairs;  // --score A B: ScoreNames, exit
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threshold") && i + 1 < argc) threshold = std::atof(argv[++i]);
     else if (!std::strcmp(argv[i], "--shared") && i + 1 < argc) shared = argv[++i];
     else if (!std::strcmp(argv[i], "-v")) verbose = true;
     else if (!std::strcmp(argv[i], "--query") && i + 1 < argc) queries.push_back(argv[++i]);
+    else if (!std::strcmp(argv[i], "--score") && i + 2 < argc) {
+      pairs.emplace_back(argv[i + 1], argv[i + 2]);
+      i += 2;
+    }
   }
   const bool have_shared = std::filesystem::exists(shared + "/ofac_sdn_2024-05-03/sdn.csv");
   eargate::screen::ListSetBuilder builder;
@@ -111,6 +119,12 @@ int main(int argc, char** argv) {
   ScreenOptions opt;
   opt.threshold = threshold;
   std::printf("threshold %.2f\n", threshold);
+  for (const auto& [a, b] : pairs) {
+    std::printf("%s ~ %s: %.3f (listed as a person: %.3f)\n", a.c_str(), b.c_str(),
+                index->ScoreNames(a, b),
+                index->ScoreNames(a, b, eargate::screen::EntityType::kPerson));
+  }
+  if (!pairs.empty()) return 0;
   if (!queries.empty()) {
     for (const auto& name : queries) {
       ScreenQuery q;

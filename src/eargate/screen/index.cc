@@ -114,14 +114,22 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
   if (left.size() < 2 || right.size() < 2) return 0;
   const size_t lj = left.size() + right.size();
   if (whole.size() + 2 < lj || lj + 2 < whole.size()) return 0;
+  // The other part: equal, a spelling variant ("alah" / "allah"), or (5+ letters on both
+  // sides) close. Shorter parts are syllables that make other names with one letter more
+  // ("jongs" is not "jong").
+  auto part_sim = [](std::string_view a, std::string_view b) {
+    if (a == b) return 1.0;
+    if (a.size() >= 5 && b.size() >= 5) return TokenSim(a, b);
+    return internal::SameUpToDoubling(a, b) ? Index::kVariantSim : 0.0;
+  };
   double s = 0;
   size_t exact = 0;
   if (whole.starts_with(left)) {
     exact = left.size();
-    s = TokenSim(whole.substr(left.size()), right);
+    s = part_sim(whole.substr(left.size()), right);
   }
   if (s < 1 && whole.ends_with(right) && whole.size() > right.size()) {
-    const double t = TokenSim(whole.substr(0, whole.size() - right.size()), left);
+    const double t = part_sim(whole.substr(0, whole.size() - right.size()), left);
     if (t > s) s = t, exact = right.size();
   }
   if (s <= 0) return 0;
@@ -440,7 +448,9 @@ void Index::SplitUnknown(QueryToken& t) const {
       if (it != token_ids_.end()) {
         ids[k] = it->second;
         weight += token_weight_[it->second];
-        weak[k] = token_weak_[it->second];
+        // The word's own kind: a joined variant ("m s" -> "ms") can put a company form or
+        // honorific in the dictionary as a strong token.
+        weak[k] = token_weak_[it->second] || IsWeakToken(part[k]);
       } else if (IsWeakToken(part[k])) {
         weight += static_cast<float>(kWeakWeight);
         weak[k] = true;

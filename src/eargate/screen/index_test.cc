@@ -136,6 +136,71 @@ TEST(IndexTest, ScoreNames) {
   EXPECT_GT(x.ScoreNames("Acme Trading LLC", "ACME TRADING LIMITED"), 0.9);
 }
 
+bool Finds(const std::vector<Match>& m, std::string_view list, std::string_view id) {
+  for (const Match& x : m) {
+    if (x.entry->list == list && x.entry->source_id == id) return true;
+  }
+  return false;
+}
+
+// Test that a person's listed middle names may go unmatched at a small cost when the first and
+// last names match, and only then (bundled SDN 2021-07 entries).
+TEST(IndexTest, MiddleNamesLeftOut) {
+  const Index& x = *BundledIndex();
+  // SDN 16667 "YAKUNIN, Vladimir Ivanovich" by first and last name only.
+  auto m = Screen("Vladimir YAKUNIN");
+  ASSERT_TRUE(TopIs(m, "us_ofac_sdn", "16667"));
+  EXPECT_GE(m[0].score, 0.95);
+  // Another patronymic is another person: no relief when the query holds an unmatched name.
+  EXPECT_FALSE(Finds(Screen("Vladimir Petrovich YAKUNIN"), "us_ofac_sdn", "16667"));
+  // Korean given names of two syllables: "Jong Sun" is not "Jong Un" (SDN 20157).
+  EXPECT_FALSE(Finds(Screen("Jong Sun KIM"), "us_ofac_sdn", "20157"));
+  // The relief needs first and surname both matched well, not only the surname.
+  EXPECT_FALSE(Finds(Screen("Ivan YAKUNIN"), "us_ofac_sdn", "16667"));
+  // Persons only: an organization's inner words are not middle names (SDN 306).
+  EXPECT_LT(x.ScoreNames("Banco Cuba", "BANCO NACIONAL DE CUBA", EntityType::kOrganization),
+            kDefaultThreshold);
+  EXPECT_GT(x.ScoreNames("Vladimir Yakunin", "YAKUNIN, Vladimir Ivanovich", EntityType::kPerson),
+            x.ScoreNames("Vladimir Yakunin", "YAKUNIN, Vladimir Ivanovich"));
+  // SDN 10477 "AL-TALHI, 'Abd al-Rahim": "Abdul" keeps the surname's "al".
+  EXPECT_TRUE(Finds(Screen("Abdul AL-TALHI"), "us_ofac_sdn", "10477"));
+}
+
+// Test that a word written as two, or two written as one, meets its halves on either side:
+// hyphens dropped, company forms run together, spaced-out words (bundled SDN 2021-07).
+TEST(IndexTest, JoinedAndSplitWords) {
+  const Index& x = *BundledIndex();
+  auto m = Screen("SUMIYOSHIKAI");  // SDN 15495 "SUMIYOSHI-KAI"
+  ASSERT_TRUE(TopIs(m, "us_ofac_sdn", "15495"));
+  EXPECT_DOUBLE_EQ(m[0].score, 1.0);
+  ASSERT_FALSE(m[0].matched_tokens.empty());
+  EXPECT_EQ(m[0].matched_tokens[0], "sumiyoshikai=sumiyoshi+kai");
+  EXPECT_TRUE(TopIs(Screen("MS13"), "us_ofac_sdn", "15412"));       // "MS-13"
+  EXPECT_TRUE(Finds(Screen("RESADLLC"), "us_ofac_cons", "18281"));  // fka "RESAD LLC"
+  m = Screen("Hizb Allah");                                          // SDN 4697 "HIZBALLAH"
+  EXPECT_TRUE(Finds(m, "us_ofac_sdn", "4697"));
+  m = Screen("Kim Jongun");  // SDN 20157 "KIM, Jong Un"
+  ASSERT_TRUE(TopIs(m, "us_ofac_sdn", "20157"));
+  EXPECT_DOUBLE_EQ(m[0].score, 1.0);
+  // Hard negatives next to them: a longer word is not the listed one plus a fragment, and a
+  // word is not read as two fragments ("sales" is not "sa" "les", so "Noah Sales" is not the
+  // vessel NOAH, SDN 15074); a fuzzy tail does not make another syllable ("jongsun").
+  EXPECT_TRUE(Screen("SUMIYOSHIKAISER").empty());
+  EXPECT_FALSE(Finds(Screen("Noah Sales"), "us_ofac_sdn", "15074"));
+  EXPECT_LT(x.ScoreNames("Kim Jongsun", "KIM, Jong Un"), kDefaultThreshold);
+}
+
+// Test that a doubled letter or "ph" / "f" does not make another word, however short
+// (SDN 2024-05 "FULL STAR", "TRY PHEAP PROPERTY CO., LTD."), while another vowel does.
+TEST(IndexTest, SpellingVariants) {
+  const Index& x = *BundledIndex();
+  EXPECT_GE(x.ScoreNames("ful star", "FULL STAR"), 0.9);
+  EXPECT_GE(x.ScoreNames("Try Feap Property", "TRY PHEAP PROPERTY CO., LTD."), 0.9);
+  EXPECT_GE(x.ScoreNames("Hasan Dahir Aweys", "AWEYS, Hassan Dahir"), 0.95);
+  EXPECT_LT(x.ScoreNames("fil star", "FULL STAR"), kDefaultThreshold);
+  EXPECT_LT(x.ScoreNames("Try Fap Property", "TRY PHEAP PROPERTY CO., LTD."), 0.9);
+}
+
 // Test the engine-facing conversion: score bands decide confirmed vs potential.
 TEST(IndexTest, ToScreeningHits) {
   Entry e;

@@ -46,6 +46,10 @@ TEST(NormalizeTest, ArabicHebrewKoreanRomanization) {
   EXPECT_EQ(CanonicalName("Abd al-Rahman"), "abd rahman");
   EXPECT_EQ(CanonicalName("Abdurrahman"), "abd rahman");
   EXPECT_EQ(CanonicalName("SABOOR, Abdul"), "saboor abd");  // order kept: aligns with "Abdul Saboor"
+  // "Abdul" holds its article: a following "al" is the surname's (SDN 10477 "AL-TALHI, Abdul
+  // Rahim"), while after a bare "Abd" it is the compound's own ("Abd al-Rahman" above).
+  EXPECT_EQ(CanonicalName("Abdul AL-TALHI"), "abd al talhi");
+  EXPECT_EQ(CanonicalName("Abdel Al-Sattar"), "abd al sattar");
   EXPECT_EQ(CanonicalName("Хоссеин"), CanonicalName("Hossein"));  // Cyrillic "kh" then the variant
   EXPECT_EQ(CanonicalName("البغدادي"), "al bghdady");  // article split; unknown word left to ICU
   EXPECT_EQ(CanonicalName("משה"), "moshe");
