@@ -129,7 +129,10 @@ int main(int argc, char** argv) {
     for (const auto& name : queries) {
       ScreenQuery q;
       q.name = name;
-      std::printf("%s:\n", name.c_str());
+      auto t = Clock::now();
+      for (int k = 0; k < 2000; ++k) (void)index->Screen(q, opt);
+      std::printf("%s: (%.1f us per query)\n", name.c_str(),
+                  std::chrono::duration<double, std::micro>(Clock::now() - t).count() / 2000);
       for (const auto& m : index->Screen(q, opt)) {
         std::string toks;
         for (const auto& t : m.matched_tokens) toks += " " + t;

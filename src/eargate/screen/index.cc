@@ -114,6 +114,7 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
   if (left.size() < 2 || right.size() < 2) return 0;
   const size_t lj = left.size() + right.size();
   if (whole.size() + 2 < lj || lj + 2 < whole.size()) return 0;
+  if (whole[0] != left[0] && whole.back() != right.back()) return 0;
   // The other part: equal, a spelling variant ("alah" / "allah"), or (5+ letters on both
   // sides) close. Shorter parts are syllables that make other names with one letter more
   // ("jongs" is not "jong").
@@ -153,22 +154,29 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, SimFn
   const size_t nc = std::min<size_t>(c.n, 16);
   Pair pairs[16 * 16 * 3];
   size_t np = 0;
+  bool exact_q[16] = {}, exact_c[16] = {};
   for (size_t i = 0; i < nq; ++i) {
     for (size_t j = 0; j < nc; ++j) {
-      double s = sim(i, j);
+      const double s = sim(i, j);
       if (s >= Index::kTokenFloor) {
         pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
                            static_cast<uint8_t>(j), 1, 1};
+        if (s >= 1.0) exact_q[i] = exact_c[j] = true;
       }
-      if (j + 1 < nc) {  // query token = two adjacent listed tokens joined
-        s = JoinedSim(q.text[i], c.text[j], c.text[j + 1]);
+    }
+  }
+  // A token with an exact partner gains nothing from being read as two words.
+  for (size_t i = 0; i < nq; ++i) {
+    for (size_t j = 0; j < nc; ++j) {
+      if (j + 1 < nc && !exact_q[i]) {  // query token = two adjacent listed tokens joined
+        const double s = JoinedSim(q.text[i], c.text[j], c.text[j + 1]);
         if (s >= Index::kTokenFloor) {
           pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
                              static_cast<uint8_t>(j), 1, 2};
         }
       }
-      if (i + 1 < nq) {  // listed token = two adjacent query tokens joined
-        s = JoinedSim(c.text[j], q.text[i], q.text[i + 1]);
+      if (i + 1 < nq && !exact_c[j]) {  // listed token = two adjacent query tokens joined
+        const double s = JoinedSim(c.text[j], q.text[i], q.text[i + 1]);
         if (s >= Index::kTokenFloor) {
           pairs[np++] = Pair{static_cast<float>(s), static_cast<uint8_t>(i),
                              static_cast<uint8_t>(j), 2, 1};

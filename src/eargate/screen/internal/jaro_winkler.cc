@@ -76,6 +76,10 @@ size_t Skeleton(std::string_view t, char* out, size_t cap) {
 bool SameUpToDoubling(std::string_view a, std::string_view b) {
   constexpr size_t kMax = 64;
   if (a.empty() || b.empty() || a.size() > kMax || b.size() > kMax) return false;
+  // Most pairs differ in the first letter; only "ph" / "f" can make that a variant.
+  if (a[0] != b[0] && !((a[0] == 'p' && b[0] == 'f') || (a[0] == 'f' && b[0] == 'p'))) {
+    return false;
+  }
   char sa[kMax], sb[kMax];
   const size_t na = Skeleton(a, sa, kMax);
   const size_t nb = Skeleton(b, sb, kMax);
