@@ -4,8 +4,18 @@
 //
 // Scoring (all names normalized by normalize.h):
 //   * query and listed tokens are aligned one-to-one, best pairs first; a pair's similarity is
-//     Jaro-Winkler, or 0.9 when one side is an initial of the other ("V" ~ "Vladimir"); pairs
-//     below kTokenFloor count as unmatched;
+//     Jaro-Winkler, or 0.9 when one side is an initial of the other ("V" ~ "Vladimir") or the
+//     same word but for a doubled letter or "ph"/"f", "ck"/"k" ("ful" ~ "full"); pairs below
+//     kTokenFloor count as unmatched;
+//   * a token may also pair with two adjacent tokens of the other side written as one word
+//     ("sumiyoshikai" ~ "sumiyoshi kai", "hizb allah" ~ "hizballah", "ptyltd" ~ "pty ltd"):
+//     one half exact, the other exact, a spelling variant or (5+ letters) close;
+//   * a query word missing from the dictionary that is two dictionary words run together
+//     ("llcsonis", "ms13") weighs what they weigh and selects names by them;
+//   * a person's middle names (given names after the first, from "LAST, First Middle" or
+//     "First Middle Last") that the query leaves out weigh kMiddleWeight of their weight when
+//     the first name and surname match at kMiddleStrong or better and every query word matched
+//     ("Andrey ZAKHAROV" ~ "ZAKHAROV, Andrey Georgiyevich"; not "Jong Sun KIM" ~ "KIM, Jong Un");
 //   * each token weighs its rarity in the lists (IDF); weak tokens (company forms, honorifics)
 //     weigh kWeakWeight of that;
 //   * name score = kQueryShare * (weighted share of the query matched) +
