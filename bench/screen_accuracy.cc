@@ -220,8 +220,8 @@ int main(int argc, char** argv) {
         auto m = Timed(*index, q, opt);
         if (!m.empty()) {
           ++hit;
-          if (verbose && file.find("neg") != std::string::npos)
-            std::printf("  fp %s -> %s (%.3f)\n", q.name.c_str(),
+          if (verbose && file.find("positives_un") == std::string::npos)
+            std::printf("  fp (%s) %s -> %s (%.3f)\n", file.find("congress") != std::string::npos ? "congress" : "synthetic", q.name.c_str(),
                         std::string(m[0].matched_name).c_str(), m[0].score);
         }
       }

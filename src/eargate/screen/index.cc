@@ -232,38 +232,53 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, SimFn
 
 namespace {
 
-constexpr size_t kNoComma = static_cast<size_t>(-1);
+// Strong tokens of the first word of `given` that has any ("Young-Chol" -> 2, "Andrey" -> 1,
+// "Dr. Ibrahim" -> 1 for "Ibrahim"): a hyphenated given name is one name, not a first and a
+// middle name.
+size_t FirstNameTokens(std::string_view given, VariantFolding folding) {
+  for (std::string_view word : internal::Split(given, " ")) {
+    size_t strong = 0;
+    for (const NameToken& t : NormalizeName(word, folding)) strong += !t.weak;
+    if (strong > 0) return strong;
+  }
+  return 1;
+}
 
-// Positions of a person's middle names in `tokens` (bit k for token k). With "LAST, First
-// Middle ..." (`surname_count` tokens before the comma): the strong given names after the first
-// one. In natural order ("First Middle ... Last", surname_count == kNoComma): the strong tokens
-// between the first and the last strong token.
-uint16_t MiddleMask(const std::vector<NameToken>& tokens, size_t surname_count) {
+// Positions of a person's middle names in `tokens` (the normalized `text`; bit k for token k):
+// with "LAST, First Middle ...", the strong given names after the first given name; in natural
+// order ("First Middle ... Last"), the strong tokens between the first name and the last
+// strong token.
+uint16_t MiddleMask(std::string_view text, const std::vector<NameToken>& tokens,
+                    VariantFolding folding) {
   const size_t n = std::min<size_t>(tokens.size(), 16);
+  std::vector<size_t> strong;
   uint16_t mask = 0;
-  if (surname_count != kNoComma && surname_count > 0 && surname_count < n) {
-    bool first_seen = false;
-    for (size_t k = surname_count; k < n; ++k) {
-      if (tokens[k].weak) continue;
-      if (first_seen) mask |= static_cast<uint16_t>(1u << k);
-      first_seen = true;
+  const size_t comma = text.find(',');
+  const size_t surname =
+      comma == std::string_view::npos ? 0 : NormalizeName(text.substr(0, comma), folding).size();
+  if (surname > 0 && surname < n) {
+    const size_t first = FirstNameTokens(text.substr(comma + 1), folding);
+    for (size_t k = surname; k < n; ++k) {
+      if (!tokens[k].weak) strong.push_back(k);
     }
+    for (size_t s = first; s < strong.size(); ++s) mask |= static_cast<uint16_t>(1u << strong[s]);
     return mask;
   }
-  std::vector<size_t> strong;
+  const size_t first = FirstNameTokens(text, folding);
   for (size_t k = 0; k < n; ++k) {
     if (!tokens[k].weak) strong.push_back(k);
   }
-  for (size_t s = 1; s + 1 < strong.size(); ++s) mask |= static_cast<uint16_t>(1u << strong[s]);
+  for (size_t s = first; s + 1 < strong.size(); ++s) mask |= static_cast<uint16_t>(1u << strong[s]);
   return mask;
 }
 
-// Tokens before the first comma of a person's name ("ZAKHAROV, Andrey ..." -> 1), or kNoComma.
-size_t SurnameTokens(std::string_view text, VariantFolding folding) {
-  const size_t comma = text.find(',');
-  if (comma == std::string_view::npos) return kNoComma;
-  const size_t n = NormalizeName(text.substr(0, comma), folding).size();
-  return n == 0 ? kNoComma : n;
+// The mask of `mask`'s name with tokens i and i + 1 joined: the joined token is a middle name
+// when both halves were.
+uint16_t JoinedMask(uint16_t mask, size_t i) {
+  const uint32_t low = mask & ((1u << i) - 1);
+  const uint32_t both = (mask >> i & 1) && (mask >> (i + 1) & 1);
+  const uint32_t high = i + 2 < 16 ? (static_cast<uint32_t>(mask) >> (i + 2)) << (i + 1) : 0;
+  return static_cast<uint16_t>(low | both << i | high);
 }
 
 }  // namespace
@@ -275,12 +290,12 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
   const bool person = entries_[entry].type == EntityType::kPerson;
   struct Variant {
     std::vector<NameToken> tokens;
-    size_t surname_count;
+    uint16_t middle_mask;
   };
   // The name itself, plus variants with one pair of short adjacent tokens joined
   // ("jin ping" -> "jinping", "al qaida" -> "alqaida"): writers disagree on these spaces.
-  std::vector<Variant> variants{{tokens, person ? SurnameTokens(text, VariantFolding::kFold)
-                                                : kNoComma}};
+  std::vector<Variant> variants{
+      {tokens, person ? MiddleMask(text, tokens, VariantFolding::kFold) : uint16_t{0}}};
   // The name as spelled, when folding name-element variants changed it (a query with a typo
   // in "Mahmoud" is closer to "mahmoud" than to the folded "mahmud").
   {
@@ -288,11 +303,12 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
     bool same = spelled.size() == tokens.size();
     for (size_t k = 0; same && k < tokens.size(); ++k) same = spelled[k].text == tokens[k].text;
     if (!same && !spelled.empty()) {
-      variants.push_back(Variant{
-          std::move(spelled), person ? SurnameTokens(text, VariantFolding::kAsSpelled) : kNoComma});
+      const uint16_t mask =
+          person ? MiddleMask(text, spelled, VariantFolding::kAsSpelled) : uint16_t{0};
+      variants.push_back(Variant{std::move(spelled), mask});
     }
   }
-  const size_t base_surname = variants[0].surname_count;
+  const uint16_t base_mask = variants[0].middle_mask;
   for (size_t i = 0; i + 1 < tokens.size() && variants.size() < 5; ++i) {
     const auto& a = tokens[i];
     const auto& b = tokens[i + 1];
@@ -307,16 +323,13 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
           v.push_back(tokens[k]);
         }
       }
-      const size_t sc = base_surname != kNoComma && i + 1 < base_surname ? base_surname - 1
-                                                                          : base_surname;
-      variants.push_back(Variant{std::move(v), sc});
+      variants.push_back(Variant{std::move(v), JoinedMask(base_mask, i)});
     }
   }
-  for (const auto& [v, surname_count] : variants) {
+  for (const auto& [v, middle_mask] : variants) {
     const uint32_t name_id = static_cast<uint32_t>(names_.size());
     NameRec rec{entry, static_cast<uint32_t>(name_tokens_.size()),
-                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias,
-                person ? MiddleMask(v, surname_count) : uint16_t{0}, 0};
+                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias, middle_mask, 0};
     for (size_t k = 0; k < rec.tok_count; ++k) {
       auto [it, inserted] =
           token_ids_.try_emplace(v[k].text, static_cast<uint32_t>(token_text_.size()));
@@ -552,10 +565,9 @@ double Index::ScoreNames(std::string_view query, std::string_view listed,
   std::vector<QueryToken> c = PrepareQuery(listed);
   std::vector<NameToken> listed_tokens;
   for (const auto& t : c) listed_tokens.push_back(NameToken{t.text, t.weak});
-  const uint16_t middle =
-      listed_type == EntityType::kPerson
-          ? MiddleMask(listed_tokens, SurnameTokens(listed, VariantFolding::kFold))
-          : 0;
+  const uint16_t middle = listed_type == EntityType::kPerson
+                              ? MiddleMask(listed, listed_tokens, VariantFolding::kFold)
+                              : 0;
   std::vector<float> wq, wc;
   std::vector<std::string_view> tq, tc;
   std::vector<uint8_t> kq, kc;

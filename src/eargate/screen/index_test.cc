@@ -162,6 +162,9 @@ TEST(IndexTest, MiddleNamesLeftOut) {
             kDefaultThreshold);
   EXPECT_GT(x.ScoreNames("Vladimir Yakunin", "YAKUNIN, Vladimir Ivanovich", EntityType::kPerson),
             x.ScoreNames("Vladimir Yakunin", "YAKUNIN, Vladimir Ivanovich"));
+  // A hyphenated given name is one name (SDN 21748 "KIM, Tong-ho"): no middle name to leave out.
+  EXPECT_DOUBLE_EQ(x.ScoreNames("Tong Kim", "KIM, Tong-ho", EntityType::kPerson),
+                   x.ScoreNames("Tong Kim", "KIM, Tong-ho"));
   // SDN 10477 "AL-TALHI, 'Abd al-Rahim": "Abdul" keeps the surname's "al".
   EXPECT_TRUE(Finds(Screen("Abdul AL-TALHI"), "us_ofac_sdn", "10477"));
 }
