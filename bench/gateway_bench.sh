@@ -8,7 +8,13 @@
 # (user+system, from /proc): on a machine shared with other work, throughput follows the
 # background load, while CPU per request stays a property of the code.
 #
-#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2 GW_THREADS=2 RUNS=1
+# PIN=SERVER_CPUS:CLIENT_CPUS (e.g. PIN=1:0) runs the servers and wrk on separate cores
+# (taskset), as a load generator on another machine would: nginx gets one worker and eargate one
+# I/O thread per server CPU, wrk one thread per client CPU. Without it everything shares all
+# cores, and latency includes the servers' fight with wrk for the CPU. The busy share of the
+# client cores is printed: near 100 % means wrk, not the server, limited the run.
+#
+#   bench/gateway_bench.sh [EARGATE_BIN]     env: DURATION=5s CONNECTIONS=32 THREADS=2 GW_THREADS=2 RUNS=1 PIN=
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
@@ -16,6 +22,16 @@ DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-32}
 THREADS=${THREADS:-2}
 RUNS=${RUNS:-1}
+PIN=${PIN:-}
+server_cpus=""; client_cpus=""; on_server=(); on_client=(); workers=auto
+if [ -n "$PIN" ]; then
+  [[ "$PIN" =~ ^([0-9,-]+):([0-9,-]+)$ ]] || { echo "PIN must be SERVER_CPUS:CLIENT_CPUS, e.g. 1:0"; exit 1; }
+  server_cpus=${BASH_REMATCH[1]}; client_cpus=${BASH_REMATCH[2]}
+  command -v taskset >/dev/null || { echo "missing taskset (util-linux)"; exit 1; }
+  count_cpus() { python3 -c 'import sys; print(sum(int(b) - int(a) + 1 if "-" in r else 1 for r in sys.argv[1].split(",") for a, _, b in [r.partition("-")]))' "$1"; }
+  workers=$(count_cpus "$server_cpus"); GW_THREADS=$workers; THREADS=$(count_cpus "$client_cpus")
+  on_server=(taskset -c "$server_cpus"); on_client=(taskset -c "$client_cpus")
+fi
 for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
 done
@@ -36,7 +52,7 @@ NG_PORT=$(free_port); UP_PORT=$(free_port)
 user_line=""; [ "$(id -u)" = 0 ] && user_line="user root;"
 cat > "$tmp/nginx.conf" <<CONF
 $user_line
-worker_processes auto;
+worker_processes $workers;
 daemon off;
 pid $tmp/nginx.pid;
 error_log $tmp/error.log warn;
@@ -64,10 +80,10 @@ http {
   }
 }
 CONF
-"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
+"${on_server[@]}" "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" & pids+=($!)
 nginx_master=$!
 
-"$BIN" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UP_PORT" --threads "${GW_THREADS:-2}" --log-level warn > "$tmp/eargate.out" 2> "$tmp/eargate.err" & pids+=($!)
+"${on_server[@]}" "$BIN" serve --listen 127.0.0.1:0 --upstream "http://127.0.0.1:$UP_PORT" --threads "${GW_THREADS:-2}" --log-level warn > "$tmp/eargate.out" 2> "$tmp/eargate.err" & pids+=($!)
 eargate_pid=$!
 for _ in $(seq 100); do grep -q listening "$tmp/eargate.out" 2>/dev/null && break; sleep 0.1; done
 EG_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/eargate.out")
@@ -102,24 +118,48 @@ HZ=$(getconf CLK_TCK)
 # its own only).
 nginx_workers() { pgrep -P "$nginx_master" | tr '\n' ' '; }
 
+# Busy jiffies and all jiffies, summed over the client CPUs (/proc/stat).
+client_jiffies() {
+  python3 - "$client_cpus" <<'PY'
+import sys
+cpus = set()
+for r in sys.argv[1].split(","):
+    a, _, b = r.partition("-")
+    cpus.update(range(int(a), int(b or a) + 1))
+busy = total = 0
+for line in open("/proc/stat"):
+    f = line.split()
+    if f[0].startswith("cpu") and f[0][3:].isdigit() and int(f[0][3:]) in cpus:
+        v = list(map(int, f[1:8]))
+        total += sum(v); busy += sum(v) - v[3] - v[4]
+print(busy, total)
+PY
+}
+
 # run NAME URL SCRIPT PIDS... -> "rps p99_ms cpu_us_per_request"
 run() {
   local name=$1 url=$2 script=$3; shift 3
   local out t0 t1
+  local c0=(0 0) c1=(0 0) client=""
+  [ -z "$PIN" ] || read -ra c0 < <(client_jiffies)
   t0=$(ticks "$@")
-  out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")
+  out=$("${on_client[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url")
   t1=$(ticks "$@")
+  if [ -n "$PIN" ]; then
+    read -ra c1 < <(client_jiffies)
+    client=$(awk -v b=$((c1[0] - c0[0])) -v t=$((c1[1] - c0[1])) 'BEGIN {printf "   client cores %3.0f%% busy", t ? 100 * b / t : 0}')
+  fi
   local rps p99 non2xx total cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   total=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$HZ" -v n="$total" 'BEGIN {printf "%.2f", n ? d / hz * 1e6 / n : 0}')
-  printf '%-22s %8.0f req/s   p99 %7.3f ms   server CPU %5.2f us/req%s\n' "$name" "$rps" "$p99" "$cpu" \
-    "${non2xx:+   non-2xx: $non2xx}" >&2
+  printf '%-22s %8.0f req/s   p99 %7.3f ms   server CPU %5.2f us/req%s%s\n' "$name" "$rps" "$p99" "$cpu" \
+    "$client" "${non2xx:+   non-2xx: $non2xx}" >&2
   echo "$rps $p99 $cpu"
 }
-echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t$THREADS -c$CONNECTIONS -d$DURATION; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); wrk -t$THREADS -c$CONNECTIONS -d$DURATION${PIN:+; servers on CPU $server_cpus (nginx $workers workers, eargate $GW_THREADS I/O threads), wrk on CPU $client_cpus}; load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq "$RUNS"); do
   [ "$RUNS" = 1 ] || echo "run $r (load average $(cut -d' ' -f1-3 /proc/loadavg))" >&2
   # shellcheck disable=SC2046
