@@ -514,8 +514,8 @@ class AdminHandlers {
       people.push_back(p->person);
     } else {
       StatePtr state = gw_->state();
-      for (const auto& rec : state->people->records())
-        if (!rec.person.screening.empty()) people.push_back(rec.person);
+      for (const auto& e : state->people->entries())
+        if (!e->record.person.screening.empty()) people.push_back(e->record.person);
     }
     auto dispositions = Must(st_.ListScreeningDispositions(person_id));
     std::string items = "[";
