@@ -161,33 +161,37 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Update(
   reg->path_ = base.path_;
   reg->index_ = base.index_;
   std::vector<EntryPtr> fresh = MakeEntries(std::move(changed), screening, &base, &reg->screened_anew_);
-  // The ids whose entries leave: the removed and the replaced.
-  absl::flat_hash_map<std::string_view, const Entry*> replace;
-  for (const EntryPtr& e : fresh) replace.emplace(e->record.person.id, e.get());
-  absl::flat_hash_map<std::string_view, bool> drop;
-  for (const std::string& id : removed)
-    if (!replace.contains(id)) drop.emplace(id, true);
-  // Shared entries (a copy of pointers), replaced in place, dropped, or added in id order.
-  reg->entries_.reserve(base.entries_.size() + fresh.size());
+  // The base entries that leave (removed or replaced), found through base's id map; the one
+  // pass over the shared entries below compares pointers only.
+  absl::flat_hash_map<const Entry*, const EntryPtr*> leaving;  // base entry -> its replacement
+  for (const EntryPtr& f : fresh) {
+    auto it = base.by_id_.find(std::string_view(f->record.person.id));
+    if (it != base.by_id_.end()) leaving[it->second] = &f;
+  }
+  for (const std::string& id : removed) {
+    auto it = base.by_id_.find(std::string_view(id));
+    if (it != base.by_id_.end()) leaving.emplace(it->second, nullptr);  // a replacement wins
+  }
   reg->by_id_ = base.by_id_;
   reg->by_key_ = base.by_key_;
-  absl::flat_hash_map<std::string_view, bool> placed;
+  for (const auto& [old, replacement] : leaving) {
+    reg->by_id_.erase(std::string_view(old->record.person.id));
+    for (const auto& k : old->record.api_keys_sha256) reg->by_key_.erase(std::string_view(k));
+  }
+  // Shared entries (a copy of pointers), replaced in place, dropped, or added in id order.
+  reg->entries_.reserve(base.entries_.size() + fresh.size());
+  absl::flat_hash_map<const Entry*, bool> placed;
   for (const EntryPtr& e : base.entries_) {
-    std::string_view id = e->record.person.id;
-    if (drop.contains(id) || replace.contains(id)) {
-      reg->by_id_.erase(id);
-      for (const auto& k : e->record.api_keys_sha256) reg->by_key_.erase(std::string_view(k));
-      if (drop.contains(id)) continue;
-      const Entry* now = replace.at(id);
-      for (const EntryPtr& f : fresh)
-        if (f.get() == now) reg->entries_.push_back(f);
-      placed.emplace(id, true);
-      continue;
+    auto it = leaving.empty() ? leaving.end() : leaving.find(e.get());
+    if (it == leaving.end()) {
+      reg->entries_.push_back(e);
+    } else if (it->second != nullptr) {
+      reg->entries_.push_back(*it->second);
+      placed.emplace(it->second->get(), true);
     }
-    reg->entries_.push_back(e);
   }
   for (const EntryPtr& f : fresh) {
-    if (placed.contains(f->record.person.id)) continue;
+    if (placed.contains(f.get())) continue;
     auto at = std::lower_bound(reg->entries_.begin(), reg->entries_.end(), f->record.person.id,
                                [](const EntryPtr& a, const std::string& id) { return a->record.person.id < id; });
     reg->entries_.insert(at, f);
@@ -196,7 +200,20 @@ absl::StatusOr<std::shared_ptr<const PeopleRegistry>> PeopleRegistry::Update(
     absl::Status s = reg->AddToMaps(f.get());
     if (!s.ok()) return s;
   }
-  reg->Tally();
+  // The hit tallies: base's, unless an entry that leaves or comes has hits or cleared ones.
+  auto has_hits = [](const Entry& e) {
+    return !e.record.person.screening.empty() || !e.hits.empty() || e.cleared > 0;
+  };
+  bool touched = false;
+  for (const EntryPtr& f : fresh) touched = touched || has_hits(*f);
+  for (const auto& [old, replacement] : leaving) touched = touched || has_hits(*old);
+  if (touched) {
+    reg->Tally();
+  } else {
+    reg->hits_ = base.hits_;
+    reg->screened_with_hits_ = base.screened_with_hits_;
+    reg->hits_cleared_ = base.hits_cleared_;
+  }
   return std::shared_ptr<const PeopleRegistry>(std::move(reg));
 }
 
