@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 #include <algorithm>
+#include <cstdlib>
+#include <vector>
 
 namespace {
 
@@ -181,6 +183,72 @@ TEST(CliTest, ImpactOverRegistryWithUsageFromTheDecisionLog) {
                          (dir / "no-such-log").string());
   EXPECT_EQ(nolog.code, 2);
   EXPECT_NE(nolog.err.find("--usage: "), std::string::npos) << nolog.err;
+  fs::remove_all(dir);
+}
+
+// Registry changes made from the CLI with --audit-dir are recorded first, as the admin API
+// records them: admin_change records with who (the OS user), what, before and after; the log
+// verifies. A change whose record cannot be written is refused and changes nothing.
+TEST(CliTest, RegistryChangesFromTheCliAreRecorded) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("eargate_cli_changes_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string key(64, 'b');
+  std::string people = (dir / "people.jsonl").string();
+  std::ofstream(people) << R"({"id":"p-1","name":"Ada Smith","citizenships":["US"],"us_person":true})" << "\n";
+  std::string url = "sqlite://" + (dir / "registry.db").string();
+  std::string audit = (dir / "audit").string();
+  Result imp = Eargate("people import --store " + url + " --audit-dir " + audit + " " + people);
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  // The same person again with a new citizenship and a key: an update, with the before.
+  std::ofstream(people) << R"({"id":"p-1","name":"Ada Smith","citizenships":["DE"],"us_person":false,"api_key_sha256":")"
+                        << key << "\"}\n";
+  imp = Eargate("people import --store " + url + " --audit-dir " + audit + " " + people);
+  ASSERT_EQ(imp.code, 0) << imp.err;
+  Result rev = Eargate("people revoke-key --store " + url + " --audit-dir " + audit + " " + key);
+  ASSERT_EQ(rev.code, 0) << rev.err;
+  Result tok = Eargate("admin token create --store " + url + " --audit-dir " + audit + " --name ops --role viewer");
+  ASSERT_EQ(tok.code, 0) << tok.err;
+
+  Result ver = Eargate("audit verify --dir " + audit);
+  EXPECT_EQ(ver.code, 0) << ver.out << ver.err;
+  Result search = Eargate("audit search --dir " + audit + " --person p-1");
+  ASSERT_EQ(search.code, 0) << search.err;
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = search.out.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(search.out.substr(at, nl - at));
+  ASSERT_EQ(lines.size(), 3u) << search.out;
+  EXPECT_NE(lines[0].find("\"type\":\"admin_change\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"who\":{\"name\":\"cli:"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"role\":\"cli\""), std::string::npos) << lines[0];
+  EXPECT_NE(lines[0].find("\"what\":\"person.create\",\"target\":\"p-1\",\"before\":null,\"after\":{\"id\":\"p-1\""),
+            std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("\"what\":\"person.update\""), std::string::npos) << lines[1];
+  // before: the US citizen without keys; after: the German citizen with the key.
+  size_t before = lines[1].find("\"before\":{"), after = lines[1].find("\"after\":{");
+  ASSERT_NE(before, std::string::npos) << lines[1];
+  ASSERT_NE(after, std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].substr(before, after - before).find("\"country\":\"US\""), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].substr(after).find("\"country\":\"DE\""), std::string::npos) << lines[1];
+  EXPECT_NE(lines[1].substr(after).find(key), std::string::npos) << lines[1];
+  EXPECT_NE(lines[2].find("\"what\":\"api_key.revoke\""), std::string::npos) << lines[2];
+  EXPECT_NE(lines[2].find("\"before\":{\"person_id\":\"p-1\",\"key_sha256\":\"" + key + "\",\"active\":true}"),
+            std::string::npos) << lines[2];
+  Result all = Eargate("audit search --dir " + audit);
+  EXPECT_NE(all.out.find("\"what\":\"admin_token.create\""), std::string::npos) << all.out;
+  EXPECT_EQ(all.out.find("egadm-"), std::string::npos) << "the token itself must not be recorded";
+
+  // A log that cannot be written (a file where the directory should be): refused, nothing changed.
+  std::string blocked = (dir / "not-a-dir").string();
+  std::ofstream(blocked) << "x";
+  std::ofstream(people) << R"({"id":"p-2","citizenships":["FR"],"us_person":false})" << "\n";
+  Result refused = Eargate("people import --store " + url + " --audit-dir " + blocked + " " + people);
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_NE(refused.err.find("--audit-dir: the changes could not be recorded"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("nothing changed"), std::string::npos) << refused.err;
+  Result exported = Eargate("people export --store " + url);
+  EXPECT_EQ(exported.out.find("p-2"), std::string::npos) << exported.out;
   fs::remove_all(dir);
 }
 

@@ -3,7 +3,8 @@
 // (`eargate people revoke-key`) is refused by the other within a second; a person and key added
 // on one are accepted by the other; each node keeps its own decision log, and the admin
 // changes are in the log of the node that made them. Bad input: a malformed import file
-// changes nothing; an unknown role is refused.
+// changes nothing; an unknown role is refused. A person added (CLI), changed (a citizenship that
+// flips the decision) and deleted (admin API on one node) reaches the other node's decisions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -118,12 +119,57 @@ test('a person and key added on one node are accepted by the other', async () =>
   assert.equal(got.json.citizenships[0].source, 'passport-check');
 });
 
+// Polls `node` until `done(answer)` holds for `key`; returns the last answer. A generous bound
+// that only keeps a broken build from hanging: this asserts what is answered, not how fast.
+async function answerWhen(node, key, done, limitMs = 30000) {
+  const t0 = Date.now();
+  for (;;) {
+    const r = await authz(node, key);
+    if (done(r) || Date.now() - t0 > limitMs) return r;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+test('a person added, changed and deleted elsewhere reaches the other node with its decision', async () => {
+  const key = `sk-fleet-2-${crypto.randomBytes(8).toString('hex')}`;
+  const us = {
+    id: 'fleet-2', kind: 'natural', name: 'Katherine Johnson',
+    citizenships: [{ country: 'US', source: 'passport-check', verified_at: '2026-05-01T00:00:00Z' }],
+    permanent_residencies: [], us_person: true, end_user_categories: [], end_uses: [], organization: null,
+  };
+  // Added from the command line: both nodes allow the US person in the US.
+  const file = path.join(tmpDir('eargate-fleet-add-'), 'people.jsonl');
+  fs.writeFileSync(file, JSON.stringify({ ...us, api_key_sha256: sha256(key) }) + '\n');
+  const imp = await run(eargateBin, ['people', 'import', '--store', pg.url, file]);
+  assert.equal(imp.code, 0, imp.stderr);
+  for (const node of [nodeB, nodeA]) {
+    const r = await answerWhen(node, key, (x) => x.status !== 401);
+    assert.equal(r.headers['x-eargate-decision'], 'allow', `${node.base}: ${r.status} ${r.text}`);
+    assert.equal(r.headers['x-eargate-person'], 'fleet-2');
+  }
+  // Changed on node A (now a German citizen, no US person): node B denies the same key.
+  const de = { ...us, citizenships: [{ country: 'DE', source: 'passport-check', verified_at: '2026-06-01T00:00:00Z' }], us_person: false };
+  const put = await admin(nodeA, 'PUT', '/admin/v1/people/fleet-2', de);
+  assert.equal(put.status, 200, put.text);
+  const denied = await answerWhen(nodeB, key, (x) => x.headers['x-eargate-decision'] === 'deny');
+  assert.equal(denied.status, 403, denied.text);
+  assert.equal(denied.headers['x-eargate-decision'], 'deny');
+  // The people nobody changed answer as before.
+  assert.notEqual((await authz(nodeB, keys.gb)).status, 401);
+  // Deleted on node A: node B no longer knows the key.
+  const del = await admin(nodeA, 'DELETE', '/admin/v1/people/fleet-2');
+  assert.equal(del.status, 200, del.text);
+  const gone = await answerWhen(nodeB, key, (x) => x.status === 401);
+  assert.equal(gone.status, 401, gone.text);
+  assert.notEqual((await authz(nodeB, keys.gb)).status, 401);
+});
+
 test('each node keeps its own log: the admin changes are in the log of the node that made them', async () => {
   const a = await admin(nodeA, 'GET', '/admin/v1/decisions?kind=admin_change');
   const b = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=admin_change');
   assert.equal(a.status, 200, a.text);
   const whats = a.json.records.map((r) => r.record.what);
-  assert.deepEqual(whats, ['api_key.revoke', 'person.create', 'api_key.create']);
+  assert.deepEqual(whats, ['api_key.revoke', 'person.create', 'api_key.create', 'person.update', 'person.delete']);
   for (const r of a.json.records) assert.equal(r.record.who.name, 'fleet-officer');
   assert.deepEqual(b.json.records, []);
   // Decisions: node B decided requests too, in its own chain.

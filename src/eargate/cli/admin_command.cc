@@ -1,7 +1,9 @@
 // `eargate admin token create|list|revoke`: admin tokens of the admin API (/admin/v1), minted
 // straight in the store (the first token cannot come from the API). A new token is printed
-// once; the store keeps only its SHA-256. Tokens made here are not recorded in a decision log
-// (the CLI holds none); tokens made through the API are.
+// once; the store keeps only its SHA-256. With --audit-dir DIR, create and revoke are first
+// recorded in that decision log as admin_change records (admin_token.create / .revoke, who =
+// "cli:<OS user>", before and after as the admin API records them); nothing is changed when
+// the record cannot be written.
 #include <cstdlib>
 #include <iostream>
 
@@ -9,6 +11,7 @@
 #include "eargate/core/sha256.h"
 #include "eargate/core/time.h"
 #include "eargate/server/admin_api.h"
+#include "eargate/store/admin_change.h"
 #include "eargate/store/store.h"
 
 namespace eargate::cli {
@@ -22,7 +25,29 @@ std::string DefaultStore() {
 struct TokenFlags {
   std::string store = DefaultStore();
   std::string name, role, expires, token_sha256;
+  std::string audit_dir;  // --audit-dir: record each change here first
 };
+
+// Records a change (--audit-dir) before it is applied; false (printed) when it cannot be
+// written. Nothing to do without --audit-dir.
+bool RecordChange(const TokenFlags& f, const store::AdminChange& change, std::string_view command) {
+  if (f.audit_dir.empty()) return true;
+  absl::Status s = store::RecordAdminChanges(f.audit_dir, store::CliActor(), {change},
+                                             core::Clock::System().Now());
+  if (s.ok()) return true;
+  std::cerr << "--audit-dir: the change could not be recorded (" << s.message() << "); " << command
+            << ": nothing changed\n";
+  return false;
+}
+
+void RecordFailure(const TokenFlags& f, std::string_view what, std::string_view target,
+                   const absl::Status& error) {
+  if (f.audit_dir.empty()) return;
+  std::string w = std::string(what) + ".failed";
+  std::string message(error.message());
+  (void)store::RecordAdminChanges(f.audit_dir, store::CliActor(),
+                                  {{w, "", target, "null", "null", message}}, core::Clock::System().Now());
+}
 
 std::unique_ptr<store::Store> OpenStore(const TokenFlags& f) {
   auto s = store::Store::Open(f.store);
@@ -59,8 +84,13 @@ int Create(const TokenFlags& f) {
   auto st = OpenStore(f);
   if (!st) return kExitBadInput;
   std::string token = server::NewSecret("egadm-");
-  absl::Status s = st->CreateAdminToken(core::Sha256Hex(token), f.name, *role, expires);
+  store::AdminToken made{core::Sha256Hex(token), f.name, *role, core::Clock::System().Now(), expires, 0, 0};
+  std::string after = store::AdminTokenJson(made);
+  if (!RecordChange(f, {"admin_token.create", "", made.token_sha256, "null", after, ""}, "admin token create"))
+    return kExitBadInput;
+  absl::Status s = st->CreateAdminToken(made.token_sha256, f.name, *role, expires);
   if (!s.ok()) {
+    RecordFailure(f, "admin_token.create", made.token_sha256, s);
     std::cerr << "admin token create: " << s.message() << "\n";
     return kExitBadInput;
   }
@@ -96,8 +126,28 @@ int Revoke(const TokenFlags& f) {
   }
   auto st = OpenStore(f);
   if (!st) return kExitBadInput;
+  if (!f.audit_dir.empty()) {
+    auto tokens = st->ListAdminTokens();
+    if (!tokens.ok()) {
+      std::cerr << "admin token revoke: " << tokens.status().message() << "\n";
+      return kExitBadInput;
+    }
+    std::optional<store::AdminToken> before;
+    for (const auto& t : *tokens)
+      if (t.token_sha256 == f.token_sha256 && t.revoked_at == 0) before = t;
+    if (!before) {
+      std::cerr << "admin token revoke: admin token: not found or already revoked\n";
+      return kExitBadInput;
+    }
+    store::AdminToken after = *before;
+    after.revoked_at = core::Clock::System().Now();
+    std::string b = store::AdminTokenJson(*before), a = store::AdminTokenJson(after);
+    if (!RecordChange(f, {"admin_token.revoke", "", f.token_sha256, b, a, ""}, "admin token revoke"))
+      return kExitBadInput;
+  }
   absl::Status s = st->RevokeAdminToken(f.token_sha256);
   if (!s.ok()) {
+    RecordFailure(f, "admin_token.revoke", f.token_sha256, s);
     std::cerr << "admin token revoke: " << s.message() << "\n";
     return kExitBadInput;
   }
@@ -120,6 +170,13 @@ void Register(CLI::App& app) {
   create->add_option("--name", flags->name, "who holds the token (recorded with each change)")->required();
   create->add_option("--role", flags->role, "viewer | analyst | officer | admin")->required();
   create->add_option("--expires", flags->expires, "RFC 3339 time or date (default: never)");
+  auto add_audit = [&](CLI::App* sub) {
+    sub->add_option("--audit-dir", flags->audit_dir,
+                    "record the change first in the decision log in this directory, as an "
+                    "admin_change record (who: cli:<OS user>, before, after); nothing is changed "
+                    "when it cannot be recorded. Not a running gateway's audit.dir (one writer per log)");
+  };
+  add_audit(create);
   SetAction(create, [flags] { return Create(*flags); });
 
   auto* list = token->add_subcommand("list", "list tokens (their SHA-256, never the token)");
@@ -129,6 +186,7 @@ void Register(CLI::App& app) {
   auto* revoke = token->add_subcommand("revoke", "revoke a token by its SHA-256");
   add_store(revoke);
   revoke->add_option("token_sha256", flags->token_sha256, "SHA-256 hex of the token")->required();
+  add_audit(revoke);
   SetAction(revoke, [flags] { return Revoke(*flags); });
 }
 

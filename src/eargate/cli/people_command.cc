@@ -1,14 +1,21 @@
 // `eargate people import|export|add-key|revoke-key`: the person registry in the store.
 // Imports are all or nothing: every row error is printed ("file:line: field: problem") and
 // nothing is written unless the whole file is good (exit 2 otherwise).
+// With --audit-dir DIR, each change (person.create / person.update per imported person,
+// api_key.create, api_key.revoke) is first recorded in that decision log as an admin_change
+// record (store/admin_change.h: the admin API's form; who = "cli:<OS user>", before and
+// after); when the records cannot be written, nothing is changed (exit 2).
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "eargate/cli/command.h"
 #include "eargate/cli/common.h"
 #include "eargate/core/csv.h"
+#include "eargate/store/admin_change.h"
 #include "eargate/store/people_io.h"
 #include "eargate/store/store.h"
 
@@ -18,7 +25,32 @@ namespace {
 struct PeopleFlags {
   std::string store = DefaultStore();
   std::string file, format, output, person, key_sha256;
+  std::string audit_dir;  // --audit-dir: record each change here first
 };
+
+// Records the changes (--audit-dir) before they are applied; false (printed) when they cannot
+// be written. Nothing to do without --audit-dir.
+bool RecordChanges(const PeopleFlags& f, const std::vector<store::AdminChange>& changes,
+                   std::string_view command) {
+  if (f.audit_dir.empty()) return true;
+  absl::Status s = store::RecordAdminChanges(f.audit_dir, store::CliActor(), changes,
+                                             core::Clock::System().Now());
+  if (s.ok()) return true;
+  std::cerr << "--audit-dir: the changes could not be recorded (" << s.message() << "); "
+            << command << ": nothing changed\n";
+  return false;
+}
+
+// A change that failed after its record was written: recorded as "<what>.failed" (best effort).
+void RecordFailure(const PeopleFlags& f, std::string_view what, std::string_view person,
+                   std::string_view target, const absl::Status& error) {
+  if (f.audit_dir.empty()) return;
+  std::string w = std::string(what) + ".failed";
+  std::string message(error.message());
+  (void)store::RecordAdminChanges(f.audit_dir, store::CliActor(),
+                                  {{w, person, target, "null", "null", message}},
+                                  core::Clock::System().Now());
+}
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const PeopleFlags& f) {
   auto s = store::Store::Open(f.store);
@@ -50,8 +82,54 @@ int Import(const PeopleFlags& f) {
   }
   auto st = OpenStore(f);
   if (!st.ok()) return kExitBadInput;
+  if (!f.audit_dir.empty()) {
+    // Each person's record as stored before (one read of the registry for a big import).
+    absl::flat_hash_map<std::string, store::PersonRecord> before;
+    absl::flat_hash_map<std::string, bool> wanted;
+    for (const auto& r : parsed.people) wanted.emplace(r.person.id, true);
+    absl::Status read;
+    if (parsed.people.size() > 100) {
+      read = (*st)->ForEachPerson([&](const store::PersonRecord& r) {
+        if (wanted.contains(r.person.id)) before.emplace(r.person.id, r);
+      });
+    } else {
+      std::vector<std::string> ids;
+      for (const auto& r : parsed.people) ids.push_back(r.person.id);
+      auto got = (*st)->GetPeople(ids);
+      read = got.status();
+      if (got.ok())
+        for (auto& r : *got) before.emplace(r.person.id, std::move(r));
+    }
+    if (!read.ok()) {
+      std::cerr << "people import: cannot read the registry: " << read.message() << "\n";
+      return kExitBadInput;
+    }
+    // The JSON texts the changes point into (reserved: no reallocation).
+    std::vector<std::string> texts;
+    texts.reserve(parsed.people.size() * 2);
+    std::vector<store::AdminChange> changes;
+    for (const auto& r : parsed.people) {
+      auto it = before.find(r.person.id);
+      store::PersonRecord after = r;  // the import adds keys to the active ones
+      if (it != before.end()) {
+        std::vector<std::string> keys = it->second.api_keys_sha256;
+        for (const auto& k : r.api_keys_sha256)
+          if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+        after.api_keys_sha256 = std::move(keys);
+        texts.push_back(store::PersonChangeJson(it->second));
+      } else {
+        texts.push_back("null");
+      }
+      const std::string& before_json = texts.back();
+      texts.push_back(store::PersonChangeJson(after));
+      changes.push_back({it != before.end() ? "person.update" : "person.create", r.person.id,
+                         r.person.id, before_json, texts.back(), ""});
+    }
+    if (!RecordChanges(f, changes, "people import")) return kExitBadInput;
+  }
   absl::Status s = (*st)->ImportPeople(parsed.people);
   if (!s.ok()) {
+    RecordFailure(f, "people.import", "", f.file, s);
     std::cerr << f.file << ": " << s.message() << "\npeople import: nothing imported\n";
     return kExitBadInput;
   }
@@ -99,9 +177,26 @@ int KeyAction(const PeopleFlags& f, bool add) {
   }
   auto st = OpenStore(f);
   if (!st.ok()) return kExitBadInput;
+  std::string person = f.person;
+  if (!add) {
+    auto who = (*st)->PersonForApiKey(f.key_sha256);
+    if (!who.ok() || !*who) {
+      std::cerr << (who.ok() ? "api key: not found or already revoked" : who.status().message()) << "\n";
+      return kExitBadInput;
+    }
+    person = **who;
+  }
+  const char* what = add ? "api_key.create" : "api_key.revoke";
+  std::string before = add ? "null" : store::ApiKeyChangeJson(person, f.key_sha256, true);
+  std::string after = add ? store::ApiKeyChangeJson(person, f.key_sha256)
+                          : store::ApiKeyChangeJson(person, f.key_sha256, false);
+  if (!RecordChanges(f, {{what, person, f.key_sha256, before, after, ""}},
+                     add ? "people add-key" : "people revoke-key"))
+    return kExitBadInput;
   absl::Status s =
       add ? (*st)->AddApiKey(f.person, f.key_sha256) : (*st)->RevokeApiKey(f.key_sha256);
   if (!s.ok()) {
+    RecordFailure(f, what, person, f.key_sha256, s);
     std::cerr << s.message() << "\n";
     return kExitBadInput;
   }
@@ -116,10 +211,18 @@ void Register(CLI::App& app) {
     sub->add_option("--store", flags->store,
                     "store URL (default $EARGATE_STORE or sqlite:///var/lib/eargate/eargate.db)");
   };
+  auto add_audit = [&](CLI::App* sub) {
+    sub->add_option("--audit-dir", flags->audit_dir,
+                    "record each change first in the decision log in this directory, as an "
+                    "admin_change record (who: cli:<OS user>, before, after); nothing is changed "
+                    "when it cannot be recorded. Not a running gateway's audit.dir (one writer "
+                    "per log): e.g. a log of its own, searched with `eargate audit search`");
+  };
   auto* imp = people->add_subcommand("import", "import people (all or nothing)");
   add_store(imp);
   imp->add_option("file", flags->file, "people file (JSONL as SPEC §3, or CSV)")->required();
   imp->add_option("--format", flags->format, "jsonl or csv (default: from the file name)");
+  add_audit(imp);
   SetAction(imp, [flags] { return Import(*flags); });
 
   auto* exp = people->add_subcommand("export", "write every person as JSONL or CSV");
@@ -132,11 +235,13 @@ void Register(CLI::App& app) {
   add_store(add);
   add->add_option("person", flags->person, "person id")->required();
   add->add_option("key_sha256", flags->key_sha256, "SHA-256 hex of the key")->required();
+  add_audit(add);
   SetAction(add, [flags] { return KeyAction(*flags, true); });
 
   auto* revoke = people->add_subcommand("revoke-key", "revoke an API key (its SHA-256)");
   add_store(revoke);
   revoke->add_option("key_sha256", flags->key_sha256, "SHA-256 hex of the key")->required();
+  add_audit(revoke);
   SetAction(revoke, [flags] { return KeyAction(*flags, false); });
 }
 

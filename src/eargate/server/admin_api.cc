@@ -17,6 +17,7 @@
 #include "eargate/server/gateway.h"
 #include "eargate/server/log.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/admin_change.h"
 #include "eargate/store/people_io.h"
 #include "eargate/wire/decision_json.h"
 
@@ -92,26 +93,9 @@ class Obj {
   bool first_ = true;
 };
 
-std::string PersonJson(const store::PersonRecord& r) {
-  std::string s;
-  store::AppendPersonJsonl(r, &s);
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  return s;
-}
-
-std::string TokenJson(const store::AdminToken& t) {
-  std::string s;
-  Obj(&s)
-      .Str("token_sha256", t.token_sha256)
-      .Str("name", t.name)
-      .Str("role", store::Name(t.role))
-      .Time("created_at", t.created_at)
-      .Time("expires_at", t.expires_at)
-      .Time("revoked_at", t.revoked_at)
-      .Time("last_used_at", t.last_used_at)
-      .Close();
-  return s;
-}
+// The record forms shared with the CLI (store/admin_change.h).
+std::string PersonJson(const store::PersonRecord& r) { return store::PersonChangeJson(r); }
+std::string TokenJson(const store::AdminToken& t) { return store::AdminTokenJson(t); }
 
 std::string KeyJson(const store::ApiKey& k) {
   std::string s;
@@ -385,8 +369,7 @@ class AdminHandlers {
     RequirePerson(id);
     std::string key = NewSecret("sk-eg-");
     std::string hash = core::Sha256Hex(key);
-    std::string after;
-    Obj(&after).Str("person_id", id).Str("key_sha256", hash).Close();
+    std::string after = store::ApiKeyChangeJson(id, hash);
     std::string change = Record(r, "api_key.create", id, hash, "null", after);
     Apply(r, change, "api_key.create", id, st_.AddApiKey(id, hash));
     Obj(out)
@@ -406,10 +389,8 @@ class AdminHandlers {
       BadRequest("key_sha256: must be 64 lower-case hex digits (the SHA-256 of the key)");
     auto person = Must(st_.PersonForApiKey(hash));
     if (!person) NotFound("api key: not found or already revoked");
-    std::string before;
-    Obj(&before).Str("person_id", *person).Str("key_sha256", hash).Bool("active", true).Close();
-    std::string after;
-    Obj(&after).Str("person_id", *person).Str("key_sha256", hash).Bool("active", false).Close();
+    std::string before = store::ApiKeyChangeJson(*person, hash, true);
+    std::string after = store::ApiKeyChangeJson(*person, hash, false);
     std::string change = Record(r, "api_key.revoke", *person, hash, before, after);
     Apply(r, change, "api_key.revoke", *person, st_.RevokeApiKey(hash));
     Obj(out).Str("revoked", hash).Str("person_id", *person).Str("change_id", change).Close();
@@ -514,8 +495,8 @@ class AdminHandlers {
       people.push_back(p->person);
     } else {
       StatePtr state = gw_->state();
-      for (const auto& rec : state->people->records())
-        if (!rec.person.screening.empty()) people.push_back(rec.person);
+      for (const auto& e : state->people->entries())
+        if (!e->record.person.screening.empty()) people.push_back(e->record.person);
     }
     auto dispositions = Must(st_.ListScreeningDispositions(person_id));
     std::string items = "[";
@@ -732,42 +713,18 @@ class AdminHandlers {
   std::string Record(const Request& r, std::string_view what, std::string_view person,
                      std::string_view target, std::string_view before, std::string_view after,
                      std::string_view error = {}) {
-    std::string id = wire::NewDecisionId();
     store::DecisionLog* log = gw_->audit_log();
-    if (!log) return id;
-    core::Timestamp now = gw_->clock()->Now();
-    std::string payload;
-    Obj o(&payload);
-    o.Str("type", "admin_change")
-        .Str("change_id", id)
-        .Time("at", now)
-        .Raw("who", [&] {
-          std::string w;
-          Obj(&w).Str("name", r.who.name).Str("role", store::Name(r.who.role))
-              .Str("token_sha256", r.who.token_sha256).Close();
-          return w;
-        }())
-        .Str("what", what)
-        .Str("target", target)
-        .Raw("before", before)
-        .Raw("after", after);
-    if (!error.empty()) o.Str("error", error);
-    o.Close();
-    store::LogEntry e;
-    e.decision_id = id;
-    e.person_id = person;
-    e.item = what;
-    e.time = now;
-    e.kind = store::RecordKind::kAdminChange;
-    e.payload = payload;
-    auto seq = log->Append(e);
-    if (!seq.ok()) {
+    if (!log) return wire::NewDecisionId();
+    store::ChangeActor who{r.who.name, std::string(store::Name(r.who.role)), r.who.token_sha256};
+    auto id = store::AppendAdminChange(*log, who, {what, person, target, before, after, error},
+                                       gw_->clock()->Now());
+    if (!id.ok()) {
       Log(LogLevel::kError, StrCat("admin API: ", what, " refused: the decision log cannot record it: ",
-                                   std::string(seq.status().message())));
+                                   std::string(id.status().message())));
       throw Fail{503, "server_error", "audit_log_unavailable",
                  "the change could not be recorded in the decision log; nothing was changed"};
     }
-    return id;
+    return *id;
   }
 
   // Applies a recorded change's store result: on failure, records "<what>.failed" and answers.

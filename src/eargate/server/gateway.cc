@@ -18,6 +18,7 @@
 #include "eargate/decide/engine.h"
 #include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
+#include "eargate/store/people_io.h"
 #include "eargate/store/record_shipper.h"
 #include "eargate/wire/decision_json.h"
 #include "eargate/wire/request_json.h"
@@ -211,7 +212,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     auto watcher = store::RegistryWatcher::Start(
         config.store.url,
         [raw](std::string_view what) {
-          Log(LogLevel::kInfo, StrCat("registry changed (", what, "); rebuilding"));
+          Log(LogLevel::kInfo, StrCat("registry changed (", what, "); updating"));
           (void)raw->ApplyRevocations();  // at once, on this thread
           raw->RequestRegistryReload();   // the rebuild, on the reload thread
         },
@@ -257,6 +258,10 @@ absl::StatusOr<StatePtr> Gateway::LoadState(rules::PolicyPtr keep_policy) {
   if (store_ || !config_.people.empty()) {
     absl::StatusOr<PeoplePtr> people;
     if (store_) {
+      // Read before the load: a change committed meanwhile is applied again later (harmless).
+      auto head = store_->RegistryHead();
+      if (!head.ok()) return head.status();
+      state->registry_seq = *head;
       if (screen_index_) {
         auto dispositions = store_->ListScreeningDispositions();
         if (!dispositions.ok()) return dispositions.status();
@@ -337,9 +342,62 @@ absl::Status Gateway::ApplyRevocations() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::optional<StatePtr>> Gateway::UpdateState(const StatePtr& current) {
+  if (!store_) return std::optional<StatePtr>();
+  auto changes = store_->RegistryChangesSince(current->registry_seq);
+  if (!changes.ok()) return changes.status();
+  if (changes->everyone) return std::optional<StatePtr>();
+  if (changes->head == current->registry_seq) return std::optional<StatePtr>(current);  // nothing new
+  auto next = std::make_shared<ServingState>(*current);
+  next->registry_seq = changes->head;
+  if (!changes->person_ids.empty()) {
+    auto people = store_->GetPeople(changes->person_ids);
+    if (!people.ok()) return people.status();
+    absl::flat_hash_set<std::string> present;
+    std::vector<wire::PersonRecord> changed;
+    changed.reserve(people->size());
+    for (const store::PersonRecord& r : *people) {
+      present.insert(r.person.id);
+      changed.push_back(store::ToRegistryRecord(r));
+    }
+    std::vector<std::string> removed;
+    for (const std::string& id : changes->person_ids)
+      if (!present.contains(id)) removed.push_back(id);
+    PeopleRegistry::Screening screening;
+    screening.index = current->screen_index.get();
+    screening.bands.potential = config_.screening.potential_score;
+    screening.bands.confirmed = config_.screening.confirmed_score;
+    if (screening.index) {
+      auto dispositions = store_->ListScreeningDispositions();
+      if (!dispositions.ok()) return dispositions.status();
+      screening.dispositions = std::move(*dispositions);
+    }
+    auto updated = PeopleRegistry::Update(*current->people, std::move(changed), removed, screening);
+    if (!updated.ok()) return updated.status();
+    next->people = std::move(*updated);
+  }
+  return std::optional<StatePtr>(StatePtr(std::move(next)));
+}
+
 absl::Status Gateway::ReloadRegistry() {
   std::lock_guard<std::mutex> lock(reload_mu_);
   auto t0 = std::chrono::steady_clock::now();
+  if (store_) {
+    StatePtr current = state_.load();
+    auto updated = UpdateState(current);
+    if (!updated.ok()) {
+      Log(LogLevel::kWarn, StrCat("registry: incremental update failed (",
+                                  std::string(updated.status().message()), "); rebuilding"));
+    } else if (*updated && **updated == current) {
+      return absl::OkStatus();  // no change to people (e.g. an admin token)
+    } else if (*updated) {
+      return Swap(std::move(**updated),
+                  StrCat("registry updated to change ", (**updated)->registry_seq, " in ",
+                         static_cast<int64_t>(SecondsSince(t0) * 1000), " ms"));
+    } else {
+      Log(LogLevel::kInfo, "registry: change journal asks for a rebuild (bulk change or gap)");
+    }
+  }
   auto state = LoadState(state_.load()->policy);
   return Swap(std::move(state),
               StrCat("registry rebuilt in ", static_cast<int64_t>(SecondsSince(t0) * 1000), " ms"));

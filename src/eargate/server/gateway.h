@@ -58,6 +58,9 @@ struct ServingState {
   // Refused even when `people` still lists them: a revocation is served at once, before the
   // registry rebuild that drops the key.
   std::shared_ptr<const absl::flat_hash_set<std::string>> revoked_keys;
+  // Store only: the registry change journal position `people` reflects (store::RegistryHead
+  // read before the full load, or the head of the last incremental update).
+  int64_t registry_seq = 0;
 };
 using StatePtr = std::shared_ptr<const ServingState>;
 
@@ -180,8 +183,11 @@ class Gateway {
   // re-screens the people, and swaps them in when all are valid; otherwise logs every error,
   // counts it and keeps serving the old state (old lists included). Serialized.
   absl::Status Reload();
-  // Rebuilds the people registry (from the store or the people file) under the policy being
-  // served, and swaps it in; a broken policy file never holds back a key revocation.
+  // Brings the people registry up to date under the policy being served and swaps it in; a
+  // broken policy file never holds back a key revocation. From the store: reads the change
+  // journal since the served position and reloads and re-screens just the people changed,
+  // sharing every other entry (PeopleRegistry::Update); rebuilds everything when the journal
+  // has a gap, a bulk change or more than 1000 people. From a people file: rebuilds.
   absl::Status ReloadRegistry();
   // Asks the watcher thread to rebuild the registry (the store's RegistryWatcher calls this).
   void RequestRegistryReload();
@@ -199,6 +205,8 @@ class Gateway {
   Gateway(const Config& config, Metrics* metrics, const core::Clock* clock);
   // keep_policy: rebuild the people only, under this policy.
   absl::StatusOr<StatePtr> LoadState(rules::PolicyPtr keep_policy = nullptr);
+  // `current` with the people of `changes` reloaded from the store (nullopt: rebuild instead).
+  absl::StatusOr<std::optional<StatePtr>> UpdateState(const StatePtr& current);
   absl::Status Swap(absl::StatusOr<StatePtr> state, std::string_view what);
   void FillLocation(const Caller& caller, core::Location* loc);
   const core::Person* Authenticate(const ServingState& state, const Caller& caller) const;

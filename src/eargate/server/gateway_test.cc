@@ -1,5 +1,6 @@
 #include "eargate/server/gateway.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/screen/lists.h"
 
 #include <filesystem>
 #include <filesystem>
@@ -230,6 +231,69 @@ TEST_F(GatewayTest, AdvanceNoticeOfAPendingProgram) {
       << text;
   // A US person in the US is not affected: no header.
   EXPECT_EQ(AskOf(*gw, From("sk-demo-us-person")).change, "");
+}
+
+// Test the copy-on-write update of a registry: the changed people are re-screened and
+// swapped, the removed ones and their keys are gone, a new one takes its place in id order,
+// every other entry is the very same object as in the base, and the base is untouched.
+TEST(PeopleRegistryTest, UpdateSharesUnchangedEntriesAndRescreensChangedOnes) {
+  auto data = rules::EarData::Load(Src("data"));
+  ASSERT_TRUE(data.ok()) << data.status();
+  screen::ListSetBuilder lists;
+  ASSERT_TRUE(lists.AddDirectory(Src("data/screening/ofac_sdn_2021-07")).ok());
+  std::shared_ptr<const screen::Index> index = screen::Index::Build(std::move(lists).Finish());
+  std::string people = ::testing::TempDir() + "/cow_people.jsonl";
+  std::ofstream(people)
+      << R"({"id":"b-clean","name":"Ada Smith","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-b") << "\"}\n"
+      << R"({"id":"d-gone","name":"Bob Jones","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-d") << "\"}\n"
+      << R"({"id":"f-listed","name":"Manuel Antonio Noriega","citizenships":["US"],"us_person":true,"api_key_sha256":")"
+      << PeopleRegistry::KeyHash("sk-f") << "\"}\n";
+  RegistryScreening screening;
+  screening.index = index.get();
+  auto base = PeopleRegistry::Load(people, **data, screening);
+  ASSERT_TRUE(base.ok()) << base.status();
+  ASSERT_EQ((*base)->screened_with_hits(), 1u);
+
+  auto record = [&](const std::string& id, const std::string& name, const std::string& key) {
+    wire::PersonRecord r;
+    r.person.id = id;
+    r.person.name = name;
+    r.person.citizenships.push_back({*core::Country::Parse("US"), 0, false});
+    r.person.us_person = core::Tristate::kYes;
+    r.api_keys_sha256 = {PeopleRegistry::KeyHash(key)};
+    return r;
+  };
+  // b-clean now carries a listed name; a-new is added; d-gone is deleted.
+  auto next = PeopleRegistry::Update(**base,
+                                     {record("b-clean", "Manuel Antonio Noriega", "sk-b"), record("a-new", "Grace Hopper", "sk-a")},
+                                     {"d-gone"}, screening);
+  ASSERT_TRUE(next.ok()) << next.status();
+  const PeopleRegistry& n = **next;
+  ASSERT_EQ(n.size(), 3u);
+  EXPECT_EQ(n.entries()[0]->record.person.id, "a-new");
+  EXPECT_EQ(n.entries()[1]->record.person.id, "b-clean");
+  EXPECT_EQ(n.entries()[2]->record.person.id, "f-listed");
+  EXPECT_EQ(n.entries()[2].get(), (*base)->entries()[2].get());  // shared, not copied
+  EXPECT_EQ(n.screened_anew(), 2u);
+  EXPECT_EQ(n.screened_with_hits(), 2u);
+  EXPECT_FALSE(n.FindById("b-clean")->screening.empty());
+  EXPECT_EQ(n.FindByKey("sk-d"), nullptr);
+  EXPECT_EQ(n.FindById("d-gone"), nullptr);
+  ASSERT_NE(n.FindByKey("sk-a"), nullptr);
+  EXPECT_EQ(n.FindByKey("sk-a")->id, "a-new");
+  EXPECT_EQ(n.FindByKey("sk-f")->id, "f-listed");
+  // The base still serves what it served (requests in flight keep their snapshot).
+  EXPECT_EQ((*base)->FindByKey("sk-d")->id, "d-gone");
+  EXPECT_TRUE((*base)->FindById("b-clean")->screening.empty());
+  EXPECT_EQ((*base)->screened_with_hits(), 1u);
+  // A changed person with another person's key is refused.
+  auto clash = PeopleRegistry::Update(n, {record("a-new", "Grace Hopper", "sk-f")}, {}, screening);
+  EXPECT_FALSE(clash.ok());
+  // Another index than the base's: refused (the caller rebuilds).
+  RegistryScreening other;
+  EXPECT_FALSE(PeopleRegistry::Update(n, {}, {"a-new"}, other).ok());
 }
 
 // Test that the registry is screened at load: a customer whose name is on OFAC's SDN list is

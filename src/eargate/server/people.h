@@ -8,6 +8,11 @@
 //
 // Immutable after Load(); share as shared_ptr<const PeopleRegistry> and swap on reload.
 // Thread-safe for concurrent lookups (FindByKey, Find).
+//
+// Copy-on-write: each person is one immutable Entry held by shared_ptr. Update() makes a new
+// registry from an old one and a few changed people: the unchanged entries are shared, not
+// copied or screened again, so a fleet node applies one change to a registry of 100 k people
+// in milliseconds; requests in flight keep the registry they started with.
 #pragma once
 
 #include <memory>
@@ -15,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "eargate/core/request.h"
 #include "eargate/rules/ear_data.h"
@@ -72,6 +78,31 @@ class PeopleRegistry : public wire::PersonLookup {
   // How many people were screened anew at load (the others reused the previous registry's).
   size_t screened_anew() const { return screened_anew_; }
 
+  // The registry `base` with the people of `changed` added or replaced and the people of
+  // `removed` dropped (ids unknown to base are ignored); every other entry is shared with base.
+  // The changed people are screened (reusing base's matches when their name, kind and first
+  // citizenship are unchanged) against screening.index, which must be the index base was
+  // screened with, honouring screening.dispositions (those of the changed people suffice).
+  // New people take their place in id order (the store's order). Fails (base unchanged) when
+  // a changed person's key belongs to another person. screening.previous is ignored.
+  static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Update(
+      const PeopleRegistry& base, std::vector<wire::PersonRecord> changed,
+      const std::vector<std::string>& removed, const Screening& screening);
+  // The index the registry was screened with (null: not screened).
+  const screen::Index* screened_with() const { return index_; }
+
+  // One person as served (screening hits included), with what screening found.
+  struct Entry {
+    wire::PersonRecord record;
+    std::string screen_key;                 // name, kind, first citizenship screened
+    std::vector<screen::Match> matches;     // at or above bands.potential, before dispositions
+    std::vector<screen::PartyHit> hits;     // after dispositions
+    size_t cleared = 0;                     // hits dropped by dispositions
+  };
+  using EntryPtr = std::shared_ptr<const Entry>;
+  // Every person, in load order (file order; the store's id order).
+  const std::vector<EntryPtr>& entries() const { return entries_; }
+
   // The person whose API key is `api_key` (hashed here), or nullptr. The pointer lives as
   // long as the registry.
   const core::Person* FindByKey(std::string_view api_key) const;
@@ -82,12 +113,7 @@ class PeopleRegistry : public wire::PersonLookup {
   // wire::PersonLookup.
   bool Find(std::string_view id, core::Person* out) const override;
 
-  size_t size() const { return file_ ? file_->records().size() : 0; }
-  // Every person as served (screening hits included), in load order.
-  const std::vector<wire::PersonRecord>& records() const {
-    static const std::vector<wire::PersonRecord> kNone;
-    return file_ ? file_->records() : kNone;
-  }
+  size_t size() const { return entries_.size(); }
   const std::string& path() const { return path_; }
 
   // Lower-case hex SHA-256 of a key, as the people file stores it.
@@ -95,19 +121,25 @@ class PeopleRegistry : public wire::PersonLookup {
 
  private:
   std::string path_;
-  std::unique_ptr<wire::PeopleFile> file_;  // null: empty registry
+  std::vector<EntryPtr> entries_;
+  // Views into the entries (which the registry holds).
+  absl::flat_hash_map<std::string_view, const Entry*> by_id_;
+  absl::flat_hash_map<std::string_view, const Entry*> by_key_;
+  const screen::Index* index_ = nullptr;
   size_t screened_with_hits_ = 0;
   std::vector<screen::PartyHit> hits_;
   size_t hits_cleared_ = 0;
   size_t screened_anew_ = 0;
-  // Each person's screening query and matches (before dispositions), for the next rebuild.
-  struct ScreenMemo {
-    const screen::Index* index = nullptr;
-    absl::flat_hash_map<std::string, std::pair<std::string, std::vector<screen::Match>>> by_id;
-  };
-  std::shared_ptr<const ScreenMemo> memo_;
   static absl::StatusOr<std::shared_ptr<const PeopleRegistry>> Build(
       std::string path, std::vector<wire::PersonRecord> records, const Screening& screening);
+  // Screens records (reusing `reuse`'s matches for an unchanged screening key) into entries.
+  static std::vector<EntryPtr> MakeEntries(std::vector<wire::PersonRecord> records,
+                                           const Screening& screening, const PeopleRegistry* reuse,
+                                           size_t* screened_anew);
+  // Adds an entry to the maps; fails on a duplicate id or key.
+  absl::Status AddToMaps(const Entry* e);
+  // hits_, screened_with_hits_, hits_cleared_ from the entries.
+  void Tally();
 };
 
 using PeoplePtr = std::shared_ptr<const PeopleRegistry>;

@@ -519,15 +519,17 @@ void AppendPersonCsv(const PersonRecord& r, std::string* out) {
   absl::StrAppend(out, absl::StrJoin(f, ","), "\n");
 }
 
+wire::PersonRecord ToRegistryRecord(const PersonRecord& r) {
+  wire::PersonRecord w;
+  w.person = r.person;
+  w.api_keys_sha256 = r.api_keys_sha256;
+  if (r.location) w.location = *r.location;
+  return w;
+}
+
 absl::StatusOr<std::vector<wire::PersonRecord>> RegistryRecords(Store& store) {
   std::vector<wire::PersonRecord> out;
-  absl::Status s = store.ForEachPerson([&](const PersonRecord& r) {
-    wire::PersonRecord w;
-    w.person = r.person;
-    w.api_keys_sha256 = r.api_keys_sha256;
-    if (r.location) w.location = *r.location;
-    out.push_back(std::move(w));
-  });
+  absl::Status s = store.ForEachPerson([&](const PersonRecord& r) { out.push_back(ToRegistryRecord(r)); });
   if (!s.ok()) return s;
   return out;
 }

@@ -55,5 +55,7 @@ void AppendPersonCsv(const PersonRecord& r, std::string* out);
 // Every person of the registry in the people-file form the gateway and impact read: the
 // person's facts, usual location and active key hashes (fact sources are left out).
 absl::StatusOr<std::vector<wire::PersonRecord>> RegistryRecords(Store& store);
+// One person of the store in that form.
+wire::PersonRecord ToRegistryRecord(const PersonRecord& r);
 
 }  // namespace eargate::store

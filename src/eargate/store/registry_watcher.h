@@ -5,6 +5,8 @@
 // moves when another connection commits, and then reports a change only when the registry
 // version (table eargate_registry_version, bumped by Store with each registry change) moved,
 // so writes that are no registry change (a token's last use) cause no reload.
+// What changed is not in the notification: the node reads the change journal
+// (Store::RegistryChangesSince) from the position its registry reflects.
 //
 // Latency: a notification arrives within poll_interval (default 200 ms) of the commit.
 // Thread-safety: on_change runs on the watcher's own thread; it must be thread-safe with

@@ -101,6 +101,10 @@ struct Store::Impl {
 
   absl::Status Migrate();
   absl::Status WritePerson(const PersonRecord& r, core::Timestamp now);
+  // Journals a registry change (migration 004) inside the caller's write transaction: one row
+  // per person, or one row for everyone (person_ids empty). PostgreSQL: takes advisory lock
+  // 4618 until commit, so that seq = MAX + 1 is gapless and in commit order.
+  absl::Status Journal(const std::vector<std::string_view>& person_ids, std::string_view what);
   absl::StatusOr<std::optional<PersonRecord>> ReadPerson(const SqlRow& row);
 };
 
@@ -330,6 +334,31 @@ void FinishFacts(PersonRecord* r) {
 
 }  // namespace
 
+// A bulk change journals one row for everyone: the nodes rebuild instead of reloading each.
+constexpr size_t kJournalMaxPeople = 1000;
+constexpr core::Timestamp kJournalKeepSeconds = 7 * 86400;
+
+absl::Status Store::Impl::Journal(const std::vector<std::string_view>& person_ids,
+                                  std::string_view what) {
+  if (db->backend() == "postgresql")
+    EG_RETURN_IF_ERROR(db->Query("SELECT pg_advisory_xact_lock(4618)").status());
+  core::Timestamp now = clock->Now();
+  // The newest row is never pruned: seq keeps counting up.
+  EG_RETURN_IF_ERROR(db->Exec("DELETE FROM registry_changes WHERE at < $1 AND seq < "
+                              "(SELECT MAX(seq) FROM registry_changes)",
+                              {int64_t{now - kJournalKeepSeconds}})
+                         .status());
+  constexpr char kInsert[] =
+      "INSERT INTO registry_changes (seq, person_id, what, at) "
+      "SELECT COALESCE(MAX(seq), 0) + 1, $1, $2, $3 FROM registry_changes";
+  if (person_ids.empty() || person_ids.size() > kJournalMaxPeople) {
+    return db->Exec(kInsert, {nullptr, Text(what), int64_t{now}}).status();
+  }
+  for (std::string_view id : person_ids)
+    EG_RETURN_IF_ERROR(db->Exec(kInsert, {Text(id), Text(what), int64_t{now}}).status());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<PersonRecord>> Store::Impl::ReadPerson(const SqlRow& row) {
   EG_ASSIGN_OR_RETURN(PersonRecord r, PersonFromRow(row));
   EG_ASSIGN_OR_RETURN(auto facts,
@@ -358,8 +387,73 @@ absl::Status Store::ImportPeople(const std::vector<PersonRecord>& people) {
       return absl::Status(s.code(), absl::StrCat("person ", r.person.id, ": ", s.message()));
     }
   }
+  std::vector<std::string_view> ids;
+  ids.reserve(people.size());
+  for (const auto& r : people) ids.push_back(r.person.id);
+  if (!ids.empty()) EG_RETURN_IF_ERROR(impl_->Journal(ids, "people"));
   EG_RETURN_IF_ERROR(impl_->db->Notify("people"));
   return txn.Commit();
+}
+
+absl::StatusOr<std::vector<PersonRecord>> Store::GetPeople(const std::vector<std::string>& ids) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  // One read snapshot for all of them.
+  EG_RETURN_IF_ERROR(impl_->db->ExecScript(impl_->db->backend() == "postgresql"
+                                               ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                               : "BEGIN"));
+  struct End {
+    internal::SqlDb& db;
+    ~End() { (void)db.ExecScript("ROLLBACK"); }
+  } end{*impl_->db};
+  std::vector<PersonRecord> out;
+  for (const std::string& id : ids) {
+    EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
+                                                                 " FROM people WHERE id = $1"),
+                                                    {Text(id)}));
+    if (rows.empty()) continue;
+    EG_ASSIGN_OR_RETURN(auto r, impl_->ReadPerson(rows[0]));
+    if (r) out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+absl::StatusOr<RegistryChanges> Store::RegistryChangesSince(int64_t since, size_t max_people) {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  RegistryChanges out;
+  EG_ASSIGN_OR_RETURN(auto bounds,
+                      impl_->db->Query("SELECT MIN(seq), MAX(seq) FROM registry_changes"));
+  int64_t min = bounds.empty() ? 0 : Int(bounds[0][0]);
+  out.head = bounds.empty() ? 0 : Int(bounds[0][1]);
+  if (out.head == since) return out;
+  // Pruned past `since`, or a journal that is behind us (another database): rebuild.
+  if (since > out.head || (min > since + 1)) {
+    out.everyone = true;
+    return out;
+  }
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query("SELECT seq, person_id FROM registry_changes "
+                                                  "WHERE seq > $1 AND seq <= $2 ORDER BY seq",
+                                                  {int64_t{since}, int64_t{out.head}}));
+  absl::flat_hash_map<std::string, bool> seen;
+  for (const auto& r : rows) {
+    if (!r[1]) {
+      out.everyone = true;
+      out.person_ids.clear();
+      return out;
+    }
+    if (seen.emplace(*r[1], true).second) out.person_ids.push_back(*r[1]);
+    if (out.person_ids.size() > max_people) {
+      out.everyone = true;
+      out.person_ids.clear();
+      return out;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<int64_t> Store::RegistryHead() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query("SELECT COALESCE(MAX(seq), 0) FROM registry_changes"));
+  return rows.empty() ? int64_t{0} : Int(rows[0][0]);
 }
 
 absl::StatusOr<std::optional<PersonRecord>> Store::GetPerson(std::string_view id) {
@@ -421,9 +515,13 @@ absl::Status Store::ForEachPerson(const std::function<void(const PersonRecord&)>
 
 absl::Status Store::DeletePerson(std::string_view id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
   EG_ASSIGN_OR_RETURN(int64_t n, impl_->db->Exec("DELETE FROM people WHERE id = $1", {Text(id)}));
   if (n == 0) return absl::NotFoundError(absl::StrCat("person ", std::string(id), ": not found"));
-  return impl_->db->Notify("people");
+  EG_RETURN_IF_ERROR(impl_->Journal({id}, "people"));
+  EG_RETURN_IF_ERROR(impl_->db->Notify("people"));
+  return txn.Commit();
 }
 
 // --- API keys
@@ -432,6 +530,8 @@ absl::Status Store::AddApiKey(std::string_view person_id, std::string_view key_s
   if (!IsSha256Hex(key_sha256))
     return absl::InvalidArgumentError("api key hash: must be 64 lower-case hex digits");
   std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
   auto s = impl_->db->Exec(
       "INSERT INTO api_keys (key_sha256, person_id, created_at) VALUES ($1, $2, $3)",
       {Text(key_sha256), Text(person_id), int64_t{impl_->clock->Now()}});
@@ -440,7 +540,9 @@ absl::Status Store::AddApiKey(std::string_view person_id, std::string_view key_s
   if (s.status().code() == absl::StatusCode::kFailedPrecondition)
     return absl::NotFoundError(absl::StrCat("person ", std::string(person_id), ": not found"));
   EG_RETURN_IF_ERROR(s.status());
-  return impl_->db->Notify("api_keys");
+  EG_RETURN_IF_ERROR(impl_->Journal({person_id}, "api_keys"));
+  EG_RETURN_IF_ERROR(impl_->db->Notify("api_keys"));
+  return txn.Commit();
 }
 
 absl::StatusOr<std::optional<std::string>> Store::PersonForApiKey(std::string_view key_sha256,
@@ -477,13 +579,19 @@ absl::Status Store::RecordApiKeyUses(const std::vector<std::pair<std::string, co
 
 absl::Status Store::RevokeApiKey(std::string_view key_sha256) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
   EG_ASSIGN_OR_RETURN(
-      int64_t n,
-      impl_->db->Exec(
-          "UPDATE api_keys SET revoked_at = $2 WHERE key_sha256 = $1 AND revoked_at IS NULL",
+      auto rows,
+      impl_->db->Query(
+          "UPDATE api_keys SET revoked_at = $2 WHERE key_sha256 = $1 AND revoked_at IS NULL "
+          "RETURNING person_id",
           {Text(key_sha256), int64_t{impl_->clock->Now()}}));
-  if (n == 0) return absl::NotFoundError("api key: not found or already revoked");
-  return impl_->db->Notify("api_keys");
+  if (rows.empty()) return absl::NotFoundError("api key: not found or already revoked");
+  std::string person = Str(rows[0][0]);
+  EG_RETURN_IF_ERROR(impl_->Journal({person}, "api_keys"));
+  EG_RETURN_IF_ERROR(impl_->db->Notify("api_keys"));
+  return txn.Commit();
 }
 
 absl::StatusOr<std::vector<std::string>> Store::RevokedApiKeysSince(core::Timestamp since) {
@@ -611,6 +719,7 @@ absl::Status Store::RecordScreeningDisposition(const ScreeningDisposition& d) {
                   Text(d.entry_name), Text(d.decided_by),
                   int64_t{d.decided_at ? d.decided_at : impl_->clock->Now()}, Text(d.reason)})
           .status());
+  EG_RETURN_IF_ERROR(impl_->Journal({d.person_id}, "screening"));
   EG_RETURN_IF_ERROR(impl_->db->Notify("screening"));
   return txn.Commit();
 }
@@ -639,11 +748,15 @@ absl::StatusOr<std::vector<ScreeningDisposition>> Store::ListScreeningDispositio
 absl::Status Store::DeleteScreeningDisposition(std::string_view person_id, std::string_view list,
                                                std::string_view entry_id) {
   std::lock_guard<std::mutex> lock(impl_->mu);
+  Txn txn(*impl_->db);
+  EG_RETURN_IF_ERROR(txn.Begin());
   EG_ASSIGN_OR_RETURN(int64_t n, impl_->db->Exec("DELETE FROM screening_dispositions WHERE "
                                                  "person_id = $1 AND list = $2 AND entry_id = $3",
                                                  {Text(person_id), Text(list), Text(entry_id)}));
   if (n == 0) return absl::NotFoundError("screening disposition: not found");
-  return impl_->db->Notify("screening");
+  EG_RETURN_IF_ERROR(impl_->Journal({person_id}, "screening"));
+  EG_RETURN_IF_ERROR(impl_->db->Notify("screening"));
+  return txn.Commit();
 }
 
 // --- Checkpoints

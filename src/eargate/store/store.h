@@ -84,6 +84,15 @@ struct ScreeningDisposition {
   bool operator==(const ScreeningDisposition&) const = default;
 };
 
+// What changed in the registry after a journal position (schema version 4, migration 004).
+struct RegistryChanges {
+  int64_t head = 0;       // the newest journal position (pass it as `since` next time)
+  bool everyone = false;  // rebuild everything: a bulk change, too many people, or a gap
+                          // (the journal was pruned past `since`)
+  std::vector<std::string> person_ids;  // otherwise the people changed (added, updated, deleted,
+                                        // a key added or revoked, a disposition), each once
+};
+
 struct StoreOptions {
   const core::Clock* clock = nullptr;  // null: the system clock
 };
@@ -113,6 +122,17 @@ class Store {
   absl::Status ForEachPerson(const std::function<void(const PersonRecord&)>& fn);
   // NotFound when absent. Deletes the person's facts and keys.
   absl::Status DeletePerson(std::string_view id);
+  // The people of `ids` that exist (with their facts and active keys), read in one snapshot,
+  // in the order of `ids`; absent ids are left out.
+  absl::StatusOr<std::vector<PersonRecord>> GetPeople(const std::vector<std::string>& ids);
+
+  // --- Registry change journal: every change to people, keys or dispositions is journaled in
+  // its own transaction (a gapless sequence in commit order), so that fleet nodes reload only
+  // the people changed since the position they last read.
+  // More than max_people distinct people changed: everyone.
+  absl::StatusOr<RegistryChanges> RegistryChangesSince(int64_t since, size_t max_people = 1000);
+  // The newest journal position (0: none yet). Read it before a full load of the registry.
+  absl::StatusOr<int64_t> RegistryHead();
 
   // --- API keys (SHA-256 hex of the key; the key itself is never stored)
   absl::Status AddApiKey(std::string_view person_id, std::string_view key_sha256);

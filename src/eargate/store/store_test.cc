@@ -312,6 +312,56 @@ TEST_P(RegistryTest, ListAdminTokens) {
   EXPECT_EQ((*tokens)[1].revoked_at, clock_.now);
 }
 
+// Test the registry change journal: each change names its person, in commit order; a failed
+// change journals nothing; a bulk import and a pruned gap ask for everyone.
+TEST_P(RegistryTest, ChangeJournal) {
+  auto head = store().RegistryHead();
+  ASSERT_TRUE(head.ok()) << head.status();
+  const int64_t start = *head;
+  PersonRecord bob = Jane();
+  bob.person.id = "cust-43";
+  bob.api_keys_sha256 = {Key("key-b")};
+  ASSERT_TRUE(store().ImportPeople({Jane(), bob}).ok());
+  ASSERT_TRUE(store().AddApiKey("cust-42", Key("key-2")).ok());
+  EXPECT_FALSE(store().AddApiKey("nobody", Key("key-3")).ok());  // journals nothing
+  auto other = Reopen();  // another node
+  auto changes = other->RegistryChangesSince(start);
+  ASSERT_TRUE(changes.ok()) << changes.status();
+  EXPECT_FALSE(changes->everyone);
+  EXPECT_EQ(changes->head, start + 3);
+  EXPECT_EQ(changes->person_ids, (std::vector<std::string>{"cust-42", "cust-43"}));
+  const int64_t seen = changes->head;
+  ASSERT_TRUE(store().RevokeApiKey(Key("key-b")).ok());
+  ASSERT_TRUE(store().DeletePerson("cust-42").ok());
+  changes = other->RegistryChangesSince(seen);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_EQ(changes->person_ids, (std::vector<std::string>{"cust-43", "cust-42"}));
+  auto people = other->GetPeople({"cust-42", "cust-43"});
+  ASSERT_TRUE(people.ok());
+  ASSERT_EQ(people->size(), 1u);  // cust-42 is gone
+  EXPECT_EQ((*people)[0].person.id, "cust-43");
+  EXPECT_TRUE((*people)[0].api_keys_sha256.empty());  // its key revoked
+  // Nothing new: nothing to do.
+  changes = other->RegistryChangesSince(changes->head);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_FALSE(changes->everyone);
+  EXPECT_TRUE(changes->person_ids.empty());
+  // More people than the caller reloads one by one: everyone.
+  changes = other->RegistryChangesSince(start, /*max_people=*/1);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_TRUE(changes->everyone);
+  // A week later the old rows are pruned by the next change: a node still at `start` has a gap.
+  clock_.now += 8 * 86400;
+  ASSERT_TRUE(store().ImportPeople({bob}).ok());
+  changes = other->RegistryChangesSince(start);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_TRUE(changes->everyone);
+  changes = other->RegistryChangesSince(changes->head - 1);
+  ASSERT_TRUE(changes.ok());
+  EXPECT_FALSE(changes->everyone);
+  EXPECT_EQ(changes->person_ids, (std::vector<std::string>{"cust-43"}));
+}
+
 INSTANTIATE_STORE_TEST(RegistryTest);
 
 // Test that URLs of unknown schemes are refused with a message that says what is allowed.

@@ -1,0 +1,14 @@
+-- eargate store, schema version 4 (SQLite): the registry change journal. Every committed change to a
+-- person, their facts, keys or screening dispositions adds one row naming the person (person_id
+-- NULL: everyone, e.g. a bulk import), so that the other nodes of a fleet reload just those
+-- people (store::Store::RegistryChangesSince). seq is gapless and in commit order: writers hold the
+-- database's write lock (BEGIN IMMEDIATE) and use MAX(seq) + 1. Rows older than a
+-- week are pruned; a node that fell further behind than the oldest row rebuilds everything.
+-- Times are seconds since the Unix epoch (UTC).
+CREATE TABLE registry_changes (
+  seq INTEGER PRIMARY KEY,
+  person_id TEXT,
+  what TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX registry_changes_at ON registry_changes (at);
