@@ -12,3 +12,6 @@ CREATE TABLE registry_changes (
   at BIGINT NOT NULL
 );
 CREATE INDEX registry_changes_at ON registry_changes (at);
+-- The revocation fast path polls "revoked_at >= ?" on every watcher tick; without an index that
+-- scans every key. Only revoked keys are indexed.
+CREATE INDEX api_keys_revoked_at ON api_keys (revoked_at) WHERE revoked_at IS NOT NULL;
