@@ -57,6 +57,28 @@ class Txn {
   bool open_ = false;
 };
 
+// Read-snapshot guard: every query until it ends sees one consistent state of the database
+// (PostgreSQL: a read-only repeatable-read transaction; SQLite: a deferred transaction, which in
+// WAL mode does not block writers). Always rolled back: it only reads.
+class ReadSnapshot {
+ public:
+  explicit ReadSnapshot(SqlDb& db) : db_(db) {}
+  absl::Status Begin() {
+    EG_RETURN_IF_ERROR(db_.ExecScript(db_.backend() == "postgresql"
+                                          ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                                          : "BEGIN"));
+    open_ = true;
+    return absl::OkStatus();
+  }
+  ~ReadSnapshot() {
+    if (open_) (void)db_.ExecScript("ROLLBACK");
+  }
+
+ private:
+  SqlDb& db_;
+  bool open_ = false;
+};
+
 class StoreCheckpointSink final : public CheckpointSink {
  public:
   StoreCheckpointSink(Store* store, std::string node) : store_(store), node_(std::move(node)) {}
@@ -397,14 +419,8 @@ absl::Status Store::ImportPeople(const std::vector<PersonRecord>& people) {
 
 absl::StatusOr<std::vector<PersonRecord>> Store::GetPeople(const std::vector<std::string>& ids) {
   std::lock_guard<std::mutex> lock(impl_->mu);
-  // One read snapshot for all of them.
-  EG_RETURN_IF_ERROR(impl_->db->ExecScript(impl_->db->backend() == "postgresql"
-                                               ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                                               : "BEGIN"));
-  struct End {
-    internal::SqlDb& db;
-    ~End() { (void)db.ExecScript("ROLLBACK"); }
-  } end{*impl_->db};
+  ReadSnapshot snapshot(*impl_->db);  // one snapshot for all of them
+  EG_RETURN_IF_ERROR(snapshot.Begin());
   std::vector<PersonRecord> out;
   for (const std::string& id : ids) {
     EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
@@ -471,14 +487,8 @@ absl::Status Store::ForEachPerson(const std::function<void(const PersonRecord&)>
   std::vector<PersonRecord> people;
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
-    // A read-only snapshot (SQLite: a deferred transaction does not block writers in WAL mode).
-    EG_RETURN_IF_ERROR(impl_->db->ExecScript(impl_->db->backend() == "postgresql"
-                                                 ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-                                                 : "BEGIN"));
-    struct End {
-      internal::SqlDb& db;
-      ~End() { (void)db.ExecScript("ROLLBACK"); }
-    } end{*impl_->db};
+    ReadSnapshot snapshot(*impl_->db);
+    EG_RETURN_IF_ERROR(snapshot.Begin());
     EG_ASSIGN_OR_RETURN(auto rows, impl_->db->Query(absl::StrCat("SELECT ", kPersonColumns,
                                                                  " FROM people ORDER BY id")));
     people.reserve(rows.size());
