@@ -11,16 +11,18 @@
 #include <atomic>
 #include <filesystem>
 #include <memory>
-#include <semaphore>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "eargate/store/decision_log.h"
 #include "eargate/store/log_reader.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using eargate::store::AppendWaiter;
 using eargate::store::DecisionLog;
 using eargate::store::Durability;
 using eargate::store::LogEntry;
@@ -114,6 +116,30 @@ BENCHMARK(BM_AppendSync)
     ->Threads(64)
     ->Threads(256);
 
+// A consumer thread's queue of delivered waiters, as an I/O thread would have: Wait blocks
+// until the writer wakes it (once per group commit), then takes what was delivered.
+class WaitQueue : public eargate::store::AppendQueue {
+ public:
+  AppendWaiter* Wait() {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&woken_));
+      woken_ = false;
+    }
+    return TakeAll();
+  }
+
+ protected:
+  void Wake() override {
+    absl::MutexLock lock(&mu_);
+    woken_ = true;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool woken_ = false;
+};
+
 // Sync durability with an event-driven caller: every record is acknowledged only after its
 // fdatasync, but a thread keeps up to `window` records in flight (AppendAsync), as a gateway
 // with that many concurrent requests would. Each iteration appends 20,000 records and waits
@@ -122,18 +148,33 @@ void BM_AppendSyncInFlight(benchmark::State& state) {
   const int64_t window = state.range(0);
   constexpr int64_t kPerIteration = 20000;
   LogEntry e = Entry();
+  WaitQueue queue;
+  std::vector<AppendWaiter> waiters(static_cast<size_t>(window));
   for (auto _ : state) {
-    std::counting_semaphore<1 << 20> slots(window);
-    std::atomic<int64_t> failed{0};
-    for (int64_t i = 0; i < kPerIteration; ++i) {
-      slots.acquire();
-      g_shared->log->AppendAsync(e, [&](absl::StatusOr<uint64_t> seq) {
-        if (!seq.ok()) failed.fetch_add(1);
-        slots.release();
-      });
+    std::vector<AppendWaiter*> idle;
+    for (AppendWaiter& w : waiters) idle.push_back(&w);
+    int64_t failed = 0, appended = 0;
+    auto take = [&] {
+      for (AppendWaiter* w = queue.Wait(); w != nullptr; w = w->next) {
+        if (!w->result.ok()) ++failed;
+        idle.push_back(w);
+      }
+    };
+    while (appended < kPerIteration) {
+      if (idle.empty()) take();
+      while (!idle.empty() && appended < kPerIteration) {
+        AppendWaiter* w = idle.back();
+        idle.pop_back();
+        w->queue = &queue;
+        if (!g_shared->log->AppendAsync(e, w)) {  // not queued: failed (this is sync mode)
+          ++failed;
+          idle.push_back(w);
+        }
+        ++appended;
+      }
     }
-    for (int64_t i = 0; i < window; ++i) slots.acquire();  // every acknowledgement is in
-    if (failed.load() != 0) state.SkipWithError("append failed");
+    while (idle.size() < waiters.size()) take();  // every acknowledgement is in
+    if (failed != 0) state.SkipWithError("append failed");
   }
   state.SetItemsProcessed(state.iterations() * kPerIteration);
 }

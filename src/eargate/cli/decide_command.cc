@@ -55,10 +55,10 @@ using LogPtr = std::unique_ptr<NoLog>;
 bool RecordAll(const LogPtr& log, const std::vector<Record>& records) {
 #ifdef EARGATE_HAVE_STORE
   if (!log || records.empty()) return true;
-  auto failed = std::make_shared<std::atomic<bool>>(false);
-  auto error = std::make_shared<std::string>();
-  auto mu = std::make_shared<std::mutex>();
-  for (const Record& r : records) {
+  // One waiter per record, read after Flush (it needs no queue).
+  std::vector<store::AppendWaiter> waiters(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
     store::LogEntry e;
     e.decision_id = r.decision_id;
     e.person_id = r.person;
@@ -66,17 +66,16 @@ bool RecordAll(const LogPtr& log, const std::vector<Record>& records) {
     e.time = r.at;
     e.outcome = r.outcome;
     e.payload = r.payload;
-    log->AppendAsync(e, [failed, error, mu](absl::StatusOr<uint64_t> seq) {
-      if (seq.ok() || failed->exchange(true)) return;
-      std::lock_guard<std::mutex> lock(*mu);
-      *error = std::string(seq.status().message());
-    });
+    if (!log->AppendAsync(e, &waiters[i]) && !waiters[i].result.ok()) break;
   }
-  absl::Status flushed = log->Flush();
-  if (!failed->load() && flushed.ok()) return true;
-  std::lock_guard<std::mutex> lock(*mu);
+  absl::Status failed = log->Flush();
+  for (const store::AppendWaiter& w : waiters) {
+    if (!failed.ok()) break;
+    failed = w.result.status();
+  }
+  if (failed.ok()) return true;
   std::cerr << "eargate decide: --audit-dir: the decisions could not be recorded ("
-            << (error->empty() ? std::string(flushed.message()) : *error) << "); stopping\n";
+            << failed.message() << "); stopping\n";
   return false;
 #else
   (void)log;

@@ -839,19 +839,19 @@ store::LogEntry EntryOf(const Access& a) {
 }
 }  // namespace
 
-void Gateway::AppendRecordAsync(const Access& a, std::function<void(bool)> done) {
+bool Gateway::AppendRecordAsync(const Access& a, store::AppendWaiter* waiter) {
   if (!audit_ || a.record.empty()) {
-    done(true);
-    return;
+    waiter->result = uint64_t{0};
+    return false;
   }
-  Metrics* metrics = metrics_;
-  audit_->AppendAsync(EntryOf(a), [metrics, done = std::move(done)](absl::StatusOr<uint64_t> r) {
-    if (!r.ok()) {
-      metrics->CountFailure(Failure::kAuditLog);
-      Log(LogLevel::kError, StrCat("decision log: ", std::string(r.status().message())));
-    }
-    done(r.ok());
-  });
+  return audit_->AppendAsync(EntryOf(a), waiter);
+}
+
+bool Gateway::RecordOk(const store::AppendWaiter& waiter) {
+  if (waiter.result.ok()) return true;
+  metrics_->CountFailure(Failure::kAuditLog);
+  Log(LogLevel::kError, StrCat("decision log: ", std::string(waiter.result.status().message())));
+  return false;
 }
 
 bool Gateway::AppendRecord(const Access& a) {

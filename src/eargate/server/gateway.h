@@ -151,10 +151,14 @@ class Gateway {
 
   // The decision log, or null when audit.dir is not set.
   store::DecisionLog* audit_log() const { return audit_.get(); }
-  // Appends a's record; `done(true)` once it is durable (per audit.durability), false on an
-  // error (counted and logged; the caller must not answer "allow"). Runs `done` on the log's
-  // writer thread. Immediate done(true) when there is no log or nothing to record.
-  void AppendRecordAsync(const Access& a, std::function<void(bool)> done);
+  // Appends a's record without blocking. Returns whether `waiter` was queued: it is delivered
+  // to waiter->queue once the record is durable (sync durability) or the log failed. Otherwise
+  // the append is complete already (no log or nothing to record, async durability, an error).
+  // Either way RecordOk(*waiter) then tells whether the answer may be given.
+  bool AppendRecordAsync(const Access& a, store::AppendWaiter* waiter);
+  // Whether a completed append succeeded; a failure is counted and logged (the caller must
+  // not answer "allow").
+  bool RecordOk(const store::AppendWaiter& waiter);
   // The same, blocking the caller (for /v1/decide and tests).
   bool AppendRecord(const Access& a);
 

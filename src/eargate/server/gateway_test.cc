@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -432,9 +431,10 @@ TEST_F(GatewayTest, RecordsDecisionsInTheAuditLog) {
   Access a = AskOf(*gw, From("sk-demo-foreign-person"));
   ASSERT_FALSE(a.record.empty());
   EXPECT_TRUE(gw->AppendRecord(a));
-  std::promise<bool> done;
-  gw->AppendRecordAsync(a, [&](bool ok) { done.set_value(ok); });
-  EXPECT_TRUE(done.get_future().get());
+  store::AppendWaiter waiter;  // no queue: read after Flush
+  EXPECT_TRUE(gw->AppendRecordAsync(a, &waiter));
+  ASSERT_TRUE(gw->audit_log()->Flush().ok());
+  EXPECT_TRUE(gw->RecordOk(waiter));
   std::string body;
   EXPECT_EQ(gw->Decide(R"({"item":"mythos-5","person":{"id":"p9","citizenships":["FR"]},"location":{"country":"FR"}})", &body), 200);
   ASSERT_TRUE(gw->audit_log()->Flush().ok());

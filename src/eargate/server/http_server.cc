@@ -44,6 +44,8 @@ using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_tra
 using core::StrCat;
 using Clock = std::chrono::steady_clock;
 using Response = http::response<http::string_body>;
+// What resumes a coroutine suspended in Record(): stored as is, no type erasure, no allocation.
+using RecordHandler = net::async_result<net::use_awaitable_t<Executor>, void(bool)>::handler_type;
 
 namespace {
 
@@ -208,6 +210,31 @@ struct HttpServer::Impl {
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
+  // A connection's decision record waiting for its group commit, with the coroutine to resume.
+  struct RecordWait : store::AppendWaiter {
+    std::optional<RecordHandler> handler;
+  };
+  // Per I/O thread: the decision log hands over a group commit's waiters of this thread at
+  // once and wakes the thread with one post, not one per record.
+  struct RecordQueue final : store::AppendQueue {
+    RecordQueue(Impl* s, net::io_context* c) : server(s), ioc(c) {}
+    void Wake() override {
+      net::post(*ioc, [this] { Resume(); });
+    }
+    void Resume() {
+      for (store::AppendWaiter* w = TakeAll(); w != nullptr;) {
+        auto* r = static_cast<RecordWait*>(w);
+        w = w->next;  // first: the resumed request may append its connection's next record
+        RecordHandler h = std::move(*r->handler);
+        r->handler.reset();
+        h(server->gw->RecordOk(*r));
+      }
+    }
+    Impl* server;
+    net::io_context* ioc;
+  };
+  std::vector<std::unique_ptr<RecordQueue>> record_queues;  // record_queues[i] for contexts[i]
+
   // The connection's one deadline. Setting it is a store (no timer operation per request):
   // one timer per connection wakes at the deadline or every `period` (the shortest client
   // timeout, so a deadline set later is never passed unnoticed), and on expiry cancels the
@@ -255,6 +282,7 @@ struct HttpServer::Impl {
     std::weak_ptr<const ServingState> memo_state;
     const core::Person* memo_person = nullptr;
     LocationMemo location_memo;
+    RecordWait record;  // the request's decision record while it waits for the disk
     Conn(Socket&& s, Clock::duration period) : stream(std::move(s)) {
       watch = std::make_shared<Watch>(&stream);
       watch->timer.expires_after(period);
@@ -397,18 +425,16 @@ struct HttpServer::Impl {
   // Returns false when it could not be written: the caller must not allow.
   // (Checked before calling Record: a coroutine call costs a frame even when it returns at once.)
   bool NeedsRecord(const Access& a) const { return gw->audit_log() && !a.record.empty(); }
-  awaitable<bool> Record(const Access& a) {
-    if (!gw->audit_log() || a.record.empty()) co_return true;
-    co_return co_await net::async_initiate<const net::use_awaitable_t<Executor>, void(bool)>(
-        [this, &a](auto handler) {
-          auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          auto ex = net::get_associated_executor(*h);
-          gw->AppendRecordAsync(a, [h, ex](bool ok) {
-            net::post(ex, [h, ok]() mutable { (*h)(ok); });
-          });
-        },
-        use_awaitable);
+  // Appends a's record; true when it is durable. A plain function, not a coroutine: the
+  // common path (sync durability) costs one awaitable frame, that of the wait.
+  awaitable<bool> Record(const Access& a, Conn& c) {
+    if (!gw->AppendRecordAsync(a, &c.record)) return Ready(gw->RecordOk(c.record));
+    // Queued: this thread's RecordQueue resumes the coroutine once the record is on disk. It
+    // cannot run before the handler is stored: it is posted to this very thread.
+    return net::async_initiate<const net::use_awaitable_t<Executor>, void(bool)>(
+        [&c](auto handler) { c.record.handler.emplace(std::move(handler)); }, use_awaitable);
   }
+  static awaitable<bool> Ready(bool ok) { co_return ok; }
 
   awaitable<bool> Authz(const Request& req, Conn& c, int* status) {
     const StatePtr& state = gw->state();
@@ -424,7 +450,7 @@ struct HttpServer::Impl {
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr held = state;
     Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel);
-    if (NeedsRecord(a) && !co_await Record(a)) {
+    if (NeedsRecord(a) && !co_await Record(a, c)) {
       // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
       a.outcome = core::Outcome::kDeny;
       a.reason = "decision log unavailable";
@@ -505,7 +531,7 @@ struct HttpServer::Impl {
     StatePtr state = gw->state();
     Access a = gw->Authorize(*state, MemoCallerOf(req, c, state), *model, core::Layer::kApplication,
                              core::Channel::kApi);
-    if (NeedsRecord(a) && !co_await Record(a)) {
+    if (NeedsRecord(a) && !co_await Record(a, c)) {
       Response res = MakeResponse(req, http::status::service_unavailable,
                                   ErrorJson("server_error", "audit_log_unavailable",
                                             "the decision could not be recorded; try again"));
@@ -858,6 +884,7 @@ struct HttpServer::Impl {
     tcp::endpoint remote = socket.remote_endpoint(ec);
     Conn c(std::move(socket), WatchPeriod());
     c.pool = pool;
+    c.record.queue = record_queues[pool].get();
     if (remote.address().is_v4()) {
       c.peer = geoip::IpAddress::FromV4(remote.address().to_v4().to_uint());
     } else {
@@ -1033,7 +1060,10 @@ absl::Status HttpServer::Listen() {
   Impl& s = *impl_;
   const Config& cfg = s.cfg;
   unsigned n = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
-  for (unsigned i = 0; i < n; ++i) s.contexts.push_back(std::make_unique<net::io_context>(1));
+  for (unsigned i = 0; i < n; ++i) {
+    s.contexts.push_back(std::make_unique<net::io_context>(1));
+    s.record_queues.push_back(std::make_unique<Impl::RecordQueue>(&s, s.contexts.back().get()));
+  }
   s.pools.resize(n);
   try {
     beast::error_code ec;
@@ -1106,6 +1136,9 @@ void HttpServer::Run(bool handle_signals) {
   for (size_t i = 1; i < s.contexts.size(); ++i) threads.emplace_back(run, std::ref(*s.contexts[i]));
   run(s.main());
   for (auto& t : threads) t.join();
+  // Records still in flight (a drain timeout) are delivered now, not into queues whose
+  // threads are gone after Run returns.
+  if (store::DecisionLog* log = s.gw->audit_log()) (void)log->Flush();
 }
 
 void HttpServer::Stop() {

@@ -7,9 +7,10 @@
 // that search and export use without parsing JSON.
 //
 // Durability (LogOptions::durability):
-//   kSync  (default) Append returns after the record is on disk. Concurrent appenders share
-//          one write() and one fdatasync() (group commit), so throughput grows with them.
-//   kAsync Append returns once the record is chained in memory; a writer thread writes and
+//   kSync  (default) Append returns after the record is on disk. One writer thread writes and
+//          fdatasyncs whatever was appended since its last sync (group commit), so
+//          throughput grows with concurrent appenders.
+//   kAsync Append returns once the record is chained in memory; the writer thread writes and
 //          syncs at least every async_flush_interval. A crash may lose the newest records,
 //          never corrupt older ones.
 //
@@ -25,14 +26,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "eargate/core/sha256.h"
 #include "eargate/core/time.h"
 #include "eargate/core/types.h"
@@ -104,6 +106,40 @@ struct LogOptions {
   const core::Clock* clock = nullptr;         // for checkpoint times; null: the system clock
 };
 
+class AppendQueue;
+
+// One record appended with AppendAsync, waiting for its group commit. The caller owns it (an
+// event-driven server keeps one per connection) and keeps it alive, untouched, until it is
+// delivered; the log links it into its own lists, so an append allocates nothing.
+struct AppendWaiter {
+  AppendQueue* queue = nullptr;  // where it is delivered; null: nowhere (read it after Flush)
+  absl::StatusOr<uint64_t> result = uint64_t{0};  // the record's seq, or why it failed
+  AppendWaiter* next = nullptr;  // the log's and the queue's link
+};
+
+// Where the waiters of durable records are delivered: one queue per consumer thread (say an
+// I/O thread). The writer hands a group commit's waiters over at once and calls Wake() only
+// when the queue was empty, so a consumer is woken once per commit, not once per record.
+class AppendQueue {
+ public:
+  virtual ~AppendQueue() = default;
+  // Takes every delivered waiter, oldest first, as a list linked by `next` (null: none).
+  AppendWaiter* TakeAll();
+
+ protected:
+  // Called on the log's writer thread when waiters arrive in an empty queue. Must be quick
+  // and must not call into the log: post a call of TakeAll to the consumer's event loop.
+  virtual void Wake() = 0;
+
+ private:
+  friend class DecisionLog;
+  void Push(AppendWaiter* first, AppendWaiter* last);  // a chain linked by `next`
+
+  absl::Mutex mu_;
+  AppendWaiter* head_ ABSL_GUARDED_BY(mu_) = nullptr;
+  AppendWaiter* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
+};
+
 class DecisionLog {
  public:
   // Opens (creating if needed) the log in `dir`. Recovers from a crash: a torn record at the
@@ -122,17 +158,15 @@ class DecisionLog {
   // later call fails with that error (the log does not guess what reached the disk).
   absl::StatusOr<uint64_t> Append(const LogEntry& entry);
 
-  // Appends without blocking the caller, for event-driven servers. sync: `done` runs once the
-  // record is on disk, with its sequence number or the error, on the log's writer thread.
-  // async (like Append): `done` runs at once on the caller's thread once the record is
-  // chained in memory. An invalid entry: `done` runs at once with the error.
-  // Records appended this way share group commits like blocking ones, so a few threads with
-  // many requests in flight reach the throughput of many blocked threads.
-  // REQUIRES: `done` is quick and does not call Append, Flush or Close on this log.
-  using AppendCallback = std::function<void(absl::StatusOr<uint64_t>)>;
-  void AppendAsync(const LogEntry& entry, AppendCallback done);
+  // Appends without blocking the caller, for event-driven servers and batches. Returns whether
+  // `waiter` was queued: then (sync mode) it is delivered to waiter->queue once the record is
+  // on disk, or the log failed, with waiter->result set to the seq or the error; a waiter
+  // without a queue can be read after Flush(). Returns false when the append is complete
+  // already, waiter->result saying how: async mode (the record is chained in memory, like
+  // Append) or an error (an invalid entry, a closed or failed log).
+  bool AppendAsync(const LogEntry& entry, AppendWaiter* waiter);
 
-  // Waits until every record appended before the call is on disk.
+  // Waits until every record appended before the call is on disk and its waiter delivered.
   absl::Status Flush();
 
   // Drains, syncs, writes a final checkpoint and stops the writer. Idempotent.

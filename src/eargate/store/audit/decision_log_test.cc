@@ -96,6 +96,38 @@ void WriteAll(const std::string& path, const std::string& data) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
 }
 
+// A consumer of AppendAsync waiters for tests: Wake notes the wake-up, Wait takes what was
+// delivered (blocking until something is).
+class TestQueue : public AppendQueue {
+ public:
+  std::vector<AppendWaiter*> Wait() {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&woken_));
+      woken_ = false;
+    }
+    std::vector<AppendWaiter*> out;
+    for (AppendWaiter* w = TakeAll(); w != nullptr; w = w->next) out.push_back(w);
+    return out;
+  }
+  int wakes() {
+    absl::MutexLock lock(&mu_);
+    return wakes_;
+  }
+
+ protected:
+  void Wake() override {
+    absl::MutexLock lock(&mu_);
+    woken_ = true;
+    ++wakes_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  int wakes_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 // Test that records come back in order with their index fields and that verify passes.
 TEST(DecisionLogTest, AppendsAndReadsBack) {
   TempDir dir;
@@ -199,10 +231,22 @@ TEST(DecisionLogTest, GroupCommitManyThreads) {
   EXPECT_EQ(report->records, static_cast<uint64_t>(kThreads * kPer));
 }
 
-// Test the pipelined sync path under rotation and checkpoints: blocking and async appenders on
-// many threads, small segments; each record is acknowledged once with its seq, Flush leaves no
-// callback pending, and the log (with its checkpoints) verifies.
-TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
+// Waits until all *in_flight waiters queued for `queue` are delivered; returns them.
+std::vector<AppendWaiter*> DrainAll(TestQueue& queue, int* in_flight) {
+  std::vector<AppendWaiter*> out;
+  while (*in_flight > 0) {
+    for (AppendWaiter* w : queue.Wait()) {
+      out.push_back(w);
+      --*in_flight;
+    }
+  }
+  return out;
+}
+
+// Test group commit under rotation and checkpoints: blocking and AppendAsync appenders on many
+// threads, small segments; each record is acknowledged once with its seq, and the log (with its
+// checkpoints) verifies.
+TEST(DecisionLogTest, GroupCommitWithRotationAndCheckpoints) {
   TempDir dir;
   LogOptions opt;
   opt.max_segment_bytes = 8192;
@@ -212,7 +256,10 @@ TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
   constexpr int kThreads = 8, kPer = 300;
   std::mutex mu;
   std::multiset<uint64_t> acked;
-  std::atomic<int> async_pending{0};
+  std::vector<TestQueue> queues(kThreads);
+  std::vector<std::vector<AppendWaiter>> waiters(kThreads);
+  std::vector<int> in_flight(kThreads, 0);
+  for (int t = 1; t < kThreads; t += 2) waiters[t].resize(kPer);
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
@@ -225,20 +272,29 @@ TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
           std::lock_guard<std::mutex> lock(mu);
           acked.insert(*seq);
         } else {
-          ++async_pending;
-          (*log)->AppendAsync(Entry(n, id, payload), [&](absl::StatusOr<uint64_t> seq) {
-            ASSERT_TRUE(seq.ok()) << seq.status();
-            std::lock_guard<std::mutex> lock(mu);
-            acked.insert(*seq);
-            --async_pending;
-          });
+          // Ten appends in flight at a time, as an event-driven server would have.
+          if (!waiters[t].empty() && i % 10 == 0) {
+            for (AppendWaiter* w : DrainAll(queues[t], &in_flight[t])) {
+              ASSERT_TRUE(w->result.ok()) << w->result.status();
+              std::lock_guard<std::mutex> lock(mu);
+              acked.insert(*w->result);
+            }
+          }
+          AppendWaiter& w = waiters[t][static_cast<size_t>(i)];
+          w.queue = &queues[t];
+          ASSERT_TRUE((*log)->AppendAsync(Entry(n, id, payload), &w));
+          ++in_flight[t];
         }
+      }
+      for (AppendWaiter* w : DrainAll(queues[t], &in_flight[t])) {
+        ASSERT_TRUE(w->result.ok()) << w->result.status();
+        std::lock_guard<std::mutex> lock(mu);
+        acked.insert(*w->result);
       }
     });
   }
   for (auto& th : threads) th.join();
   ASSERT_TRUE((*log)->Flush().ok());
-  EXPECT_EQ(async_pending.load(), 0);
   auto stats = (*log)->stats();
   EXPECT_GT(stats.segments_opened, 10u);
   EXPECT_GT(stats.checkpoints, 50u);
@@ -256,33 +312,42 @@ TEST(DecisionLogTest, PipelinedSyncWithRotationAndCheckpoints) {
   EXPECT_GT(report->checkpoints_checked, 50u);
 }
 
-// Test that AppendAsync acknowledges every record once, after it is on disk, with its seq.
-TEST(DecisionLogTest, AppendAsyncCallbacks) {
+// Test that AppendAsync delivers every record once, after it is on disk, with its seq; that a
+// queue is woken once per group commit, not once per record; and that an invalid entry is
+// refused at once.
+TEST(DecisionLogTest, AppendAsyncDeliversWaiters) {
   TempDir dir;
   auto log = DecisionLog::Open(dir.path());
   ASSERT_TRUE(log.ok());
-  std::mutex mu;
-  std::set<uint64_t> acked;
+  TestQueue queue;
+  std::vector<AppendWaiter> waiters(500);
   std::string id = "d", payload = Payload(0);
-  for (int i = 0; i < 500; ++i) {
-    (*log)->AppendAsync(Entry(1, id, payload), [&](absl::StatusOr<uint64_t> seq) {
-      ASSERT_TRUE(seq.ok());
-      std::lock_guard<std::mutex> lock(mu);
-      EXPECT_TRUE(acked.insert(*seq).second);
-    });
+  for (AppendWaiter& w : waiters) {
+    w.queue = &queue;
+    ASSERT_TRUE((*log)->AppendAsync(Entry(1, id, payload), &w));
   }
+  std::set<uint64_t> acked;
+  while (acked.size() < waiters.size()) {
+    for (AppendWaiter* w : queue.Wait()) {
+      ASSERT_TRUE(w->result.ok()) << w->result.status();
+      EXPECT_TRUE(acked.insert(*w->result).second);
+    }
+  }
+  EXPECT_EQ(*acked.rbegin(), 500u);
+  EXPECT_LE(queue.wakes(), static_cast<int>((*log)->stats().syncs));
   std::string big(70000, 'x');
   LogEntry bad;
   bad.item = big;
-  bool rejected = false;
-  (*log)->AppendAsync(bad, [&](absl::StatusOr<uint64_t> seq) { rejected = !seq.ok(); });
-  EXPECT_TRUE(rejected);
+  AppendWaiter rejected;
+  rejected.queue = &queue;
+  EXPECT_FALSE((*log)->AppendAsync(bad, &rejected));
+  EXPECT_EQ(rejected.result.status().code(), absl::StatusCode::kInvalidArgument);
+  // Without a queue the result is read after Flush.
+  AppendWaiter unqueued;
+  ASSERT_TRUE((*log)->AppendAsync(Entry(2, id, payload), &unqueued));
   ASSERT_TRUE((*log)->Flush().ok());
-  {
-    std::lock_guard<std::mutex> lock(mu);
-    EXPECT_EQ(acked.size(), 500u);
-    EXPECT_EQ(*acked.rbegin(), 500u);
-  }
+  ASSERT_TRUE(unqueued.result.ok());
+  EXPECT_EQ(*unqueued.result, 501u);
 }
 
 // Test that async mode keeps everything once flushed.
@@ -294,13 +359,11 @@ TEST(DecisionLogTest, AsyncFlush) {
   ASSERT_TRUE(log.ok());
   AppendN(**log, 1, 300);
   // AppendAsync answers at once, like Append: the record is chained, not yet written.
-  uint64_t acked = 0;
   std::string id = "d-301", payload = Payload(301);
-  (*log)->AppendAsync(Entry(301, id, payload), [&](absl::StatusOr<uint64_t> seq) {
-    ASSERT_TRUE(seq.ok());
-    acked = *seq;
-  });
-  EXPECT_EQ(acked, 301u);
+  AppendWaiter waiter;
+  EXPECT_FALSE((*log)->AppendAsync(Entry(301, id, payload), &waiter));
+  ASSERT_TRUE(waiter.result.ok());
+  EXPECT_EQ(*waiter.result, 301u);
   ASSERT_TRUE((*log)->Flush().ok());
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report.ok());
