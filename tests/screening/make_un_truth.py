@@ -26,9 +26,12 @@ Rules, first that applies (an entry whose DOBs all contradict the UN DOB is neve
              (exact, or near: a UN word of 5+ letters and an entry word with the same first
              letter and difflib ratio >= 0.75, "nzambamwita" / "nzabamwita");
   dob_year   the UN year (or the year of its full date) is one of the entry's years or inside
-             one of its ranges (circa: +-1; two different full dates do not agree), and >= 2
-             shared (exact or near) name words covering at least half the UN name's words, at
-             least one of them exact and not common (in < 50 loaded individuals' names);
+             one of its ranges (circa: +-1; two different full dates agree only in the same
+             month and with two uncommon shared words covering 2/3 of the UN name), and >= 2
+             shared (exact or near) name words covering at least half the UN name's words, one
+             of them exact and not common (in < 100 loaded individuals' names: "muhammad",
+             "ali", "ahmad", "abdallah", "ibrahim", "hassan" are common), and two not common or
+             every UN name word (2+, short words included) shared ("MUHAMMAD AZAM ELMI" is not "'AZZAM, Khalil Muhammad");
   name_only  the UN row or the entry has no DOB, every UN name word (2+ of them, short words
              included) is among the entry's words, and the country agrees when both sides give one.
 Only the strongest rule that pairs anything counts, and of its pairings those sharing the most
@@ -87,7 +90,7 @@ def fold(s):
     return [t for t in re.split(r"[^a-z0-9]+", s.replace("'", "").replace("`", "")) if t]
 
 
-COMMON = 50  # a name word in this many loaded individuals' names or more is common
+COMMON = 100  # a name word in this many loaded individuals' names or more is common
 VARIANTS = {"mohammad": "muhammad", "mohammed": "muhammad", "muhammed": "muhammad",
             "mohamed": "muhammad", "mohamad": "muhammad", "muhamad": "muhammad",
             "mohd": "muhammad", "ahmed": "ahmad", "abdullah": "abdallah"}
@@ -280,11 +283,19 @@ def main():
                 if dob.date and any(d.date == dob.date for d in e["dobs"]):
                     if shared_w or near:
                         method = "dob_date"
-                elif any(d.lo <= dob.lo and dob.hi <= d.hi and not (d.date and dob.date)
-                         for d in e["dobs"]):
+                else:
                     n_sh = len(shared_w) + len(near)
-                    if n_sh >= 2 and 2 * n_sh >= len(uw) and strong:
+                    n_rare = len(strong) + sum(df[w] < COMMON for w in near)
+                    year = [d for d in e["dobs"] if d.lo <= dob.lo and dob.hi <= d.hi and not (
+                        d.date and dob.date and d.date[1] != dob.date[1])]
+                    if year and strong and 2 * n_sh >= len(uw) and (
+                            n_rare >= 2 or (len(uw_all) >= 2 and uw_all <= e["all_words"])):
                         method = "dob_year"
+                    # Two full dates of the same month that differ (a typo on one list: 04 Sep /
+                    # 07 Sep 1975) agree only on stronger name evidence.
+                    if method and all(d.date and dob.date for d in year) and not (
+                            n_rare >= 2 and 3 * n_sh >= 2 * len(uw)):
+                        method = None
                 shared_w = shared_w + ["~" + w for w in near]
             elif len(uw_all) >= 2 and uw_all <= e["all_words"]:
                 if not code or not (e["iso"] or e["place"].strip(" |")) or country_agrees(code, e):
