@@ -116,6 +116,10 @@ class Index {
   // kMiddleStrong or better ("Andrey ZAKHAROV" / "ZAKHAROV, Andrey Georgiyevich").
   static constexpr double kMiddleWeight = 0.25;
   static constexpr double kMiddleStrong = 0.90;
+  // A query's strong words beyond a listed person's fully matched name (2+ strong tokens, each
+  // at kMiddleStrong or better), at most kMaxExtraNames of them, weigh kMiddleWeight of their
+  // weight ("SALAH EDDINE GASMI" / "GASMI, Salah").
+  static constexpr int kMaxExtraNames = 3;
 
  private:
   struct NameRec {

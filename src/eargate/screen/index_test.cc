@@ -169,6 +169,35 @@ TEST(IndexTest, MiddleNamesLeftOut) {
   EXPECT_TRUE(Finds(Screen("Abdul AL-TALHI"), "us_ofac_sdn", "10477"));
 }
 
+// Test that a query giving more names than a listed person's (a second given name, a father's
+// name, a patronymic: how the UN list writes people the SDN lists shorter) still finds them,
+// and that a name added before or after the listed one, or a romanized syllable, does not
+// (bundled SDN 2021-07).
+TEST(IndexTest, QueryExtraNames) {
+  const Index& x = *BundledIndex();
+  // UN "SALAH EDDINE GASMI" / SDN 10934 "GASMI, Salah".
+  auto m = Screen("SALAH EDDINE GASMI");
+  ASSERT_TRUE(Finds(m, "us_ofac_sdn", "10934"));
+  // UN "RUSTAM MAGOMEDOVICH ASELDEROV" / SDN 18640 "ASELDEROV, Rustam".
+  EXPECT_TRUE(Finds(Screen("RUSTAM MAGOMEDOVICH ASELDEROV"), "us_ofac_sdn", "18640"));
+  // Another surname after the listed name is another person.
+  EXPECT_FALSE(Finds(Screen("Salah GASMI Thornton"), "us_ofac_sdn", "10934"));
+  EXPECT_FALSE(Finds(Screen("Thornton Salah GASMI"), "us_ofac_sdn", "10934"));
+  // A short inner word (a romanized syllable) is part of a given name, not a name of its own.
+  EXPECT_LT(x.ScoreNames("Salah Ed Gasmi", "GASMI, Salah", EntityType::kPerson),
+            kDefaultThreshold);
+  // Every listed name must be matched: "GASMI, Salah" is not "Salih Eddine Gasmi" at 0.90+.
+  EXPECT_FALSE(Finds(Screen("Salim EDDINE GASMI"), "us_ofac_sdn", "10934"));
+  // Persons only, and at most kMaxExtraNames extra names.
+  EXPECT_LT(x.ScoreNames("Salah Eddine Gasmi", "GASMI, Salah", EntityType::kOrganization),
+            kDefaultThreshold);
+  EXPECT_GE(x.ScoreNames("Salah Eddine Gasmi", "GASMI, Salah", EntityType::kPerson),
+            kDefaultThreshold);
+  EXPECT_LT(x.ScoreNames("Salah Eddine Karim Omar Yusuf Gasmi", "GASMI, Salah",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+}
+
 // Test that a word written as two, or two written as one, meets its halves on either side:
 // hyphens dropped, company forms run together, spaced-out words (bundled SDN 2021-07).
 TEST(IndexTest, JoinedAndSplitWords) {
