@@ -137,6 +137,13 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
   return (static_cast<double>(exact) + static_cast<double>(lj - exact) * s) / lj;
 }
 
+// Words joining the parts of an Arabic name (normalized): "son of", "father of", "servant of",
+// the article.
+bool IsNameConnector(std::string_view t) {
+  return t == "ben" || t == "bin" || t == "ibn" || t == "bint" || t == "ould" || t == "abd" ||
+         t == "abu" || t == "al" || t == "el";
+}
+
 // One-to-one greedy alignment of query tokens and listed tokens, best pairs first. A pair is
 // one query token and one listed token (similarity from `sim`), or a token on one side and two
 // adjacent tokens on the other written as one word (JoinedSim). Unmatched listed tokens in
@@ -230,7 +237,7 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool 
   // query adds at most kMaxExtraNames strong words of 4+ letters, all inside the matched ones.
   if (person) {
     int listed_strong = 0, extra = 0;
-    bool covered = true;
+    bool covered = true, connectors = false;
     for (size_t j = 0; covered && j < nc; ++j) {
       if (c.weak[j] || c.w[j] <= 0) continue;
       ++listed_strong;
@@ -246,12 +253,19 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool 
     bool inside = first < nq;
     for (size_t i = 0; inside && i < nq; ++i) {
       if ((used_q >> i & 1) || q.weak[i]) continue;
+      inside = i > first && i < last;
+      // Arabic name connectors ("ben", "bin", "ould", "abd") join the extra names ("MOHAMED
+      // BEN BELGACEM BEN ABDALLAH AOUADI"); the name after "abd" is part of it ("abd lah").
+      if (IsNameConnector(q.text[i]) || (i > 0 && q.text[i - 1] == "abd")) {
+        connectors = true;
+        continue;
+      }
       ++extra;
       // Romanized Chinese and Korean syllables ("kwang su pak") are parts of a given name,
       // not names of their own: an extra name has 4+ letters.
-      inside = i > first && i < last && q.text[i].size() >= 4;
+      inside &= q.text[i].size() >= 4;
     }
-    if (covered && inside && listed_strong >= 2 && extra > 0 &&
+    if (covered && inside && listed_strong >= 2 && (extra > 0 || connectors) &&
         extra <= Index::kMaxExtraNames) {
       tot_q = 0;
       for (size_t i = 0; i < nq; ++i) {

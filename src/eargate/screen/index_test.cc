@@ -180,6 +180,10 @@ TEST(IndexTest, QueryExtraNames) {
   ASSERT_TRUE(Finds(m, "us_ofac_sdn", "10934"));
   // UN "RUSTAM MAGOMEDOVICH ASELDEROV" / SDN 18640 "ASELDEROV, Rustam".
   EXPECT_TRUE(Finds(Screen("RUSTAM MAGOMEDOVICH ASELDEROV"), "us_ofac_sdn", "18640"));
+  // Arabic connectors between the extra names: UN "MOHAMED BEN BELGACEM BEN ABDALLAH
+  // AL-AOUADI" / SDN 7203 "AOUADI, Mohamed Ben Belgacem"; not with a surname added after it.
+  EXPECT_TRUE(Finds(Screen("MOHAMED BEN BELGACEM BEN ABDALLAH AL-AOUADI"), "us_ofac_sdn", "7203"));
+  EXPECT_FALSE(Finds(Screen("MOHAMED BEN BELGACEM AL-AOUADI BEN ABDALLAH"), "us_ofac_sdn", "7203"));
   // Another surname after the listed name is another person.
   EXPECT_FALSE(Finds(Screen("Salah GASMI Thornton"), "us_ofac_sdn", "10934"));
   EXPECT_FALSE(Finds(Screen("Thornton Salah GASMI"), "us_ofac_sdn", "10934"));
