@@ -220,15 +220,23 @@ int main(int argc, char** argv) {
   // 2. Shared labelled files.
   const std::string lab = shared + "/labelled/";
   if (std::filesystem::exists(lab + "yente_candidate_generation/positives_un_untreated.csv")) {
-    auto rate = [&](const std::string& file, size_t cap) {
+    // with_dob: the query also gives the row's birth year (column date_of_birth), untimed.
+    auto rate = [&](const std::string& file, size_t cap, bool with_dob = false) {
       auto rows = ReadCsv(lab + file, false);
       int n = 0, hit = 0;
       for (size_t r = 1; r < rows.size() && static_cast<size_t>(n) < cap; ++r) {
         if (rows[r].empty() || rows[r][0].empty()) continue;
         ScreenQuery q;
         q.name = rows[r][0];
+        if (with_dob && rows[r].size() > 5 && rows[r][5].size() >= 4) {
+          q.birth_year = std::atoi(rows[r][5].substr(0, 4).c_str());
+        }
         ++n;
-        auto m = Timed(*index, q, opt);
+        auto m = with_dob ? index->Screen(q, opt) : Timed(*index, q, opt);
+        if (with_dob) {
+          hit += !m.empty();
+          continue;
+        }
         if (!m.empty()) {
           ++hit;
           if (verbose && file.find("positives_un") == std::string::npos)
@@ -321,6 +329,12 @@ int main(int argc, char** argv) {
     auto [n_hit, n_n] = rate("yente_candidate_generation/negatives_us.csv", 1 << 30);
     std::printf("synthetic negatives: %d/%d flagged = FP rate %.4f\n", n_hit, n_n,
                 double(n_hit) / n_n);
+    auto [cd_hit, cd_n] =
+        rate("yente_candidate_generation/positives_us_congress_untreated.csv", 1 << 30, true);
+    auto [nd_hit, nd_n] = rate("yente_candidate_generation/negatives_us.csv", 1 << 30, true);
+    std::printf("  with their birth year in the query: US Congress %d/%d = %.4f, synthetic "
+                "%d/%d = %.4f\n", cd_hit, cd_n, double(cd_hit) / cd_n, nd_hit, nd_n,
+                double(nd_hit) / nd_n);
     auto pairs = ReadCsv(lab + "watchman_cross_script_pairs.csv", true);
     int ok = 0, total = 0;
     for (const auto& p : pairs) {

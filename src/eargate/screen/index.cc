@@ -141,8 +141,11 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
 // the article.
 bool IsNameConnector(std::string_view t) {
   return t == "ben" || t == "bin" || t == "ibn" || t == "bint" || t == "ould" || t == "abd" ||
-         t == "abu" || t == "al" || t == "el";
+         t == "abu" || t == "al" || t == "el" || t == "ul";
 }
+
+// Whether a query's words beyond a listed person's name may weigh less (see Align).
+enum class ExtraNames { kNone, kInside, kAnywhere };
 
 // One-to-one greedy alignment of query tokens and listed tokens, best pairs first. A pair is
 // one query token and one listed token (similarity from `sim`), or a token on one side and two
@@ -151,7 +154,7 @@ bool IsNameConnector(std::string_view t) {
 // other strong listed token is matched at kMiddleStrong or better. Returns the blended name
 // score; records aligned pairs.
 template <typename SimFn>
-double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool person,
+double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, ExtraNames extra_names,
              SimFn&& sim, std::vector<AlignedPair>* aligned) {
   struct Pair {
     float s;
@@ -235,7 +238,10 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool 
   // GASMI" ~ "GASMI, Salah"; a father's or grandfather's name, a second given name) costs
   // little when every strong listed token (2+) matches at kMiddleStrong or better and the
   // query adds at most kMaxExtraNames strong words of 4+ letters, all inside the matched ones.
-  if (person) {
+  // With kAnywhere (the query's birth year agrees with the entry's) they may also come before
+  // or after the listed name and be short ("AHMED SHAH NOORZAI OBAIDULLAH", "OMAR ALI HUSSAIN").
+  if (extra_names != ExtraNames::kNone) {
+    const bool anywhere = extra_names == ExtraNames::kAnywhere;
     int listed_strong = 0, extra = 0;
     bool covered = true, connectors = false;
     for (size_t j = 0; covered && j < nc; ++j) {
@@ -253,7 +259,7 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool 
     bool inside = first < nq;
     for (size_t i = 0; inside && i < nq; ++i) {
       if ((used_q >> i & 1) || q.weak[i]) continue;
-      inside = i > first && i < last;
+      inside = anywhere || (i > first && i < last);
       // Arabic name connectors ("ben", "bin", "ould", "abd") join the extra names ("MOHAMED
       // BEN BELGACEM BEN ABDALLAH AOUADI"); the name after "abd" is part of it ("abd lah").
       if (IsNameConnector(q.text[i]) || (i > 0 && q.text[i - 1] == "abd")) {
@@ -263,7 +269,7 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, bool 
       ++extra;
       // Romanized Chinese and Korean syllables ("kwang su pak") are parts of a given name,
       // not names of their own: an extra name has 4+ letters.
-      inside &= q.text[i].size() >= 4;
+      inside &= anywhere || q.text[i].size() >= 4;
     }
     if (covered && inside && listed_strong >= 2 && (extra > 0 || connectors) &&
         extra <= Index::kMaxExtraNames) {
@@ -629,7 +635,8 @@ double Index::ScoreNames(std::string_view query, std::string_view listed,
   };
   return Align(AlignSide{q.size(), wq.data(), tq.data(), kq.data()},
                AlignSide{c.size(), wc.data(), tc.data(), kc.data()}, middle,
-               listed_type == EntityType::kPerson, sim, nullptr);
+               listed_type == EntityType::kPerson ? ExtraNames::kInside : ExtraNames::kNone, sim,
+               nullptr);
 }
 
 std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& options) const {
@@ -734,6 +741,16 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     }
     return AlignSide{rec.tok_count, wc, tc, kc};
   };
+  // A query's extra names may stand anywhere when its birth year agrees with the entry's.
+  auto extra_names = [&](const Entry& entry) {
+    if (entry.type != EntityType::kPerson) return ExtraNames::kNone;
+    if (query.birth_year > 0) {
+      for (int y : entry.birth_years) {
+        if (std::abs(y - query.birth_year) <= 1) return ExtraNames::kAnywhere;
+      }
+    }
+    return ExtraNames::kInside;
+  };
   struct Scored {
     uint32_t name;
     double name_score;
@@ -759,8 +776,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[tok]) return 0.0;
       return TokenSim(q[i].text, token_text_[tok]);
     };
-    const double name_score =
-        Align(qside, cside, rec.middle_mask, entry.type == EntityType::kPerson, sim, nullptr);
+    const double name_score = Align(qside, cside, rec.middle_mask, extra_names(entry), sim, nullptr);
     double score = name_score;
     bool country_match = false;
     if (query.country && !entry.countries.empty()) {
@@ -816,7 +832,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[toks[j]]) return 0.0;
       return TokenSim(q[i].text, token_text_[toks[j]]);
     };
-    Align(qside, cside, rec.middle_mask, entry.type == EntityType::kPerson, sim, &aligned);
+    Align(qside, cside, rec.middle_mask, extra_names(entry), sim, &aligned);
     for (const AlignedPair& a : aligned) {  // "query=listed"; "+" joins a word written as two
       std::string pair = q[a.i].text;
       if (a.di == 2) pair += internal::Cat("+", q[a.i + 1].text);

@@ -202,6 +202,29 @@ TEST(IndexTest, QueryExtraNames) {
             kDefaultThreshold);
 }
 
+// Test that a query whose birth year agrees with the entry's may give its extra names before
+// or after the listed name, and short ones (the father's name at the end, as the UN writes
+// Afghan names): UN "AHMED JAN WAZIR AKHTAR MOHAMMAD" (1963) / SDN 12796 "WAZIR, Ahmed Jan"
+// (DOB 1963), UN "OMAR ALI HUSSAIN" / SDN 18595 "HUSSAIN, Omar" (DOB 1986 to 1987).
+TEST(IndexTest, QueryExtraNamesWithBirthYear) {
+  ScreenQuery q;
+  q.name = "AHMED JAN WAZIR AKHTAR MOHAMMAD";
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));  // name only
+  q.birth_year = 1963;
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
+  q.birth_year = 1975;  // another birth year: another person
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
+  q.name = "OMAR ALI HUSSAIN";
+  q.birth_year = 1987;
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+  q.birth_year = 0;
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+  // Still every listed name must match: another surname ("HASSAN" for "HUSSAIN") is not him.
+  q.name = "OMAR ALI HASSAN";
+  q.birth_year = 1987;
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+}
+
 // Test that a word written as two, or two written as one, meets its halves on either side:
 // hyphens dropped, company forms run together, spaced-out words (bundled SDN 2021-07).
 TEST(IndexTest, JoinedAndSplitWords) {
