@@ -2,7 +2,8 @@
 //
 //   screen_accuracy [--threshold T] [--shared DIR] [-v] [--query NAME]... [--score A B]...
 //
-// -v prints every miss (with the expected entry's closest name) and false positive;
+// -v prints every miss (with the expected entry's closest name) and false positive, except
+// the held-out set's;
 // --query prints the matches of NAME, --score the name-only score of A against listed B.
 //
 // Loads the largest list set (SDN 2024-05 + 2025-12 aliases/addresses/comments + CSL 2023-11 +
@@ -12,13 +13,16 @@
 //     used while tuning), tests/screening/heldout_labelled.csv (drawn after tuning; its misses
 //     were then studied, so it is a tuning figure now) and tests/screening/heldout2_labelled.csv
 //     (the same generator, a new seed, entries of neither other set: held out);
-//   * recall on UN-listed people (any match counts) and false-positive rates on US Congress
+//   * recall on UN-listed people (any match counts), recall on the UN people who have an entry
+//     on the loaded lists (tests/screening/un_on_us_lists.csv: the expected entry must match)
+//     and false-positive rates on US Congress
 //     names and 50,000 synthetic negatives, from the shared labelled/ folder;
 //   * cross-script pairs: share whose pairwise score reaches the threshold;
 //   * index build time and memory; per-query latency p50/p99 and single-thread queries/s.
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +32,9 @@
 #include <string>
 #include <vector>
 
+#include "eargate/core/country.h"
 #include "eargate/core/csv.h"
+#include "eargate/core/strings.h"
 #include "eargate/screen/index.h"
 #include "eargate/screen/internal/delimited.h"
 #include "eargate/screen/lists.h"
@@ -61,6 +67,7 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path, bool skip
 }
 
 std::vector<double> g_latencies_us;
+bool verbose_flag = false;
 
 std::vector<eargate::screen::Match> Timed(const Index& index, const ScreenQuery& q,
                                           const ScreenOptions& o) {
@@ -75,7 +82,7 @@ std::vector<eargate::screen::Match> Timed(const Index& index, const ScreenQuery&
 int main(int argc, char** argv) {
   double threshold = eargate::screen::kDefaultThreshold;
   std::string shared = std::string(EARGATE_SOURCE_DIR) + "/../shared/data/screening";
-  bool verbose = false;
+  bool& verbose = verbose_flag;
   std::vector<std::string> queries;  // --query NAME: print the matches of NAME and exit
   std::vector<std::pair<std::string, std::string>> pairs;  // --score A B: ScoreNames, exit
   for (int i = 1; i < argc; ++i) {
@@ -153,6 +160,8 @@ int main(int argc, char** argv) {
     struct Kind { int n = 0, ok = 0; };
     std::map<std::string, Kind> kinds;
     int tp = 0, fp = 0, pos = 0, neg = 0, wrong = 0;
+    // The held-out set's misses are never printed: reading them would make it a tuning set.
+    const bool verbose = ::verbose_flag && std::strcmp(file, "heldout2_labelled.csv") != 0;
     for (size_t r = 1; r < rows.size(); ++r) {
       const auto& row = rows[r];
       if (row.size() < 5) continue;
@@ -211,15 +220,23 @@ int main(int argc, char** argv) {
   // 2. Shared labelled files.
   const std::string lab = shared + "/labelled/";
   if (std::filesystem::exists(lab + "yente_candidate_generation/positives_un_untreated.csv")) {
-    auto rate = [&](const std::string& file, size_t cap) {
+    // with_dob: the query also gives the row's birth year (column date_of_birth), untimed.
+    auto rate = [&](const std::string& file, size_t cap, bool with_dob = false) {
       auto rows = ReadCsv(lab + file, false);
       int n = 0, hit = 0;
       for (size_t r = 1; r < rows.size() && static_cast<size_t>(n) < cap; ++r) {
         if (rows[r].empty() || rows[r][0].empty()) continue;
         ScreenQuery q;
         q.name = rows[r][0];
+        if (with_dob && rows[r].size() > 5 && rows[r][5].size() >= 4) {
+          q.birth_year = std::atoi(rows[r][5].substr(0, 4).c_str());
+        }
         ++n;
-        auto m = Timed(*index, q, opt);
+        auto m = with_dob ? index->Screen(q, opt) : Timed(*index, q, opt);
+        if (with_dob) {
+          hit += !m.empty();
+          continue;
+        }
         if (!m.empty()) {
           ++hit;
           if (verbose && file.find("positives_un") == std::string::npos)
@@ -232,6 +249,79 @@ int main(int argc, char** argv) {
     auto [un_hit, un_n] = rate("yente_candidate_generation/positives_un_untreated.csv", 1 << 30);
     std::printf("UN-listed people (any match): %d/%d = %.4f (not every UN listing is on these "
                 "US lists)\n", un_hit, un_n, double(un_hit) / un_n);
+    // UN people with an entry on the loaded lists (tests/screening/un_on_us_lists.csv, paired
+    // by DOB and name words by make_un_truth.py, not by this scorer): the expected entry must
+    // be among the matches. Name only (as above), and with the UN birth year and nationality.
+    {
+      auto truth = ReadCsv(std::string(EARGATE_SOURCE_DIR) + "/tests/screening/un_on_us_lists.csv",
+                           false);
+      const double cuts[] = {0.80, 0.83, 0.86, 0.90};
+      int on = 0, off = 0;
+      int found_name[4] = {0, 0, 0, 0}, found_full[4] = {0, 0, 0, 0};
+      int wrong_only = 0;  // name only at the threshold: matches, but not the expected entry
+      std::map<std::string, std::pair<int, int>> by_method;  // method -> (rows, found at T)
+      ScreenOptions wide = opt;
+      wide.threshold = std::min(0.80, threshold);
+      wide.limit = 100;
+      for (size_t r = 1; r < truth.size(); ++r) {
+        const auto& row = truth[r];
+        if (row.size() < 6) continue;
+        if (row[4].empty()) { ++off; continue; }
+        ++on;
+        std::vector<std::string> expected;
+        for (const auto& key : eargate::core::Split(row[4], ';')) expected.emplace_back(key);
+        auto best_of = [&](const ScreenQuery& q) {
+          double best = -1;
+          for (const auto& m : index->Screen(q, wide)) {
+            const std::string key = m.entry->list + ":" + m.entry->source_id;
+            if (std::find(expected.begin(), expected.end(), key) != expected.end())
+              best = std::max(best, m.score);
+          }
+          return best;
+        };
+        ScreenQuery q;
+        q.name = row[1];
+        const double by_name = best_of(q);
+        if (row[2].size() >= 4) q.birth_year = std::atoi(row[2].substr(0, 4).c_str());
+        std::string cc = row[3];
+        for (char& c : cc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        q.country = eargate::core::Country::Parse(cc);
+        const double full = best_of(q);
+        for (int k = 0; k < 4; ++k) {
+          found_name[k] += by_name >= cuts[k];
+          found_full[k] += full >= cuts[k];
+        }
+        auto& bm = by_method[row[5]];
+        ++bm.first;
+        bm.second += by_name >= threshold;
+        if (by_name < threshold) {
+          ScreenQuery qn;
+          qn.name = row[1];
+          auto m = index->Screen(qn, opt);
+          wrong_only += !m.empty();
+          if (verbose) {
+            std::printf("  un miss row %s (%s): %s | expected %s (best %.3f) | got %s\n",
+                        row[0].c_str(), row[5].c_str(), row[1].c_str(), row[6].c_str(), by_name,
+                        m.empty() ? "nothing"
+                                  : (std::string(m[0].matched_name) + " " + m[0].entry->list +
+                                     ":" + m[0].entry->source_id)
+                                        .c_str());
+          }
+        }
+      }
+      std::printf("UN people on the loaded lists (tests/screening/un_on_us_lists.csv): %d of %d; "
+                  "%d have no entry on them\n", on, on + off, off);
+      std::printf("  expected entry found, name only:        ");
+      for (int k = 0; k < 4; ++k)
+        std::printf(" %.2f: %d (%.4f)", cuts[k], found_name[k], on ? double(found_name[k]) / on : 0);
+      std::printf("\n  ... with birth year + nationality:     ");
+      for (int k = 0; k < 4; ++k)
+        std::printf(" %.2f: %d (%.4f)", cuts[k], found_full[k], on ? double(found_full[k]) / on : 0);
+      std::printf("\n  at %.2f by pairing method:", threshold);
+      for (const auto& [method, v] : by_method)
+        std::printf(" %s %d/%d", method.c_str(), v.second, v.first);
+      std::printf("; misses with another entry matched instead: %d\n", wrong_only);
+    }
     auto [c_hit, c_n] = rate("yente_candidate_generation/positives_us_congress_untreated.csv",
                              1 << 30);
     std::printf("US Congress names (not listed): %d/%d flagged = FP rate %.4f\n", c_hit, c_n,
@@ -239,6 +329,12 @@ int main(int argc, char** argv) {
     auto [n_hit, n_n] = rate("yente_candidate_generation/negatives_us.csv", 1 << 30);
     std::printf("synthetic negatives: %d/%d flagged = FP rate %.4f\n", n_hit, n_n,
                 double(n_hit) / n_n);
+    auto [cd_hit, cd_n] =
+        rate("yente_candidate_generation/positives_us_congress_untreated.csv", 1 << 30, true);
+    auto [nd_hit, nd_n] = rate("yente_candidate_generation/negatives_us.csv", 1 << 30, true);
+    std::printf("  with their birth year in the query: US Congress %d/%d = %.4f, synthetic "
+                "%d/%d = %.4f\n", cd_hit, cd_n, double(cd_hit) / cd_n, nd_hit, nd_n,
+                double(nd_hit) / nd_n);
     auto pairs = ReadCsv(lab + "watchman_cross_script_pairs.csv", true);
     int ok = 0, total = 0;
     for (const auto& p : pairs) {

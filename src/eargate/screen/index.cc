@@ -137,6 +137,16 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
   return (static_cast<double>(exact) + static_cast<double>(lj - exact) * s) / lj;
 }
 
+// Words joining the parts of an Arabic name (normalized): "son of", "father of", "servant of",
+// the article.
+bool IsNameConnector(std::string_view t) {
+  return t == "ben" || t == "bin" || t == "ibn" || t == "bint" || t == "ould" || t == "abd" ||
+         t == "abu" || t == "al" || t == "el" || t == "ul";
+}
+
+// Whether a query's words beyond a listed person's name may weigh less (see Align).
+enum class ExtraNames { kNone, kInside, kAnywhere };
+
 // One-to-one greedy alignment of query tokens and listed tokens, best pairs first. A pair is
 // one query token and one listed token (similarity from `sim`), or a token on one side and two
 // adjacent tokens on the other written as one word (JoinedSim). Unmatched listed tokens in
@@ -144,8 +154,8 @@ double JoinedSim(std::string_view whole, std::string_view left, std::string_view
 // other strong listed token is matched at kMiddleStrong or better. Returns the blended name
 // score; records aligned pairs.
 template <typename SimFn>
-double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, SimFn&& sim,
-             std::vector<AlignedPair>* aligned) {
+double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, ExtraNames extra_names,
+             SimFn&& sim, std::vector<AlignedPair>* aligned) {
   struct Pair {
     float s;
     uint8_t i, j, di, dj;
@@ -223,6 +233,51 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, SimFn
   for (size_t j = 0; j < nc; ++j) {
     const bool relieved = relieve && (middle_mask >> j & 1) && !(used_c >> j & 1);
     tot_c += relieved ? c.w[j] * Index::kMiddleWeight : c.w[j];
+  }
+  // The other way round: a query giving more names than a listed person's ("SALAH EDDINE
+  // GASMI" ~ "GASMI, Salah"; a father's or grandfather's name, a second given name) costs
+  // little when every strong listed token (2+) matches at kMiddleStrong or better and the
+  // query adds at most kMaxExtraNames strong words of 4+ letters, all inside the matched ones.
+  // With kAnywhere (the query's birth year agrees with the entry's) they may also come before
+  // or after the listed name and be short ("AHMED SHAH NOORZAI OBAIDULLAH", "OMAR ALI HUSSAIN").
+  if (extra_names != ExtraNames::kNone) {
+    const bool anywhere = extra_names == ExtraNames::kAnywhere;
+    int listed_strong = 0, extra = 0;
+    bool covered = true, connectors = false;
+    for (size_t j = 0; covered && j < nc; ++j) {
+      if (c.weak[j] || c.w[j] <= 0) continue;
+      ++listed_strong;
+      covered = sim_c[j] >= Index::kMiddleStrong;
+    }
+    // Only words inside the name count as extra names (between the first and the last query
+    // word matched): a word before or after it is another name ("KIRIYENKO Vladimir
+    // Thornton" is not "KIRIYENKO, Vladimir").
+    size_t first = nq, last = 0;
+    for (size_t i = 0; i < nq; ++i) {
+      if (used_q >> i & 1) first = std::min(first, i), last = i;
+    }
+    bool inside = first < nq;
+    for (size_t i = 0; inside && i < nq; ++i) {
+      if ((used_q >> i & 1) || q.weak[i]) continue;
+      inside = anywhere || (i > first && i < last);
+      // Arabic name connectors ("ben", "bin", "ould", "abd") join the extra names ("MOHAMED
+      // BEN BELGACEM BEN ABDALLAH AOUADI"); the name after "abd" is part of it ("abd lah").
+      if (IsNameConnector(q.text[i]) || (i > 0 && q.text[i - 1] == "abd")) {
+        connectors = true;
+        continue;
+      }
+      ++extra;
+      // Romanized Chinese and Korean syllables ("kwang su pak") are parts of a given name,
+      // not names of their own: an extra name has 4+ letters.
+      inside &= anywhere || q.text[i].size() >= 4;
+    }
+    if (covered && inside && listed_strong >= 2 && (extra > 0 || connectors) &&
+        extra <= Index::kMaxExtraNames) {
+      tot_q = 0;
+      for (size_t i = 0; i < nq; ++i) {
+        tot_q += (used_q >> i & 1) || q.weak[i] ? q.w[i] : q.w[i] * Index::kMiddleWeight;
+      }
+    }
   }
   if (tot_q <= 0 || tot_c <= 0) return 0;
   return Index::kQueryShare * (got_q / tot_q) + (1 - Index::kQueryShare) * (got_c / tot_c);
@@ -579,7 +634,9 @@ double Index::ScoreNames(std::string_view query, std::string_view listed,
     return TokenSim(q[i].text, c[j].text);
   };
   return Align(AlignSide{q.size(), wq.data(), tq.data(), kq.data()},
-               AlignSide{c.size(), wc.data(), tc.data(), kc.data()}, middle, sim, nullptr);
+               AlignSide{c.size(), wc.data(), tc.data(), kc.data()}, middle,
+               listed_type == EntityType::kPerson ? ExtraNames::kInside : ExtraNames::kNone, sim,
+               nullptr);
 }
 
 std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& options) const {
@@ -643,8 +700,15 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
   }
   if (touched.empty()) return out;
   // Prune on the blocking share of the query: the final score needs most of the query matched.
-  const double need_share =
+  double need_share =
       std::max(0.0, (options.threshold - (1 - kQueryShare)) / kQueryShare - 0.2);
+  if (blocking.size() >= 3) {
+    // A query with more names than the listed person's may reach the threshold with a
+    // smaller share matched (its extra words weigh kMiddleWeight; see Align).
+    const double r = std::clamp((options.threshold - (1 - kQueryShare)) / kQueryShare, 0.0, 0.99);
+    const double k = kMiddleWeight * r / (1 - r);
+    need_share = std::min(need_share, std::max(0.0, k / (1 + k) - 0.1));
+  }
   const float cut = static_cast<float>(need_share * block_weight);
   std::vector<uint32_t> cands;
   for (uint32_t nm : touched) {
@@ -677,6 +741,16 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     }
     return AlignSide{rec.tok_count, wc, tc, kc};
   };
+  // A query's extra names may stand anywhere when its birth year agrees with the entry's.
+  auto extra_names = [&](const Entry& entry) {
+    if (entry.type != EntityType::kPerson) return ExtraNames::kNone;
+    if (query.birth_year > 0) {
+      for (int y : entry.birth_years) {
+        if (std::abs(y - query.birth_year) <= 1) return ExtraNames::kAnywhere;
+      }
+    }
+    return ExtraNames::kInside;
+  };
   struct Scored {
     uint32_t name;
     double name_score;
@@ -702,7 +776,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[tok]) return 0.0;
       return TokenSim(q[i].text, token_text_[tok]);
     };
-    const double name_score = Align(qside, cside, rec.middle_mask, sim, nullptr);
+    const double name_score = Align(qside, cside, rec.middle_mask, extra_names(entry), sim, nullptr);
     double score = name_score;
     bool country_match = false;
     if (query.country && !entry.countries.empty()) {
@@ -758,7 +832,7 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[toks[j]]) return 0.0;
       return TokenSim(q[i].text, token_text_[toks[j]]);
     };
-    Align(qside, cside, rec.middle_mask, sim, &aligned);
+    Align(qside, cside, rec.middle_mask, extra_names(entry), sim, &aligned);
     for (const AlignedPair& a : aligned) {  // "query=listed"; "+" joins a word written as two
       std::string pair = q[a.i].text;
       if (a.di == 2) pair += internal::Cat("+", q[a.i + 1].text);

@@ -16,6 +16,11 @@
 //     "First Middle Last") that the query leaves out weigh kMiddleWeight of their weight when
 //     the first name and surname match at kMiddleStrong or better and every query word matched
 //     ("Andrey ZAKHAROV" ~ "ZAKHAROV, Andrey Georgiyevich"; not "Jong Sun KIM" ~ "KIM, Jong Un");
+//   * the other way round, a query's words beyond a person's fully matched listed name (2+
+//     strong tokens at kMiddleStrong or better; at most kMaxExtraNames words of 4+ letters,
+//     inside the matched ones; Arabic connectors "ben", "bin", "ould", "abd" ... between them)
+//     weigh kMiddleWeight ("SALAH EDDINE GASMI" ~ "GASMI, Salah"); when the query's birth year
+//     agrees with the entry's they may also stand before or after it and be short;
 //   * each token weighs its rarity in the lists (IDF); weak tokens (company forms, honorifics)
 //     weigh kWeakWeight of that;
 //   * name score = kQueryShare * (weighted share of the query matched) +
@@ -116,6 +121,10 @@ class Index {
   // kMiddleStrong or better ("Andrey ZAKHAROV" / "ZAKHAROV, Andrey Georgiyevich").
   static constexpr double kMiddleWeight = 0.25;
   static constexpr double kMiddleStrong = 0.90;
+  // A query's strong words beyond a listed person's fully matched name (2+ strong tokens, each
+  // at kMiddleStrong or better), at most kMaxExtraNames of them, weigh kMiddleWeight of their
+  // weight ("SALAH EDDINE GASMI" / "GASMI, Salah").
+  static constexpr int kMaxExtraNames = 3;
 
  private:
   struct NameRec {

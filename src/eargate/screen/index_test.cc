@@ -169,6 +169,62 @@ TEST(IndexTest, MiddleNamesLeftOut) {
   EXPECT_TRUE(Finds(Screen("Abdul AL-TALHI"), "us_ofac_sdn", "10477"));
 }
 
+// Test that a query giving more names than a listed person's (a second given name, a father's
+// name, a patronymic: how the UN list writes people the SDN lists shorter) still finds them,
+// and that a name added before or after the listed one, or a romanized syllable, does not
+// (bundled SDN 2021-07).
+TEST(IndexTest, QueryExtraNames) {
+  const Index& x = *BundledIndex();
+  // UN "SALAH EDDINE GASMI" / SDN 10934 "GASMI, Salah".
+  auto m = Screen("SALAH EDDINE GASMI");
+  ASSERT_TRUE(Finds(m, "us_ofac_sdn", "10934"));
+  // UN "RUSTAM MAGOMEDOVICH ASELDEROV" / SDN 18640 "ASELDEROV, Rustam".
+  EXPECT_TRUE(Finds(Screen("RUSTAM MAGOMEDOVICH ASELDEROV"), "us_ofac_sdn", "18640"));
+  // Arabic connectors between the extra names: UN "MOHAMED BEN BELGACEM BEN ABDALLAH
+  // AL-AOUADI" / SDN 7203 "AOUADI, Mohamed Ben Belgacem"; not with a surname added after it.
+  EXPECT_TRUE(Finds(Screen("MOHAMED BEN BELGACEM BEN ABDALLAH AL-AOUADI"), "us_ofac_sdn", "7203"));
+  EXPECT_FALSE(Finds(Screen("MOHAMED BEN BELGACEM AL-AOUADI BEN ABDALLAH"), "us_ofac_sdn", "7203"));
+  // Another surname after the listed name is another person.
+  EXPECT_FALSE(Finds(Screen("Salah GASMI Thornton"), "us_ofac_sdn", "10934"));
+  EXPECT_FALSE(Finds(Screen("Thornton Salah GASMI"), "us_ofac_sdn", "10934"));
+  // A short inner word (a romanized syllable) is part of a given name, not a name of its own.
+  EXPECT_LT(x.ScoreNames("Salah Ed Gasmi", "GASMI, Salah", EntityType::kPerson),
+            kDefaultThreshold);
+  // Every listed name must be matched: "GASMI, Salah" is not "Salih Eddine Gasmi" at 0.90+.
+  EXPECT_FALSE(Finds(Screen("Salim EDDINE GASMI"), "us_ofac_sdn", "10934"));
+  // Persons only, and at most kMaxExtraNames extra names.
+  EXPECT_LT(x.ScoreNames("Salah Eddine Gasmi", "GASMI, Salah", EntityType::kOrganization),
+            kDefaultThreshold);
+  EXPECT_GE(x.ScoreNames("Salah Eddine Gasmi", "GASMI, Salah", EntityType::kPerson),
+            kDefaultThreshold);
+  EXPECT_LT(x.ScoreNames("Salah Eddine Karim Omar Yusuf Gasmi", "GASMI, Salah",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+}
+
+// Test that a query whose birth year agrees with the entry's may give its extra names before
+// or after the listed name, and short ones (the father's name at the end, as the UN writes
+// Afghan names): UN "AHMED JAN WAZIR AKHTAR MOHAMMAD" (1963) / SDN 12796 "WAZIR, Ahmed Jan"
+// (DOB 1963), UN "OMAR ALI HUSSAIN" / SDN 18595 "HUSSAIN, Omar" (DOB 1986 to 1987).
+TEST(IndexTest, QueryExtraNamesWithBirthYear) {
+  ScreenQuery q;
+  q.name = "AHMED JAN WAZIR AKHTAR MOHAMMAD";
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));  // name only
+  q.birth_year = 1963;
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
+  q.birth_year = 1975;  // another birth year: another person
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
+  q.name = "OMAR ALI HUSSAIN";
+  q.birth_year = 1987;
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+  q.birth_year = 0;
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+  // Still every listed name must match: another surname ("HASSAN" for "HUSSAIN") is not him.
+  q.name = "OMAR ALI HASSAN";
+  q.birth_year = 1987;
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "18595"));
+}
+
 // Test that a word written as two, or two written as one, meets its halves on either side:
 // hyphens dropped, company forms run together, spaced-out words (bundled SDN 2021-07).
 TEST(IndexTest, JoinedAndSplitWords) {
