@@ -715,8 +715,17 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     if (s.acc[nm] >= cut) cands.push_back(nm);
   }
   if (cands.size() > kMaxCandidates) {
+    // Ties are common when the query's words are common ("ABDUR REHMAN": hundreds of names
+    // hold "abd" and "rahman"); among them, shorter names leave less of the listed name
+    // unmatched, so they go first (and the cut no longer depends on the posting order).
     std::nth_element(cands.begin(), cands.begin() + kMaxCandidates, cands.end(),
-                     [&](uint32_t a, uint32_t b) { return s.acc[a] > s.acc[b]; });
+                     [&](uint32_t a, uint32_t b) {
+                       if (s.acc[a] != s.acc[b]) return s.acc[a] > s.acc[b];
+                       if (names_[a].tok_count != names_[b].tok_count) {
+                         return names_[a].tok_count < names_[b].tok_count;
+                       }
+                       return a < b;
+                     });
     cands.resize(kMaxCandidates);
   }
   // Full scoring.
