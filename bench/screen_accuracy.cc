@@ -300,8 +300,10 @@ int main(int argc, char** argv) {
           auto m = index->Screen(qn, opt);
           wrong_only += !m.empty();
           if (verbose) {
-            std::printf("  un miss row %s (%s): %s | expected %s (best %.3f) | got %s\n",
+            std::printf("  un miss row %s (%s): %s | expected %s (best %.3f; %.3f with birth "
+                        "year + nationality) | got %s\n",
                         row[0].c_str(), row[5].c_str(), row[1].c_str(), row[6].c_str(), by_name,
+                        full,
                         m.empty() ? "nothing"
                                   : (std::string(m[0].matched_name) + " " + m[0].entry->list +
                                      ":" + m[0].entry->source_id)

@@ -715,8 +715,25 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
     if (s.acc[nm] >= cut) cands.push_back(nm);
   }
   if (cands.size() > kMaxCandidates) {
+    // Ties are common when the query's words are common ("ABDUR REHMAN": hundreds of names
+    // hold "abd" and "rahman"); among them, the names with less weight of their own leave less
+    // of the listed name unmatched ("REHMAN, Abdur" before "'ABD AL-RAHMAN AL-SOMALI"), so they
+    // go first, and the cut no longer depends on the posting order.
+    auto listed_weight = [&](uint32_t nm) {
+      const NameRec& rec = names_[nm];
+      float w = 0;
+      for (uint32_t k = 0; k < rec.tok_count; ++k) {
+        w += token_weight_[name_tokens_[rec.tok_begin + k]];
+      }
+      return w;
+    };
     std::nth_element(cands.begin(), cands.begin() + kMaxCandidates, cands.end(),
-                     [&](uint32_t a, uint32_t b) { return s.acc[a] > s.acc[b]; });
+                     [&](uint32_t a, uint32_t b) {
+                       if (s.acc[a] != s.acc[b]) return s.acc[a] > s.acc[b];
+                       const float wa = listed_weight(a), wb = listed_weight(b);
+                       if (wa != wb) return wa < wb;
+                       return a < b;
+                     });
     cands.resize(kMaxCandidates);
   }
   // Full scoring.

@@ -260,6 +260,51 @@ TEST(IndexTest, SpellingVariants) {
   EXPECT_LT(x.ScoreNames("Try Fap Property", "TRY PHEAP PROPERTY CO., LTD."), 0.9);
 }
 
+// Test that a query of common words still reaches a short listed name that matches it
+// exactly: hundreds of names hold "abd" and "rahman", and the candidate cut (kMaxCandidates)
+// must keep the shortest of the tied ones (UN "ABDUR REHMAN" / bundled SDN 12922 "REHMAN,
+// Abdur"), while a surname added after the listed name still makes another person.
+TEST(IndexTest, CommonWordsKeepShortNames) {
+  EXPECT_TRUE(Finds(Screen("ABDUR REHMAN"), "us_ofac_sdn", "12922"));
+  EXPECT_FALSE(Finds(Screen("ABDUR REHMAN Thornton"), "us_ofac_sdn", "12922"));
+  // The same with more tied names than the cut keeps (the largest list set has them; here
+  // 600 "'ABD AL-RAHMAN <surname>" entries after "REHMAN, Abdur").
+  std::string rows = "9999,\"REHMAN, Abdur\",\"individual\",\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,"
+                     "-0- ,-0- ,-0- \n";
+  for (int k = 0; k < 600; ++k) {
+    std::string surname;
+    for (int v = k; surname.size() < 3 || v > 0; v /= 26) surname.push_back(char('A' + v % 26));
+    rows += std::to_string(k + 1) + ",\"'ABD AL-RAHMAN " + surname + "QZ\",\"individual\","
+            "\"SDGT\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n";
+  }
+  ListSetBuilder b;
+  ASSERT_TRUE(b.AddText(rows, "sdn.csv").ok());
+  auto index = Index::Build(std::move(b).Finish());
+  ScreenQuery q;
+  q.name = "ABDUR REHMAN";
+  auto m = index->Screen(q);
+  ASSERT_FALSE(m.empty());
+  EXPECT_EQ(m[0].entry->source_id, "9999");
+  q.name = "ABDUR REHMAN Thornton";
+  EXPECT_FALSE(Finds(index->Screen(q), "us_ofac_sdn", "9999"));
+}
+
+// Test the Latin spelling folds taken from the UN misses (bundled SDN 2021-07): the Maghreb's
+// "ben" for "bin", and the Russian й closing a syllable written "y" or "i", each with the
+// near miss it must not produce.
+TEST(IndexTest, RomanizationVariants) {
+  const Index& x = *BundledIndex();
+  // UN "ALI BEN TAHER BEN FALEH OUNI HARZI" / SDN 17967 "HARZI, Ali Ouni".
+  EXPECT_TRUE(Finds(Screen("ALI BEN TAHER BEN FALEH OUNI HARZI"), "us_ofac_sdn", "17967"));
+  EXPECT_FALSE(Finds(Screen("ALI BEN TAHER BEN FALEH OUNI"), "us_ofac_sdn", "17967"));
+  // UN "SHAMIL MAGOMEDOVICH ISMAILOV" / SDN 18643 "IZMAYLOV, Shamil".
+  EXPECT_TRUE(Finds(Screen("SHAMIL MAGOMEDOVICH ISMAILOV"), "us_ofac_sdn", "18643"));
+  EXPECT_FALSE(Finds(Screen("SHAMIL MAGOMEDOVICH ISMAILOVA"), "us_ofac_sdn", "18643"));
+  // Not before a final consonant: a tuning-set chimera stays apart.
+  EXPECT_LT(x.ScoreNames("Ali SUGHAYR", "AL-SHA'IR, Ali", EntityType::kPerson),
+            kDefaultThreshold);
+}
+
 // Test the engine-facing conversion: score bands decide confirmed vs potential.
 TEST(IndexTest, ToScreeningHits) {
   Entry e;
@@ -349,3 +394,4 @@ TEST(IndexTest, SharedLargestSet) {
 
 }  // namespace
 }  // namespace eargate::screen
+

@@ -140,6 +140,23 @@ void JoinDottedInitials(std::string& s) {
   s = std::move(out);
 }
 
+bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+
+// The Russian letter й closing a syllable inside a name, which BGN/PCGN writes "y" and ALA-LC,
+// ISO 9 and most passports "i" ("Izmaylov" / "Ismailov", "Mikhaylov" / "Mikhailov"), and the Arabic
+// diphthong ay, which ALA-LC writes "ay" and many spellings "ai" ("Zayniyah" / "Zainiya"):
+// a "y" after a vowel and before a consonant that opens the next syllable (consonant + vowel)
+// becomes "i". Not at the end of a word nor before a final consonant ("Sughayr" stays: the fold
+// there made a chimera "Ali SUGHAYR" look like "AL-SHA'IR, Ali" in the tuning set).
+void FoldSyllableFinalY(std::string& t) {
+  for (size_t p = 1; p + 2 < t.size(); ++p) {
+    if (t[p] == 'y' && IsVowel(t[p - 1]) && !IsVowel(t[p + 1]) && t[p + 1] != 'y' &&
+        IsVowel(t[p + 2])) {
+      t[p] = 'i';
+    }
+  }
+}
+
 // Spellings that differ only by romanization system, folded the same way on both sides:
 // BGN writes Джавед as "dzhaved" where English writes "Javed", and Х as "kh" where Arabic
 // names are written with "h" ("Mukhammad" / "Muhammad").
@@ -150,6 +167,7 @@ void FoldSpellingVariants(std::string& t) {
   for (size_t p = t.find("kh"); p != std::string::npos; p = t.find("kh", p)) {
     t.replace(p, 2, "h");
   }
+  FoldSyllableFinalY(t);
 }
 
 }  // namespace

@@ -188,7 +188,9 @@ std::string_view FoldNameVariant(std::string_view token) {
       {"soliman", "sulayman"}, {"suleyman", "sulayman"}, {"sleiman", "sulayman"},
       {"qassem", "qasim"}, {"qasem", "qasim"}, {"kassem", "qasim"}, {"kasim", "qasim"},
       {"qassim", "qasim"}, {"jaafar", "jafar"}, {"jaffar", "jafar"}, {"mehdi", "mahdi"},
-      {"hamzah", "hamza"}, {"abou", "abu"}, {"aicha", "aisha"}, {"ayesha", "aisha"},
+      {"hamzah", "hamza"}, {"abou", "abu"},
+      // "son of": ALA-LC "bin", the Maghreb's French-based spelling "ben" ("Tarak Ben Taher")
+      {"ben", "bin"}, {"aicha", "aisha"}, {"ayesha", "aisha"},
       {"fatimah", "fatima"}, {"fatma", "fatima"}, {"mariam", "maryam"}, {"zainab", "zaynab"},
       {"zeinab", "zaynab"}, {"tarek", "tariq"}, {"tareq", "tariq"}, {"tarik", "tariq"},
       {"waleed", "walid"}, {"majed", "majid"}, {"adel", "adil"}, {"noor", "nur"},
