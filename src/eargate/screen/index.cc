@@ -482,7 +482,11 @@ std::vector<Index::QueryToken> Index::PrepareQuery(std::string_view name) const 
       static_cast<float>(std::log(static_cast<double>(names_.size()) + 1) + 1.0);
   for (NameToken& t : NormalizeName(name)) {
     if (out.size() >= 16) break;
-    QueryToken q{std::move(t.text), kNoToken, 0, t.weak};
+    QueryToken q;
+    q.text = std::move(t.text);
+    q.id = kNoToken;
+    q.weight = 0;
+    q.weak = t.weak;
     auto it = token_ids_.find(q.text);
     if (it != token_ids_.end()) {
       q.id = it->second;
