@@ -169,15 +169,21 @@ class CaseTest : public testing::Test {
       bool u;
       if (f["unverified"].get(u) == simdjson::SUCCESS && u) any_unverified = true;
     }
-    if (e["findings"]) EXPECT_EQ(Join(findings), Join(StringSet(e["findings"])));
+    if (e["findings"]) {
+      EXPECT_EQ(Join(findings), Join(StringSet(e["findings"])));
+    }
     if (e["missing_facts"]) {
       std::set<std::string> got;
       simdjson::dom::array missing = doc["missing_facts"].get_array().value();
       for (auto m : missing) got.insert(std::string(m.get_string().value()));
       EXPECT_EQ(Join(got), Join(StringSet(e["missing_facts"])));
     }
-    if (e["reason"]) EXPECT_EQ(std::string(doc["reason"].get_string().value()), e["reason"].Scalar());
-    if (e["unverified"]) EXPECT_EQ(any_unverified, e["unverified"].as<bool>());
+    if (e["reason"]) {
+      EXPECT_EQ(std::string(doc["reason"].get_string().value()), e["reason"].Scalar());
+    }
+    if (e["unverified"]) {
+      EXPECT_EQ(any_unverified, e["unverified"].as<bool>());
+    }
   }
 
  private:
