@@ -16,29 +16,14 @@ Deterministic (seeded). Usage: make_derived.py SHARED_SCREENING_DIR OUT.csv
 """
 import csv, random, re, sys
 
+from list_sources import csl_rows, load_sdn
+
 src, out = sys.argv[1], sys.argv[2]
 rnd = random.Random(20261126)
 
-def ofac_rows(path):
-    with open(path, encoding='latin-1', newline='') as f:
-        for r in csv.reader(f):
-            if r and r[0].strip().isdigit():
-                yield [x.strip() for x in r]
-
-sdn = {}
-for r in ofac_rows(f'{src}/ofac_sdn_2024-05-03/sdn.csv'):
-    sdn[r[0]] = dict(name=r[1], type=r[2], aliases=[])
-for r in ofac_rows(f'{src}/ofac_sdn_aux_2025-12/alt.csv'):
-    if r[0] in sdn and r[3] != '-0-':
-        sdn[r[0]]['aliases'].append(r[3])
+sdn = load_sdn(src)
 csl = []
-with open(f'{src}/us_csl_2023-11/csl.csv', encoding='utf-8', newline='') as f:
-    rows = list(csv.reader(f))
-hdr = rows[0]
-for r in rows[1:]:
-    if len(r) != len(hdr) or r[0] == '_id':
-        continue
-    d = dict(zip(hdr, r))
+for d in csl_rows(src):
     code = {'(EL)': 'us_bis_el', '(UVL)': 'us_bis_uvl', '(MEU)': 'us_bis_meu'}
     for k, v in code.items():
         if k in d['source']:

@@ -28,6 +28,8 @@ after the scorer was changed for heldout_labelled.csv's misses, and measured onc
 """
 import csv, random, re, sys
 
+from list_sources import csl_rows, load_sdn
+
 src, excluded, out = sys.argv[1], sys.argv[2].split(','), sys.argv[3]
 rnd = random.Random(int(sys.argv[4]) if len(sys.argv) > 4 else 77102026)
 
@@ -37,28 +39,11 @@ for path in excluded:
         for r in csv.DictReader(f):
             used.add((r['expected_list'], r['expected_id']))
 
-def ofac_rows(path):
-    with open(path, encoding='latin-1', newline='') as f:
-        for r in csv.reader(f):
-            if r and r[0].strip().isdigit():
-                yield [x.strip() for x in r]
-
-sdn = {}
-for r in ofac_rows(f'{src}/ofac_sdn_2024-05-03/sdn.csv'):
-    sdn[r[0]] = dict(name=r[1], type=r[2], aliases=[])
-for r in ofac_rows(f'{src}/ofac_sdn_aux_2025-12/alt.csv'):
-    if r[0] in sdn and r[3] != '-0-':
-        sdn[r[0]]['aliases'].append(r[3])
+sdn = load_sdn(src)
 CODES = {'(SSI)': 'us_ofac_ssi', '(ISN)': 'us_state_isn', '(DTC)': 'us_state_dtc',
          '(PLC)': 'us_ofac_plc', '(CMIC)': 'us_ofac_cmic', '(DPL)': 'us_bis_dpl'}
 csl, all_names = [], []
-with open(f'{src}/us_csl_2023-11/csl.csv', encoding='utf-8', newline='') as f:
-    rows = list(csv.reader(f))
-hdr = rows[0]
-for r in rows[1:]:
-    if len(r) != len(hdr) or r[0] == '_id':
-        continue
-    d = dict(zip(hdr, r))
+for d in csl_rows(src):
     all_names.append(d['name'])
     all_names += [a.strip() for a in d['alt_names'].split(';') if a.strip()]
     for k, v in CODES.items():
