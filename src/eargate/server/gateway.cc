@@ -701,7 +701,7 @@ const core::Person* Gateway::Authenticate(const ServingState& state, const Calle
 }
 
 Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::string_view item,
-                          core::Layer layer, core::Channel channel) {
+                          core::Layer layer, core::Channel channel, std::string* record_storage) {
   Access a;
   a.policy_version = state.policy->version();
   const core::Person* person = caller.person ? *caller.person : Authenticate(state, caller);
@@ -748,6 +748,10 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
   a.decision_id = wire::NewDecisionId();
   a.at = request.at;
   if (audit_ && a.status == Access::Status::kDecided) {
+    if (record_storage != nullptr) {
+      a.record.swap(*record_storage);
+      a.record.clear();
+    }
     wire::AppendDecisionRecord(*state.policy, request, decision, a.decision_id, "gateway", &a.record);
   }
   // Advance notice: only when some boundary of the policy lies ahead (a few more decisions).

@@ -143,8 +143,11 @@ class Gateway {
   const core::Person* PersonForKey(const ServingState& state, std::string_view key) const;
 
   // Authenticates the caller and decides access to `item` (id or alias) under `state`.
+  // `record_storage` (optional): a buffer whose capacity the decision record reuses (a server
+  // keeps one per connection and takes it back after the append), so that writing the record
+  // does not allocate once the buffer has grown.
   Access Authorize(const ServingState& state, const Caller& caller, std::string_view item,
-                   core::Layer layer, core::Channel channel);
+                   core::Layer layer, core::Channel channel, std::string* record_storage = nullptr);
 
   // POST /v1/decide: body is a SPEC §2 request. Returns the HTTP status; *out the JSON body.
   int Decide(std::string_view body, std::string* out);

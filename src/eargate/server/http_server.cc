@@ -214,12 +214,24 @@ struct HttpServer::Impl {
   struct RecordWait : store::AppendWaiter {
     std::optional<RecordHandler> handler;
   };
-  // Per I/O thread: the decision log hands over a group commit's waiters of this thread at
-  // once and wakes the thread with one post, not one per record.
+  // Per I/O thread: the thread commits its own records (sync mode): the first record of a
+  // round of ready events posts a Commit, which runs after the round's other handlers, so the
+  // round's records share one write and one fdatasync on this thread and no other thread is
+  // woken. The decision log hands over a commit's waiters of this thread at once and wakes
+  // the thread with one post, not one per record.
   struct RecordQueue final : store::AppendQueue {
-    RecordQueue(Impl* s, net::io_context* c) : server(s), ioc(c) {}
+    RecordQueue(Impl* s, net::io_context* c) : store::AppendQueue(/*commits=*/true), server(s), ioc(c) {}
     void Wake() override {
       net::post(*ioc, [this] { Resume(); });
+    }
+    // On this queue's thread, after an append was queued.
+    void ScheduleCommit() {
+      if (commit_posted) return;
+      commit_posted = true;
+      net::post(*ioc, [this] {
+        commit_posted = false;
+        server->gw->audit_log()->Commit();
+      });
     }
     void Resume() {
       for (store::AppendWaiter* w = TakeAll(); w != nullptr;) {
@@ -232,6 +244,7 @@ struct HttpServer::Impl {
     }
     Impl* server;
     net::io_context* ioc;
+    bool commit_posted = false;  // used only on the queue's thread
   };
   std::vector<std::unique_ptr<RecordQueue>> record_queues;  // record_queues[i] for contexts[i]
 
@@ -283,6 +296,7 @@ struct HttpServer::Impl {
     const core::Person* memo_person = nullptr;
     LocationMemo location_memo;
     RecordWait record;  // the request's decision record while it waits for the disk
+    std::string record_storage;  // the decision record's buffer, reused request after request
     Conn(Socket&& s, Clock::duration period) : stream(std::move(s)) {
       watch = std::make_shared<Watch>(&stream);
       watch->timer.expires_after(period);
@@ -427,8 +441,11 @@ struct HttpServer::Impl {
   bool NeedsRecord(const Access& a) const { return gw->audit_log() && !a.record.empty(); }
   // Appends a's record; true when it is durable. A plain function, not a coroutine: the
   // common path (sync durability) costs one awaitable frame, that of the wait.
-  awaitable<bool> Record(const Access& a, Conn& c) {
-    if (!gw->AppendRecordAsync(a, &c.record)) return Ready(gw->RecordOk(c.record));
+  awaitable<bool> Record(Access& a, Conn& c) {
+    const bool queued = gw->AppendRecordAsync(a, &c.record);
+    c.record_storage.swap(a.record);  // the log copied the record: its buffer serves the next
+    if (!queued) return Ready(gw->RecordOk(c.record));
+    static_cast<RecordQueue*>(c.record.queue)->ScheduleCommit();
     // Queued: this thread's RecordQueue resumes the coroutine once the record is on disk. It
     // cannot run before the handler is stored: it is posted to this very thread.
     return net::async_initiate<const net::use_awaitable_t<Executor>, void(bool)>(
@@ -449,7 +466,7 @@ struct HttpServer::Impl {
     std::string item = AuthzItem(req, *state->policy);
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr held = state;
-    Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel);
+    Access a = gw->Authorize(*held, MemoCallerOf(req, c, held), item, layer, channel, &c.record_storage);
     if (NeedsRecord(a) && !co_await Record(a, c)) {
       // No record, no answer but deny (issue 5: a decision is answered once it is on disk).
       a.outcome = core::Outcome::kDeny;
@@ -530,7 +547,7 @@ struct HttpServer::Impl {
     // A copy, not the per-thread reference: `a` views into the state across co_awaits.
     StatePtr state = gw->state();
     Access a = gw->Authorize(*state, MemoCallerOf(req, c, state), *model, core::Layer::kApplication,
-                             core::Channel::kApi);
+                             core::Channel::kApi, &c.record_storage);
     if (NeedsRecord(a) && !co_await Record(a, c)) {
       Response res = MakeResponse(req, http::status::service_unavailable,
                                   ErrorJson("server_error", "audit_log_unavailable",

@@ -7,9 +7,10 @@
 // that search and export use without parsing JSON.
 //
 // Durability (LogOptions::durability):
-//   kSync  (default) Append returns after the record is on disk. One writer thread writes and
-//          fdatasyncs whatever was appended since its last sync (group commit), so
-//          throughput grows with concurrent appenders.
+//   kSync  (default) Append returns after the record is on disk. Writer threads write and
+//          fdatasync whatever was appended since the last sync (group commit), so
+//          throughput grows with concurrent appenders. An event loop commits on its own
+//          thread instead (AppendQueue(true) and Commit): no wake-up of another thread.
 //   kAsync Append returns once the record is chained in memory; the writer thread writes and
 //          syncs at least every async_flush_interval. A crash may lose the newest records,
 //          never corrupt older ones.
@@ -122,7 +123,11 @@ struct AppendWaiter {
 // when the queue was empty, so a consumer is woken once per commit, not once per record.
 class AppendQueue {
  public:
+  // `commits` true: the consumer calls DecisionLog::Commit() itself after appending (an event
+  // loop, once per round of ready events), so its appends never wake the log's writer threads.
+  explicit AppendQueue(bool commits = false) : commits_(commits) {}
   virtual ~AppendQueue() = default;
+  bool commits() const { return commits_; }
   // Takes every delivered waiter, oldest first, as a list linked by `next` (null: none).
   AppendWaiter* TakeAll();
 
@@ -135,6 +140,7 @@ class AppendQueue {
   friend class DecisionLog;
   void Push(AppendWaiter* first, AppendWaiter* last);  // a chain linked by `next`
 
+  const bool commits_;
   absl::Mutex mu_;
   AppendWaiter* head_ ABSL_GUARDED_BY(mu_) = nullptr;
   AppendWaiter* tail_ ABSL_GUARDED_BY(mu_) = nullptr;
@@ -165,6 +171,13 @@ class DecisionLog {
   // already, waiter->result saying how: async mode (the record is chained in memory, like
   // Append) or an error (an invalid entry, a closed or failed log).
   bool AppendAsync(const LogEntry& entry, AppendWaiter* waiter);
+
+  // sync mode, for an event loop whose queue commits (AppendQueue(true)): writes what was
+  // appended and not yet written, fdatasyncs on the calling thread and delivers the waiters
+  // it made durable, of every queue. The thread blocks for one fdatasync but no other thread
+  // is woken for it: the loop appends a round of records, then commits them together. No-op
+  // when everything appended is durable already, and in async mode.
+  void Commit();
 
   // Waits until every record appended before the call is on disk and its waiter delivered.
   absl::Status Flush();

@@ -127,6 +127,7 @@ struct DecisionLog::Impl {
   absl::CondVar work_cv;  // writers wait for records
   absl::CondVar done_cv;  // blocked appenders and Flush wait for durable_seq
   absl::CondVar quiet_cv;  // a writer with a rotation or checkpoint waits for syncs in flight
+  absl::CondVar write_cv;  // Commit waits for a write in progress (file order is append order)
   FastSha256 sha ABSL_GUARDED_BY(mu);
   uint64_t next_seq ABSL_GUARDED_BY(mu) = 1;
   core::Sha256Digest head ABSL_GUARDED_BY(mu){};
@@ -140,6 +141,11 @@ struct DecisionLog::Impl {
   size_t pending_bytes ABSL_GUARDED_BY(mu) = 0;
   size_t pending_records ABSL_GUARDED_BY(mu) = 0;
   uint64_t durable_seq ABSL_GUARDED_BY(mu) = 0;
+  uint64_t written_seq ABSL_GUARDED_BY(mu) = 0;  // records up to here are in the file
+  // Records in ops whose appender relies on a writer thread (not an event loop's Commit).
+  size_t writer_needed ABSL_GUARDED_BY(mu) = 0;
+  // Written batches' buffers, kept for the next batches' records (no growth on every batch).
+  std::vector<std::string> spare_buffers ABSL_GUARDED_BY(mu);
   int flush_waiters ABSL_GUARDED_BY(mu) = 0;
   // One writer at a time takes a batch and writes it (file order is append order); the syncs
   // that follow overlap (BatchReadyLocked). A writer sleeps only when there is nothing to take,
@@ -163,6 +169,12 @@ struct DecisionLog::Impl {
              sink_errors = 0, pruned = 0, prune_errors = 0;
   };
   std::vector<std::thread> writers;
+  // The syncer: fdatasyncs what event loops' Commits wrote, one sync after another, and
+  // delivers their waiters; it sleeps only when everything written is durable.
+  std::thread syncer;
+  absl::CondVar sync_cv;
+  bool syncer_sleeping ABSL_GUARDED_BY(mu) = false;
+  void SyncerLoop();
 
   ~Impl() {
     if (seg_fd >= 0) ::close(seg_fd);
@@ -180,7 +192,17 @@ struct DecisionLog::Impl {
   bool BatchReadyLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu);
   void WakeWriterLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void FoldLocked(const Counts& c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  absl::StatusOr<uint64_t> AppendLocked(const LogEntry& e) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // `commits`: the caller commits the record itself (Commit); no writer is woken for it.
+  absl::StatusOr<uint64_t> AppendLocked(const LogEntry& e, bool commits = false)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Keeps the written batch's record buffers for later batches, and empties the batch.
+  void RecycleLocked(std::vector<Op>* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Hands the pending ops to the caller, who writes them next (writing = true).
+  void TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // After a batch's write (and sync, when `synced`): records what is written and durable,
+  // and delivers the waiters of the durable records (unlocking mu meanwhile).
+  void FinishBatchLocked(uint64_t covered, const Counts& counts, const absl::Status& s)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Sets each waiter's result and hands each queue its waiters in one push (one Wake).
   static void Deliver(WaiterList done, const absl::Status& status);
   // fdatasync of the segment, timed (the disk's share of an append).
@@ -398,14 +420,19 @@ bool DecisionLog::Impl::WaitForBatchLocked() {
     return !ops.empty() || !closing;
   }
   ++idle_writers;
-  while (!BatchReadyLocked() && !(closing && ops.empty())) work_cv.Wait(&mu);
+  while (!BatchReadyLocked() && !(closing && ops.empty())) {
+    work_cv.Wait(&mu);
+    // The signal is spent even when a Commit took the batch first: the next ready batch
+    // must be able to wake a writer again.
+    wake_pending = false;
+  }
   --idle_writers;
   wake_pending = false;
   return !ops.empty();
 }
 
 bool DecisionLog::Impl::BatchReadyLocked() const {
-  return !ops.empty() && !writing &&
+  return !ops.empty() && !writing && (writer_needed > 0 || flush_waiters > 0 || closing) &&
          (in_flight == 0 || pending_records >= kMinOverlappingBatch || closing);
 }
 
@@ -460,14 +487,11 @@ void DecisionLog::Impl::WriterLoop() {
   mu.Lock();
   while (WaitForBatchLocked()) {
     if (ops.empty()) continue;  // async: the interval passed with nothing appended
-    batch.swap(ops);
-    const WaiterList taken = std::exchange(waiters, {});
+    WaiterList taken;
+    TakeBatchLocked(&batch, &taken);
     const uint64_t covered = next_seq - 1;
-    pending_bytes = 0;
-    pending_records = 0;
     bool plain = !async;
     for (const Op& op : batch) plain = plain && op.type == Op::kWrite;
-    writing = true;
     if (!plain) {
       while (in_flight > 0) quiet_cv.Wait(&mu);
     }
@@ -486,10 +510,12 @@ void DecisionLog::Impl::WriterLoop() {
     } else if (s.ok()) {
       s = Apply(batch, &counts);
     }
-    batch.clear();
     mu.Lock();
+    RecycleLocked(&batch);
     writing = false;
+    write_cv.SignalAll();
     unsynced.Append(taken);
+    if (s.ok()) written_seq = std::max(written_seq, covered);
     if (plain && s.ok()) {
       WakeWriterLocked();  // records appended during the write: the next batch
       mu.Unlock();
@@ -497,17 +523,125 @@ void DecisionLog::Impl::WriterLoop() {
       mu.Lock();
     }
     // A small batch that waited for this sync is taken by this writer when it loops.
-    if (--in_flight == 0) quiet_cv.SignalAll();
-    FoldLocked(counts);
-    if (!s.ok() && error.ok()) error = s;
-    const absl::Status status = error;
-    const WaiterList done = unsynced.TakeUpTo(covered, /*all=*/!status.ok());
+    FinishBatchLocked(covered, counts, s);
+  }
+  mu.Unlock();
+}
+
+void DecisionLog::Impl::RecycleLocked(std::vector<Op>* batch) {
+  for (Op& op : *batch) {
+    if (op.type != Op::kWrite || spare_buffers.size() >= 4 || op.bytes.capacity() > (4u << 20))
+      continue;
+    op.bytes.clear();
+    spare_buffers.push_back(std::move(op.bytes));
+  }
+  batch->clear();
+}
+
+void DecisionLog::Impl::TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) {
+  batch->swap(ops);
+  *taken = std::exchange(waiters, {});
+  pending_bytes = 0;
+  pending_records = 0;
+  writer_needed = 0;
+  writing = true;
+}
+
+void DecisionLog::Impl::FinishBatchLocked(uint64_t covered, const Counts& counts,
+                                          const absl::Status& s) {
+  if (--in_flight == 0) quiet_cv.SignalAll();
+  FoldLocked(counts);
+  if (!s.ok() && error.ok()) error = s;
+  const absl::Status status = error;
+  const WaiterList done = unsynced.TakeUpTo(covered, /*all=*/!status.ok());
+  mu.Unlock();
+  Deliver(done, status);  // outside the lock: appenders go on meanwhile
+  mu.Lock();
+  // After the delivery: a Flush that returns has seen its records' waiters delivered.
+  if (status.ok()) durable_seq = std::max(durable_seq, covered);
+  done_cv.SignalAll();
+  WakeWriterLocked();  // a small batch that waited for a sync in flight
+}
+
+// An event loop's commit (once per round of ready events): the round's records are written
+// on the caller's thread, in append order, and handed to the syncer, which makes them durable
+// and delivers their waiters; the caller never waits for the disk. A batch with a rotation or
+// a checkpoint is left to a writer thread (it waits for syncs in flight and may call the
+// checkpoint sink, a database).
+void DecisionLog::Commit() {
+  Impl& d = *impl_;
+  if (d.options.durability != Durability::kSync) return;
+  thread_local std::vector<Op> batch;  // its capacity serves the next commit's ops
+  d.mu.Lock();
+  while (d.writing) d.write_cv.Wait(&d.mu);
+  if (!d.error.ok() || d.closed) {
+    // The log failed: every waiter learns it now rather than never.
+    const absl::Status status = d.error.ok()
+                                    ? absl::FailedPreconditionError("decision log is closed")
+                                    : d.error;
+    WaiterList done = d.unsynced.TakeUpTo(0, /*all=*/true);
+    done.Append(std::exchange(d.waiters, {}));
+    d.mu.Unlock();
+    Impl::Deliver(done, status);
+    return;
+  }
+  bool plain = !d.ops.empty();
+  for (const Op& op : d.ops) plain = plain && op.type == Op::kWrite;
+  if (!plain) {
+    if (!d.ops.empty()) {
+      ++d.writer_needed;
+      d.WakeWriterLocked();
+    }
+    d.mu.Unlock();
+    return;
+  }
+  WaiterList taken;
+  d.TakeBatchLocked(&batch, &taken);
+  const uint64_t covered = d.next_seq - 1;
+  ++d.in_flight;  // a rotation waits: the segment stays open while this thread writes to it
+  const int fd = d.seg_fd;
+  const std::string path = d.seg_path;
+  d.mu.Unlock();
+  absl::Status s;
+  for (const Op& op : batch) {
+    s = WriteAll(fd, op.bytes.data(), op.bytes.size(), path);
+    if (!s.ok()) break;
+  }
+  d.mu.Lock();
+  d.RecycleLocked(&batch);
+  d.writing = false;
+  d.write_cv.SignalAll();
+  d.unsynced.Append(taken);
+  if (s.ok()) {
+    d.written_seq = std::max(d.written_seq, covered);
+    if (--d.in_flight == 0) d.quiet_cv.SignalAll();
+    if (d.syncer_sleeping) d.sync_cv.Signal();
+    d.WakeWriterLocked();  // a blocking appender's record, appended during the write
+  } else {
+    d.FinishBatchLocked(covered, {}, s);  // the error reaches every waiter
+  }
+  d.mu.Unlock();
+}
+
+void DecisionLog::Impl::SyncerLoop() {
+  mu.Lock();
+  for (;;) {
+    if (written_seq <= durable_seq || !error.ok()) {
+      if (closed || closing) break;
+      syncer_sleeping = true;
+      sync_cv.Wait(&mu);
+      syncer_sleeping = false;
+      continue;
+    }
+    const uint64_t covered = written_seq;
+    ++in_flight;
+    const int fd = seg_fd;
+    const std::string path = seg_path;
     mu.Unlock();
-    Deliver(done, status);  // outside the lock: appenders go on meanwhile
+    Counts counts;
+    absl::Status s = SyncSegment(fd, path, &counts);
     mu.Lock();
-    // After the delivery: a Flush that returns has seen its records' waiters delivered.
-    if (status.ok()) durable_seq = std::max(durable_seq, covered);
-    done_cv.SignalAll();
+    FinishBatchLocked(covered, counts, s);
   }
   mu.Unlock();
 }
@@ -554,11 +688,13 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
     absl::MutexLock lock(&impl->mu);
     impl->Prune(impl->segment, &impl->stats.pruned_segments, &impl->stats.prune_errors);
     impl->durable_seq = impl->next_seq - 1;
+    impl->written_seq = impl->durable_seq;
     impl->stats.last_seq = impl->next_seq - 1;
   }
   Impl* raw = impl.get();
   const int writers = options.durability == Durability::kSync ? kWriters : 1;
   for (int i = 0; i < writers; ++i) impl->writers.emplace_back([raw] { raw->WriterLoop(); });
+  if (options.durability == Durability::kSync) raw->syncer = std::thread([raw] { raw->SyncerLoop(); });
   return std::unique_ptr<DecisionLog>(new DecisionLog(std::move(impl)));
 }
 
@@ -573,7 +709,7 @@ absl::Status ValidateEntry(const LogEntry& e) {
 }
 }  // namespace
 
-absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e) {
+absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e, bool commits) {
   if (!error.ok()) return error;
   if (closing || closed) return absl::FailedPreconditionError("decision log is closed");
   size_t size = internal::EncodedSize(e);
@@ -585,7 +721,13 @@ absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e) {
     segment_bytes = op.bytes.size();
     ops.push_back(std::move(op));
   }
-  if (ops.empty() || ops.back().type != Op::kWrite) ops.push_back(Op{Op::kWrite, {}, 0, {}});
+  if (ops.empty() || ops.back().type != Op::kWrite) {
+    ops.push_back(Op{Op::kWrite, {}, 0, {}});
+    if (!spare_buffers.empty()) {
+      ops.back().bytes.swap(spare_buffers.back());
+      spare_buffers.pop_back();
+    }
+  }
   std::string& buf = ops.back().bytes;
   uint64_t seq = next_seq++;
   head = internal::EncodeRecord(e, seq, head, sha, &buf);
@@ -598,7 +740,8 @@ absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e) {
     PushCheckpointLocked();
   if (options.durability == Durability::kAsync) {
     if (pending_bytes >= (4u << 20)) work_cv.Signal();
-  } else {
+  } else if (!commits) {
+    ++writer_needed;
     WakeWriterLocked();
   }
   return seq;
@@ -622,7 +765,7 @@ bool DecisionLog::AppendAsync(const LogEntry& e, AppendWaiter* waiter) {
   }
   Impl& d = *impl_;
   absl::MutexLock lock(&d.mu);
-  waiter->result = d.AppendLocked(e);
+  waiter->result = d.AppendLocked(e, waiter->queue != nullptr && waiter->queue->commits());
   // async: done once the record is chained, like Append (the writer writes it within
   // async_flush_interval; a crash may lose it).
   if (!waiter->result.ok() || d.options.durability == Durability::kAsync) return false;
@@ -653,6 +796,11 @@ absl::Status DecisionLog::Close() {
   }
   for (std::thread& t : d.writers) t.join();
   d.writers.clear();
+  {
+    absl::MutexLock lock(&d.mu);
+    d.sync_cv.Signal();
+  }
+  if (d.syncer.joinable()) d.syncer.join();
   absl::MutexLock lock(&d.mu);
   d.closed = true;
   if (d.seg_fd >= 0) {
