@@ -305,6 +305,37 @@ TEST(IndexTest, RomanizationVariants) {
             kDefaultThreshold);
 }
 
+// Test that a name in Han characters only is also read as Japanese and Korean, as a potential
+// match only (kReadingPenalty), while Chinese names keep their pinyin match (bundled SDN
+// 2021-07 entries).
+TEST(IndexTest, HanNameReadings) {
+  const Index& x = *BundledIndex();
+  const double reading_score = 1.0 - Index::kReadingPenalty;
+  // Korean in hanja: SDN 20157 "KIM, Jong Un".
+  auto m = Screen("金正恩");
+  ASSERT_TRUE(Finds(m, "us_ofac_sdn", "20157"));
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "20157"));
+  EXPECT_DOUBLE_EQ(m[0].score, reading_score);
+  EXPECT_FALSE(ToScreeningHits(m, HitBands{})[0].confirmed);  // a reading is a guess
+  // Japanese in kanji: SDN 20381 "INOUE, Kunio" (井上邦雄), SDN 16414 "IRIE, Tadashi" (入江禎).
+  m = Screen("井上邦雄");
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "20381"));
+  EXPECT_TRUE(Finds(Screen("入江 禎"), "us_ofac_sdn", "16414"));
+  EXPECT_DOUBLE_EQ(x.ScoreNames("山田太郎", "Yamada Taro"), reading_score);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("Taro YAMADA", "山田太郎"), reading_score);  // listed in kanji
+  // Chinese in hanzi: the pinyin reading, unpenalized. SDN 11447 "LI, Fangwei" (李方伟).
+  m = Screen("李方伟");
+  ASSERT_FALSE(m.empty());
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "11447"));
+  EXPECT_DOUBLE_EQ(m[0].score, 1.0);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("习近平", "Xi Jinping"), 1.0);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("王伟", "Wang Wei"), 1.0);
+  // Hard negative: the Korean reading of a Chinese name near, not equal to, a listed Korean
+  // one ("王兵" -> "wang pyong" ~ SDN 19496 "HWANG, Pyong So") stays below the threshold.
+  EXPECT_FALSE(Finds(Screen("王兵"), "us_ofac_sdn", "19496"));
+  EXPECT_LT(x.ScoreNames("王兵", "HWANG, Pyong So", EntityType::kPerson), kDefaultThreshold);
+}
+
 // Test the engine-facing conversion: score bands decide confirmed vs potential.
 TEST(IndexTest, ToScreeningHits) {
   Entry e;
