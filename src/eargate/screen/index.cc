@@ -50,6 +50,10 @@ double TokenSim(std::string_view a, std::string_view b) {
   if (a.size() + 2 < b.size() || b.size() + 2 < a.size()) return 0.0;
   const double jw = internal::JaroWinkler(a, b);
   if (jw < Index::kVariantSim && internal::SameUpToDoubling(a, b)) return Index::kVariantSim;
+  // Vowel-quality variants ("ezat" / "izzat" 0.78) are never far apart by Jaro-Winkler.
+  if (jw >= 0.7 && jw < Index::kVariantSim && internal::SameUpToVowelQuality(a, b)) {
+    return Index::kVariantSim;
+  }
   return jw;
 }
 

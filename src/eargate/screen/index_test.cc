@@ -336,6 +336,21 @@ TEST(IndexTest, HanNameReadings) {
   EXPECT_LT(x.ScoreNames("王兵", "HWANG, Pyong So", EntityType::kPerson), kDefaultThreshold);
 }
 
+// Test that spellings differing only in the quality of an unwritten Arabic vowel (e/i, o/u) or
+// a doubled letter are variants (0.90), and that "a" stays another vowel.
+TEST(IndexTest, VowelQualityVariants) {
+  const Index& x = *BundledIndex();
+  const double variant = Index::kVariantSim - 1e-6;  // token weights are floats
+  EXPECT_GE(x.ScoreNames("Ezat", "Izzat"), variant);
+  EXPECT_GE(x.ScoreNames("Boutros", "Butrus"), variant);
+  EXPECT_GE(x.ScoreNames("Roobow", "Rubow"), variant);
+  EXPECT_LT(x.ScoreNames("Azat", "Izzat"), variant);
+  EXPECT_LT(x.ScoreNames("Ezat", "Azat"), variant);
+  // UN "ZAKI EZAT ZAKI AHMED" / SDN 9483 "AHMAD, Zaki Izzat Zaki".
+  EXPECT_TRUE(Finds(Screen("ZAKI EZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
+  EXPECT_FALSE(Finds(Screen("ZAKI AZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
+}
+
 // Test the engine-facing conversion: score bands decide confirmed vs potential.
 TEST(IndexTest, ToScreeningHits) {
   Entry e;
