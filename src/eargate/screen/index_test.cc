@@ -1,4 +1,5 @@
 #include "eargate/screen/index.h"
+#include "eargate/screen/normalize.h"
 
 #include <gtest/gtest.h>
 
@@ -349,6 +350,11 @@ TEST(IndexTest, VowelQualityVariants) {
   // UN "ZAKI EZAT ZAKI AHMED" / SDN 9483 "AHMAD, Zaki Izzat Zaki".
   EXPECT_TRUE(Finds(Screen("ZAKI EZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
   EXPECT_FALSE(Finds(Screen("ZAKI AZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
+  // ... and the article "el" is "al" (Egyptian and French-based spelling of ال): UN "TARIQ
+  // ANWAR EL SAYED AHMED" / SDN 6908 "AHMAD, Tariq Anwar al-Sayyid".
+  EXPECT_EQ(CanonicalName("EL SAYED"), CanonicalName("al-Sayed"));
+  EXPECT_TRUE(Finds(Screen("TARIQ ANWAR EL SAYED AHMED"), "us_ofac_sdn", "6908"));
+  EXPECT_EQ(CanonicalName("Elias EL-ZEIN"), "elias al zein");  // whole words only
 }
 
 // Test the engine-facing conversion: score bands decide confirmed vs potential.
