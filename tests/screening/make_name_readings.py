@@ -11,8 +11,8 @@ Writes (deterministic; see data/name_readings/PROVENANCE.md):
   ja_names.tsv   Japanese surnames and given names written in kanji, from IPAdic's
                  Noun.name.csv (EUC-JP; rows 名詞,固有名詞,人名,姓 = surname and
                  人名,名 = given name; the 人名,一般 rows are whole historical names and are left
-                 out). One row per (surface, kind): `surface<TAB>s|g<TAB>cost<TAB>reading`, the
-                 reading of the row with the lowest IPAdic cost (the commonest), romanized from
+                 out). Up to three rows per (surface, kind): `surface<TAB>s|g<TAB>cost<TAB>reading`,
+                 the distinct readings of least IPAdic cost (the commonest) first, romanized from
                  the pronunciation column (long vowels written ー) in passport-style Hepburn:
                  long vowels not marked (タロー -> "taro"), ン always "n", ッ doubles the next
                  consonant ("tch" before ch). Surfaces holding kana or Latin are skipped.
@@ -24,6 +24,9 @@ Writes (deterministic; see data/name_readings/PROVENANCE.md):
 import bz2
 import os
 import sys
+
+# Readings kept per (surface, kind): the commonest (least IPAdic cost) first.
+MAX_READINGS = 3
 
 HEPBURN = {
     'ア': 'a', 'イ': 'i', 'ウ': 'u', 'エ': 'e', 'オ': 'o',
@@ -114,17 +117,21 @@ def make_ja(pkg, out_dir):
             if not reading:
                 continue
             key = (surface, 's' if row[7] == '姓' else 'g')
-            if key not in best or (cost, reading) < best[key]:
-                best[key] = (cost, reading)
+            readings = best.setdefault(key, {})
+            if reading not in readings or cost < readings[reading]:
+                readings[reading] = cost
     with open(os.path.join(out_dir, 'ja_names.tsv'), 'w', encoding='utf-8', newline='\n') as f:
         f.write('# Japanese name readings (surface, s = surname / g = given name, IPAdic cost, '
                 'Hepburn reading).\n# Derived and modified from IPAdic 2.7.0 Noun.name.csv '
                 '(Debian mecab-ipadic 2.7.0-20070801+main-3) by\n# '
                 'tests/screening/make_name_readings.py; copyright notice and licence in '
                 'LICENSE.ipadic.\n')
-        for (surface, kind), (cost, reading) in sorted(best.items()):
-            f.write(f'{surface}\t{kind}\t{cost}\t{reading}\n')
-    return len(best)
+        rows = 0
+        for (surface, kind), readings in sorted(best.items()):
+            for reading, cost in sorted(readings.items(), key=lambda rc: (rc[1], rc[0]))[:MAX_READINGS]:
+                f.write(f'{surface}\t{kind}\t{cost}\t{reading}\n')
+                rows += 1
+    return rows
 
 
 def make_ko(pkg, out_dir):

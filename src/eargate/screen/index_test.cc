@@ -322,6 +322,8 @@ TEST(IndexTest, HanNameReadings) {
   m = Screen("井上邦雄");
   EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "20381"));
   EXPECT_TRUE(Finds(Screen("入江 禎"), "us_ofac_sdn", "16414"));
+  // SDN 13073 "TAKAYAMA, Kiyoshi" (高山清司): キヨシ is 清司's second reading in IPAdic.
+  EXPECT_TRUE(TopIs(Screen("高山清司"), "us_ofac_sdn", "13073"));
   EXPECT_DOUBLE_EQ(x.ScoreNames("山田太郎", "Yamada Taro"), reading_score);
   EXPECT_DOUBLE_EQ(x.ScoreNames("Taro YAMADA", "山田太郎"), reading_score);  // listed in kanji
   // Chinese in hanzi: the pinyin reading, unpenalized. SDN 11447 "LI, Fangwei" (李方伟).

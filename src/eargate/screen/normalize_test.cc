@@ -41,9 +41,15 @@ TEST(NormalizeTest, HanNameReadings) {
   // Japanese: surname + given name from IPAdic's name words, in Hepburn without long vowels.
   EXPECT_EQ(CanonicalName("山田太郎"), "shan tian tai lang");  // ICU's pinyin, as before
   std::vector<std::string> r = AlternativeReadings("山田太郎");
-  ASSERT_EQ(r.size(), 2u);
-  EXPECT_EQ(CanonicalName(r[0]), "yamada taro");
-  EXPECT_EQ(CanonicalName(r[1]), "san jon tae rang");  // the Korean reading, for what it is
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(CanonicalName(r[0]), "yamada taro");  // the commonest first
+  EXPECT_EQ(CanonicalName(r[1]), "yamata taro");
+  EXPECT_EQ(CanonicalName(r[2]), "san jon tae rang");  // the Korean reading, for what it is
+  // Up to three readings per name: 清司 is Seiji, Kiyoshi or Kiyoji.
+  r = AlternativeReadings("高山清司");
+  ASSERT_GE(r.size(), 2u);
+  EXPECT_EQ(CanonicalName(r[0]), "takayama seiji");
+  EXPECT_EQ(CanonicalName(r[1]), "takayama kiyoshi");
   EXPECT_EQ(CanonicalName(AlternativeReadings("田中 花子")[0]), "tanaka hanako");
   EXPECT_EQ(CanonicalName(AlternativeReadings("佐々木希")[0]), "sasaki nozomi");  // 々
   EXPECT_EQ(CanonicalName(AlternativeReadings("麻原彰晃")[0]), "asahara shoko");  // ショーコー

@@ -1,5 +1,6 @@
 #include "eargate/screen/internal/han_readings.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
@@ -16,12 +17,17 @@ namespace {
 constexpr size_t kMaxJapaneseChars = 6;
 constexpr size_t kMinKoreanChars = 2;
 constexpr size_t kMaxKoreanChars = 4;
+// Japanese readings tried per name (a name word often has several: 清司 Seiji, Kiyoshi, Kiyoji).
+constexpr size_t kMaxJapaneseReadings = 3;
+
+struct Reading {
+  int cost;  // IPAdic cost (lower: commoner), summed over the words
+  std::string text;
+};
 
 struct JaWord {
-  int surname_cost = -1;  // IPAdic cost (lower: commoner); -1: not a surname
-  std::string_view surname;
-  int given_cost = -1;
-  std::string_view given;
+  // (cost, reading), commonest first; empty: not a surname / not a given name.
+  std::vector<std::pair<int, std::string_view>> surname, given;
 };
 
 struct Tables {
@@ -84,13 +90,7 @@ const Tables& GetTables() {
       int cost = 0;
       for (char c : f[2]) cost = cost * 10 + (c - '0');
       JaWord& w = t->ja[f[0]];
-      if (f[1] == "s") {
-        w.surname_cost = cost;
-        w.surname = f[3];
-      } else {
-        w.given_cost = cost;
-        w.given = f[3];
-      }
+      (f[1] == "s" ? w.surname : w.given).emplace_back(cost, f[3]);
     });
     ForEachLine(kKoHanjaReadings, [&](std::string_view line) {
       const std::vector<std::string_view> f = Fields(line);
@@ -115,42 +115,65 @@ bool IsSeparator(char32_t c) {
          c == 0x3001 || c == 0xFF0C;
 }
 
-// One Japanese word (UTF-8, `chars` characters at byte offsets `off` into it): surname + given
-// name of least cost, else a surname or given name on its own; a word of two characters is
-// looked up whole first (山田 alone is a surname, not 山 + 田). Empty when unread.
-std::string ReadJapaneseWord(std::string_view word, const std::vector<size_t>& off,
-                             const Tables& t) {
-  auto whole = [&]() -> std::string {
+// Keeps the kMaxJapaneseReadings commonest of `r`.
+void KeepCommonest(std::vector<Reading>& r) {
+  std::stable_sort(r.begin(), r.end(),
+                   [](const Reading& a, const Reading& b) { return a.cost < b.cost; });
+  if (r.size() > kMaxJapaneseReadings) r.resize(kMaxJapaneseReadings);
+}
+
+// One Japanese word (UTF-8, characters at byte offsets `off` into it): surname + given name
+// (the split whose commonest readings cost least; its reading pairs), else a surname or given
+// name on its own; a word of two characters is looked up whole first (山田 alone is a surname,
+// not 山 + 田). Commonest first; empty when unread.
+std::vector<Reading> ReadJapaneseWord(std::string_view word, const std::vector<size_t>& off,
+                                      const Tables& t) {
+  auto whole = [&]() {
+    std::vector<Reading> out;
     auto it = t.ja.find(word);
-    if (it == t.ja.end()) return {};
-    const JaWord& w = it->second;
-    if (w.surname_cost >= 0 && (w.given_cost < 0 || w.surname_cost <= w.given_cost)) {
-      return std::string(w.surname);
-    }
-    return w.given_cost >= 0 ? std::string(w.given) : std::string();
-  };
-  auto split = [&]() -> std::string {
-    const size_t n = off.size() - 1;
-    int best = -1;
-    std::string out;
-    for (size_t k = 1; k < n; ++k) {
-      auto s = t.ja.find(word.substr(0, off[k]));
-      if (s == t.ja.end() || s->second.surname_cost < 0) continue;
-      auto g = t.ja.find(word.substr(off[k]));
-      if (g == t.ja.end() || g->second.given_cost < 0) continue;
-      const int cost = s->second.surname_cost + g->second.given_cost;
-      if (best < 0 || cost < best) {
-        best = cost;
-        out = std::string(s->second.surname) + " " + std::string(g->second.given);
+    if (it == t.ja.end()) return out;
+    for (const auto* kind : {&it->second.surname, &it->second.given}) {
+      for (const auto& [cost, text] : *kind) {
+        bool dup = false;
+        for (const Reading& r : out) dup |= r.text == text;
+        if (!dup) out.push_back(Reading{cost, std::string(text)});
       }
     }
+    KeepCommonest(out);
+    return out;
+  };
+  auto split = [&]() {
+    std::vector<Reading> out;
+    const size_t n = off.size() - 1;
+    int best = -1;
+    const JaWord* best_s = nullptr;
+    const JaWord* best_g = nullptr;
+    for (size_t k = 1; k < n; ++k) {
+      auto s = t.ja.find(word.substr(0, off[k]));
+      if (s == t.ja.end() || s->second.surname.empty()) continue;
+      auto g = t.ja.find(word.substr(off[k]));
+      if (g == t.ja.end() || g->second.given.empty()) continue;
+      const int cost = s->second.surname[0].first + g->second.given[0].first;
+      if (best < 0 || cost < best) {
+        best = cost;
+        best_s = &s->second;
+        best_g = &g->second;
+      }
+    }
+    if (best_s == nullptr) return out;
+    for (const auto& [sc, st] : best_s->surname) {
+      for (const auto& [gc, gt] : best_g->given) {
+        out.push_back(Reading{sc + gc, std::string(st) + " " + std::string(gt)});
+      }
+    }
+    KeepCommonest(out);
     return out;
   };
   if (off.size() - 1 <= 2) {
-    std::string r = whole();
+    std::vector<Reading> r = whole();
     return r.empty() ? split() : r;
   }
-  std::string r = split();
+  std::vector<Reading> r = split();
   return r.empty() ? whole() : r;
 }
 
@@ -186,20 +209,23 @@ std::vector<std::string> HanNameReadings(std::string_view utf8) {
   const Tables& t = GetTables();
   std::vector<std::string> out;
   if (han <= kMaxJapaneseChars) {
-    std::string reading;
+    std::vector<Reading> readings{Reading{0, ""}};
     for (const Word& w : words) {
       std::vector<size_t> off;
       for (size_t k = w.begin; k <= w.end; ++k) off.push_back(offsets[k] - offsets[w.begin]);
-      const std::string r = ReadJapaneseWord(
+      const std::vector<Reading> word_readings = ReadJapaneseWord(
           utf8.substr(offsets[w.begin], offsets[w.end] - offsets[w.begin]), off, t);
-      if (r.empty()) {
-        reading.clear();
-        break;
+      std::vector<Reading> next;
+      for (const Reading& a : readings) {
+        for (const Reading& b : word_readings) {
+          next.push_back(Reading{a.cost + b.cost, a.text.empty() ? b.text : a.text + " " + b.text});
+        }
       }
-      if (!reading.empty()) reading.push_back(' ');
-      reading += r;
+      KeepCommonest(next);
+      readings = std::move(next);
+      if (readings.empty()) break;
     }
-    if (!reading.empty()) out.push_back(std::move(reading));
+    for (Reading& r : readings) out.push_back(std::move(r.text));
   }
   if (han >= kMinKoreanChars && han <= kMaxKoreanChars) {
     std::string reading;

@@ -5,10 +5,12 @@
 // listed as "YAMADA Taro") and Korean names in hanja (金正恩 -> "jin zheng en", listed as
 // "KIM Jong Un"). Two tables compiled in from data/name_readings/ (PROVENANCE.md there) give
 // the other readings:
-//   * Japanese: IPAdic's person-name words (surnames, given names) with their readings in
-//     passport-style Hepburn. A Han word is read as surname + given name (the split of least
-//     IPAdic cost, i.e. the commonest words) or, failing that, as one surname or given name;
-//     a name of several words (山田 太郎) reads each word so. Any word left unread: no reading.
+//   * Japanese: IPAdic's person-name words (surnames, given names) with up to three readings
+//     each in passport-style Hepburn. A Han word is read as surname + given name (the split of
+//     least IPAdic cost, i.e. the commonest words) or, failing that, as one surname or given
+//     name; a name of several words (山田 太郎) reads each word so. Up to three readings per
+//     name, commonest first (高山清司: "takayama seiji", "takayama kiyoshi", ...). Any word
+//     left unread: no reading.
 //   * Korean: Unihan's kHangul reading of each character (the name-hanja reading where there
 //     are several: 金 -> 김, not 금), for names of 2 to 4 characters; the Hangul then goes
 //     through the Korean romanizer like any Hangul name (김정은 -> "kim jong un").
@@ -24,7 +26,8 @@
 
 namespace eargate::screen::internal {
 
-// The Japanese reading (Latin, words separated by spaces) and the Korean reading (Hangul) of
+// The Japanese readings (Latin, words separated by spaces; up to three, commonest first) and the
+// Korean reading (Hangul, last) of
 // `utf8` when it is written in Han characters only (spaces, commas and the middle dots ・ ·
 // between words allowed), each only when every character or word has a reading. Empty for
 // any other name (a fast byte scan for Latin-script input).
