@@ -50,6 +50,10 @@ double TokenSim(std::string_view a, std::string_view b) {
   if (a.size() + 2 < b.size() || b.size() + 2 < a.size()) return 0.0;
   const double jw = internal::JaroWinkler(a, b);
   if (jw < Index::kVariantSim && internal::SameUpToDoubling(a, b)) return Index::kVariantSim;
+  // Vowel-quality variants ("ezat" / "izzat" 0.78) are never far apart by Jaro-Winkler.
+  if (jw >= 0.7 && jw < Index::kVariantSim && internal::SameUpToVowelQuality(a, b)) {
+    return Index::kVariantSim;
+  }
   return jw;
 }
 
@@ -346,6 +350,7 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
   struct Variant {
     std::vector<NameToken> tokens;
     uint16_t middle_mask;
+    bool reading = false;  // a Japanese or Korean reading of a Han-only name
   };
   // The name itself, plus variants with one pair of short adjacent tokens joined
   // ("jin ping" -> "jinping", "al qaida" -> "alqaida"): writers disagree on these spaces.
@@ -381,10 +386,21 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
       variants.push_back(Variant{std::move(v), JoinedMask(base_mask, i)});
     }
   }
-  for (const auto& [v, middle_mask] : variants) {
+  // A name in Han characters only: its Japanese and Korean readings too ("山田太郎" -> "yamada
+  // taro" besides the pinyin "shan tian tai lang").
+  for (const std::string& reading : AlternativeReadings(text)) {
+    std::vector<NameToken> alt = NormalizeName(reading);
+    bool same = alt.size() == tokens.size();
+    for (size_t k = 0; same && k < tokens.size(); ++k) same = alt[k].text == tokens[k].text;
+    if (same || alt.empty()) continue;
+    const uint16_t mask = person ? MiddleMask(reading, alt, VariantFolding::kFold) : uint16_t{0};
+    variants.push_back(Variant{std::move(alt), mask, true});
+  }
+  for (const auto& [v, middle_mask, reading] : variants) {
     const uint32_t name_id = static_cast<uint32_t>(names_.size());
     NameRec rec{entry, static_cast<uint32_t>(name_tokens_.size()),
-                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias, middle_mask, 0};
+                static_cast<uint16_t>(std::min<size_t>(v.size(), 16)), alias, middle_mask,
+                reading, 0};
     for (size_t k = 0; k < rec.tok_count; ++k) {
       auto [it, inserted] =
           token_ids_.try_emplace(v[k].text, static_cast<uint32_t>(token_text_.size()));
@@ -473,6 +489,7 @@ std::shared_ptr<const Index> Index::Build(ListSet lists) {
   // ICU builds its transliterators lazily (~0.1 s); do it here, off the hot path, for the
   // building thread. Other threads pay once on their first non-ASCII query.
   (void)FoldToAscii("\u0416 \u00e9 \u4e2d");
+  (void)AlternativeReadings("\u4e2d");  // parses the name-reading tables (~37k rows) once
   return index;
 }
 
@@ -620,6 +637,23 @@ void Index::Expand(const QueryToken& t, std::vector<std::pair<uint32_t, float>>&
 
 double Index::ScoreNames(std::string_view query, std::string_view listed,
                          EntityType listed_type) const {
+  // The best over the readings of either side (a Han-only name also reads as Japanese and
+  // Korean).
+  std::vector<std::string> queries{std::string(query)}, listeds{std::string(listed)};
+  for (std::string& r : AlternativeReadings(query)) queries.push_back(std::move(r));
+  for (std::string& r : AlternativeReadings(listed)) listeds.push_back(std::move(r));
+  double best = 0;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    for (size_t j = 0; j < listeds.size(); ++j) {
+      const double penalty = kReadingPenalty * ((i > 0) + (j > 0));
+      best = std::max(best, ScoreOneReading(queries[i], listeds[j], listed_type) - penalty);
+    }
+  }
+  return best;
+}
+
+double Index::ScoreOneReading(std::string_view query, std::string_view listed,
+                              EntityType listed_type) const {
   std::vector<QueryToken> q = PrepareQuery(query);
   std::vector<QueryToken> c = PrepareQuery(listed);
   std::vector<NameToken> listed_tokens;
@@ -644,8 +678,39 @@ double Index::ScoreNames(std::string_view query, std::string_view listed,
 }
 
 std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& options) const {
+  std::vector<std::string> readings = AlternativeReadings(query.name);
+  if (readings.empty()) return ScreenReading(query, query.name, options);
+  // A name in Han characters only: the pinyin reading and the Japanese and Korean ones, each
+  // screened, merged best first, one match per listed party.
+  // A match through a reading (a guess: the name may be Chinese) scores kReadingPenalty less.
+  std::vector<Match> all = ScreenReading(query, query.name, options);
+  ScreenOptions stricter = options;
+  stricter.threshold = std::min(1.0, options.threshold + kReadingPenalty);
+  for (const std::string& r : readings) {
+    for (Match& m : ScreenReading(query, r, stricter)) {
+      m.score -= kReadingPenalty;
+      m.name_score -= kReadingPenalty;
+      all.push_back(std::move(m));
+    }
+  }
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Match& a, const Match& b) { return a.score > b.score; });
   std::vector<Match> out;
-  std::vector<QueryToken> q = PrepareQuery(query.name);
+  for (Match& m : all) {
+    if (static_cast<int>(out.size()) >= options.limit) break;
+    bool dup = false;
+    for (const Match& o : out) {
+      dup |= o.entry->source_id == m.entry->source_id && o.entry->list == m.entry->list;
+    }
+    if (!dup) out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<Match> Index::ScreenReading(const ScreenQuery& query, std::string_view name,
+                                        const ScreenOptions& options) const {
+  std::vector<Match> out;
+  std::vector<QueryToken> q = PrepareQuery(name);
   if (q.empty() || names_.empty()) return out;
 
   // Expansions per query token; a token missing from the dictionary weighs like its best
@@ -797,7 +862,8 @@ std::vector<Match> Index::Screen(const ScreenQuery& query, const ScreenOptions& 
       if (q[i].weak || token_weak_[tok]) return 0.0;
       return TokenSim(q[i].text, token_text_[tok]);
     };
-    const double name_score = Align(qside, cside, rec.middle_mask, extra_names(entry), sim, nullptr);
+    const double name_score = Align(qside, cside, rec.middle_mask, extra_names(entry), sim,
+                                    nullptr) - (rec.reading ? kReadingPenalty : 0.0);
     double score = name_score;
     bool country_match = false;
     if (query.country && !entry.countries.empty()) {

@@ -27,6 +27,9 @@
 //                  (1 - kQueryShare) * (weighted share of the listed name matched),
 //     so a query missing a middle name still scores high, and a query that is only one
 //     common token of a long listed name does not;
+//   * a name in Han characters only is also read as Japanese and as Korean
+//     (AlternativeReadings): screened once per reading, a match through a reading scoring
+//     kReadingPenalty less;
 //   * country (when the query gives one and the entry lists any) and birth year move the
 //     score a little (+0.02 / -0.02, +0.03 / -0.08) to break ties; a query type
 //     (person/organization/vessel/aircraft) excludes entries of a different known type.
@@ -125,6 +128,11 @@ class Index {
   // at kMiddleStrong or better), at most kMaxExtraNames of them, weigh kMiddleWeight of their
   // weight ("SALAH EDDINE GASMI" / "GASMI, Salah").
   static constexpr int kMaxExtraNames = 3;
+  // A name written in Han characters only is also read as Japanese and as Korean
+  // (AlternativeReadings); a match through such a reading, a guess (the name may be Chinese),
+  // scores kReadingPenalty less: at the default threshold only a near-exact reading matches,
+  // and never in the confirmed band ("金正恩" ~ "KIM, Jong Un" 0.90).
+  static constexpr double kReadingPenalty = 0.10;
 
  private:
   struct NameRec {
@@ -133,6 +141,7 @@ class Index {
     uint16_t tok_count;
     int16_t alias;  // -1 primary, else index into entry.aliases
     uint16_t middle_mask;  // a person's middle names (bit per token; see MiddleMask)
+    bool reading;          // a Japanese or Korean reading of a Han-only name (kReadingPenalty)
     float total_weight;
   };
   struct QueryToken {
@@ -150,6 +159,12 @@ class Index {
   void AddName(uint32_t entry, int16_t alias, std::string_view text,
                std::vector<std::vector<uint32_t>>& postings);
   std::vector<QueryToken> PrepareQuery(std::string_view name) const;
+  // Screen and ScoreNames for one reading of the query's name (Screen merges the readings
+  // AlternativeReadings gives a Han-only name).
+  std::vector<Match> ScreenReading(const ScreenQuery& query, std::string_view name,
+                                   const ScreenOptions& options) const;
+  double ScoreOneReading(std::string_view query, std::string_view listed,
+                         EntityType listed_type) const;
   // A token missing from the dictionary that is two dictionary words (or company forms)
   // written as one ("llcsonis", "ptyltd") weighs what the two weigh and selects by them.
   void SplitUnknown(QueryToken& t) const;

@@ -1,4 +1,5 @@
 #include "eargate/screen/index.h"
+#include "eargate/screen/normalize.h"
 
 #include <gtest/gtest.h>
 
@@ -303,6 +304,59 @@ TEST(IndexTest, RomanizationVariants) {
   // Not before a final consonant: a tuning-set chimera stays apart.
   EXPECT_LT(x.ScoreNames("Ali SUGHAYR", "AL-SHA'IR, Ali", EntityType::kPerson),
             kDefaultThreshold);
+}
+
+// Test that a name in Han characters only is also read as Japanese and Korean, as a potential
+// match only (kReadingPenalty), while Chinese names keep their pinyin match (bundled SDN
+// 2021-07 entries).
+TEST(IndexTest, HanNameReadings) {
+  const Index& x = *BundledIndex();
+  const double reading_score = 1.0 - Index::kReadingPenalty;
+  // Korean in hanja: SDN 20157 "KIM, Jong Un".
+  auto m = Screen("金正恩");
+  ASSERT_TRUE(Finds(m, "us_ofac_sdn", "20157"));
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "20157"));
+  EXPECT_DOUBLE_EQ(m[0].score, reading_score);
+  EXPECT_FALSE(ToScreeningHits(m, HitBands{})[0].confirmed);  // a reading is a guess
+  // Japanese in kanji: SDN 20381 "INOUE, Kunio" (井上邦雄), SDN 16414 "IRIE, Tadashi" (入江禎).
+  m = Screen("井上邦雄");
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "20381"));
+  EXPECT_TRUE(Finds(Screen("入江 禎"), "us_ofac_sdn", "16414"));
+  // SDN 13073 "TAKAYAMA, Kiyoshi" (高山清司): キヨシ is 清司's second reading in IPAdic.
+  EXPECT_TRUE(TopIs(Screen("高山清司"), "us_ofac_sdn", "13073"));
+  EXPECT_DOUBLE_EQ(x.ScoreNames("山田太郎", "Yamada Taro"), reading_score);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("Taro YAMADA", "山田太郎"), reading_score);  // listed in kanji
+  // Chinese in hanzi: the pinyin reading, unpenalized. SDN 11447 "LI, Fangwei" (李方伟).
+  m = Screen("李方伟");
+  ASSERT_FALSE(m.empty());
+  EXPECT_TRUE(TopIs(m, "us_ofac_sdn", "11447"));
+  EXPECT_DOUBLE_EQ(m[0].score, 1.0);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("习近平", "Xi Jinping"), 1.0);
+  EXPECT_DOUBLE_EQ(x.ScoreNames("王伟", "Wang Wei"), 1.0);
+  // Hard negative: the Korean reading of a Chinese name near, not equal to, a listed Korean
+  // one ("王兵" -> "wang pyong" ~ SDN 19496 "HWANG, Pyong So") stays below the threshold.
+  EXPECT_FALSE(Finds(Screen("王兵"), "us_ofac_sdn", "19496"));
+  EXPECT_LT(x.ScoreNames("王兵", "HWANG, Pyong So", EntityType::kPerson), kDefaultThreshold);
+}
+
+// Test that spellings differing only in the quality of an unwritten Arabic vowel (e/i, o/u) or
+// a doubled letter are variants (0.90), and that "a" stays another vowel.
+TEST(IndexTest, VowelQualityVariants) {
+  const Index& x = *BundledIndex();
+  const double variant = Index::kVariantSim - 1e-6;  // token weights are floats
+  EXPECT_GE(x.ScoreNames("Ezat", "Izzat"), variant);
+  EXPECT_GE(x.ScoreNames("Boutros", "Butrus"), variant);
+  EXPECT_GE(x.ScoreNames("Roobow", "Rubow"), variant);
+  EXPECT_LT(x.ScoreNames("Azat", "Izzat"), variant);
+  EXPECT_LT(x.ScoreNames("Ezat", "Azat"), variant);
+  // UN "ZAKI EZAT ZAKI AHMED" / SDN 9483 "AHMAD, Zaki Izzat Zaki".
+  EXPECT_TRUE(Finds(Screen("ZAKI EZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
+  EXPECT_FALSE(Finds(Screen("ZAKI AZAT ZAKI AHMED"), "us_ofac_sdn", "9483"));
+  // ... and the article "el" is "al" (Egyptian and French-based spelling of ال): UN "TARIQ
+  // ANWAR EL SAYED AHMED" / SDN 6908 "AHMAD, Tariq Anwar al-Sayyid".
+  EXPECT_EQ(CanonicalName("EL SAYED"), CanonicalName("al-Sayed"));
+  EXPECT_TRUE(Finds(Screen("TARIQ ANWAR EL SAYED AHMED"), "us_ofac_sdn", "6908"));
+  EXPECT_EQ(CanonicalName("Elias EL-ZEIN"), "elias al zein");  // whole words only
 }
 
 // Test the engine-facing conversion: score bands decide confirmed vs potential.

@@ -9,6 +9,7 @@
 
 #include <unordered_set>
 
+#include "eargate/screen/internal/han_readings.h"
 #include "eargate/screen/internal/romanize.h"
 #include "eargate/screen/internal/strings.h"
 
@@ -190,6 +191,10 @@ std::string FoldToAscii(std::string_view utf8) {
     if (static_cast<unsigned char>(c) >= 0x80) c = ' ';
   }
   return internal::Lower(out);
+}
+
+std::vector<std::string> AlternativeReadings(std::string_view utf8) {
+  return internal::HanNameReadings(utf8);
 }
 
 bool IsWeakToken(std::string_view token) { return WeakTokens().count(token) > 0; }

@@ -5,7 +5,8 @@
 //      common CJK company forms (有限公司, 股份有限公司 ...) are replaced by "ltd" first, because
 //      their romanization ("you xian gong si") would otherwise look like four name tokens;
 //      Arabic, Hebrew and Hangul go through internal/romanize.h first (name-element table,
-//      syllable-wise Korean romanization);
+//      syllable-wise Korean romanization); Han is read as Mandarin (pinyin), and
+//      AlternativeReadings gives the Japanese and Korean readings of Han-only names;
 //   2. apostrophes are dropped ("O'Brien" -> "obrien"), every other non-alphanumeric
 //      character separates tokens;
 //   3. list boilerplate is cut ("...; and any successor, sub-unit, or subsidiary thereof");
@@ -42,6 +43,12 @@ enum class VariantFolding : uint8_t { kFold, kAsSpelled };
 // The tokens of a name, in order of appearance. Empty for a name with no letters or digits.
 std::vector<NameToken> NormalizeName(std::string_view utf8,
                                      VariantFolding folding = VariantFolding::kFold);
+
+// Other readings of `utf8` than NormalizeName's, to be normalized with NormalizeName and matched
+// as alternatives: for a name written in Han characters only, its Japanese reading (IPAdic
+// name words, Hepburn) and its Korean reading (Unihan kHangul, then the Hangul romanizer);
+// see internal/han_readings.h. Empty for most names (a byte scan decides for Latin script).
+std::vector<std::string> AlternativeReadings(std::string_view utf8);
 
 // True for the words NormalizeName marks weak (expects a normalized token).
 bool IsWeakToken(std::string_view token);

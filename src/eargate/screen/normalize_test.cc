@@ -34,6 +34,41 @@ TEST(NormalizeTest, CrossScript) {
   EXPECT_EQ(CanonicalName("王伟"), "wang wei");
 }
 
+// Test the Japanese and Korean readings of names written in Han characters only
+// (internal/han_readings.h, tables from IPAdic and Unihan in data/name_readings/): the pinyin
+// reading stays NormalizeName's own, the others are alternatives.
+TEST(NormalizeTest, HanNameReadings) {
+  // Japanese: surname + given name from IPAdic's name words, in Hepburn without long vowels.
+  EXPECT_EQ(CanonicalName("山田太郎"), "shan tian tai lang");  // ICU's pinyin, as before
+  std::vector<std::string> r = AlternativeReadings("山田太郎");
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(CanonicalName(r[0]), "yamada taro");  // the commonest first
+  EXPECT_EQ(CanonicalName(r[1]), "yamata taro");
+  EXPECT_EQ(CanonicalName(r[2]), "san jon tae rang");  // the Korean reading, for what it is
+  // Up to three readings per name: 清司 is Seiji, Kiyoshi or Kiyoji.
+  r = AlternativeReadings("高山清司");
+  ASSERT_GE(r.size(), 2u);
+  EXPECT_EQ(CanonicalName(r[0]), "takayama seiji");
+  EXPECT_EQ(CanonicalName(r[1]), "takayama kiyoshi");
+  EXPECT_EQ(CanonicalName(AlternativeReadings("田中 花子")[0]), "tanaka hanako");
+  EXPECT_EQ(CanonicalName(AlternativeReadings("佐々木希")[0]), "sasaki nozomi");  // 々
+  EXPECT_EQ(CanonicalName(AlternativeReadings("麻原彰晃")[0]), "asahara shoko");  // ショーコー
+  // Korean: the name-hanja reading of each character (金 김, not 금), then the Hangul
+  // romanizer; a name no Japanese name words cover has only the Korean reading.
+  r = AlternativeReadings("金正恩");
+  ASSERT_FALSE(r.empty());
+  EXPECT_EQ(CanonicalName(r.back()), "kim jong un");
+  EXPECT_EQ(CanonicalName(AlternativeReadings("李雪主").back()), "ri sol ju");
+  // Chinese: 王伟 keeps its pinyin; 伟 (simplified) is in neither table, so no other reading.
+  EXPECT_EQ(CanonicalName("王伟"), "wang wei");
+  EXPECT_TRUE(AlternativeReadings("王伟").empty());
+  // Only names in Han characters only, and not long ones (organizations).
+  EXPECT_TRUE(AlternativeReadings("Yamada Taro").empty());
+  EXPECT_TRUE(AlternativeReadings("山田 Taro").empty());
+  EXPECT_TRUE(AlternativeReadings("山田たろう").empty());
+  EXPECT_TRUE(AlternativeReadings("中国石油天然气集团").empty());
+}
+
 // Test the romanization rules for scripts written without vowels (Arabic, Hebrew: common name
 // elements by table), Hangul (syllable by syllable, DPRK-style letters) and the folding of
 // Latin spellings of the same name element (internal/romanize.h).

@@ -73,6 +73,26 @@ size_t Skeleton(std::string_view t, char* out, size_t cap) {
 
 }  // namespace
 
+bool SameUpToVowelQuality(std::string_view a, std::string_view b) {
+  constexpr size_t kMax = 64;
+  if (a.size() < 4 || b.size() < 4 || a.size() > kMax || b.size() > kMax) return false;
+  auto vowel_class = [](char c) { return c == 'e' ? 'i' : c == 'o' ? 'u' : c; };
+  if (vowel_class(a[0]) != vowel_class(b[0])) return false;  // most pairs: cheap reject
+  auto fold = [](std::string_view t, char* out) {
+    size_t n = 0;
+    for (char c : t) {
+      if (c == 'e') c = 'i';
+      if (c == 'o') c = 'u';
+      if (n > 0 && out[n - 1] == c) continue;
+      out[n++] = c;
+    }
+    return n;
+  };
+  char sa[kMax], sb[kMax];
+  const size_t na = fold(a, sa), nb = fold(b, sb);
+  return na == nb && std::string_view(sa, na) == std::string_view(sb, nb);
+}
+
 bool SameUpToDoubling(std::string_view a, std::string_view b) {
   constexpr size_t kMax = 64;
   if (a.empty() || b.empty() || a.size() > kMax || b.size() > kMax) return false;

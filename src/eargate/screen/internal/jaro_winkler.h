@@ -16,4 +16,12 @@ double JaroWinkler(std::string_view a, std::string_view b);
 // "hasan"): spelling variants writers of names disagree on, however short the word.
 bool SameUpToDoubling(std::string_view a, std::string_view b);
 
+// True when `a` and `b` (4+ letters each) are spelled the same once "e" is written "i", "o" is
+// written "u" and doubled letters once: the vowels Arabic script does not write (kasra, damma)
+// or writes as a long vowel, which English, French and Levantine spellings render e or i, o or u
+// ("Ezat" / "Izzat", "Moussa" / "Musa", "Yusop" / "Yusup"), and the same
+// vowel digraphs of English spelling ("Roobow" / "Rubow", "Steel" / "Stil"). "a" stays apart
+// ("Hamad" is not "Hamid").
+bool SameUpToVowelQuality(std::string_view a, std::string_view b);
+
 }  // namespace eargate::screen::internal

@@ -189,8 +189,9 @@ std::string_view FoldNameVariant(std::string_view token) {
       {"qassem", "qasim"}, {"qasem", "qasim"}, {"kassem", "qasim"}, {"kasim", "qasim"},
       {"qassim", "qasim"}, {"jaafar", "jafar"}, {"jaffar", "jafar"}, {"mehdi", "mahdi"},
       {"hamzah", "hamza"}, {"abou", "abu"},
-      // "son of": ALA-LC "bin", the Maghreb's French-based spelling "ben" ("Tarak Ben Taher")
-      {"ben", "bin"}, {"aicha", "aisha"}, {"ayesha", "aisha"},
+      // "son of": ALA-LC "bin", the Maghreb's French-based spelling "ben" ("Tarak Ben Taher");
+      // the article: ALA-LC "al", Egyptian and French-based "el" ("Tariq Anwar El Sayed")
+      {"ben", "bin"}, {"el", "al"}, {"aicha", "aisha"}, {"ayesha", "aisha"},
       {"fatimah", "fatima"}, {"fatma", "fatima"}, {"mariam", "maryam"}, {"zainab", "zaynab"},
       {"zeinab", "zaynab"}, {"tarek", "tariq"}, {"tareq", "tariq"}, {"tarik", "tariq"},
       {"waleed", "walid"}, {"majed", "majid"}, {"adel", "adil"}, {"noor", "nur"},
