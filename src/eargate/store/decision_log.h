@@ -173,10 +173,11 @@ class DecisionLog {
   bool AppendAsync(const LogEntry& entry, AppendWaiter* waiter);
 
   // sync mode, for an event loop whose queue commits (AppendQueue(true)): writes what was
-  // appended and not yet written, fdatasyncs on the calling thread and delivers the waiters
-  // it made durable, of every queue. The thread blocks for one fdatasync but no other thread
-  // is woken for it: the loop appends a round of records, then commits them together. No-op
-  // when everything appended is durable already, and in async mode.
+  // appended and not yet written (of every thread) on the calling thread and hands it to the
+  // log's syncer thread, which fdatasyncs and delivers the waiters; the caller does not wait
+  // for the disk. The loop appends a round of records, then commits them together. A pending
+  // rotation or checkpoint is left to a writer thread. No-op with nothing pending, and in
+  // async mode.
   void Commit();
 
   // Waits until every record appended before the call is on disk and its waiter delivered.
