@@ -421,13 +421,15 @@ absl::Status Gateway::Swap(absl::StatusOr<StatePtr> state, std::string_view what
     merged->revoked_keys = current->revoked_keys;
     next = std::move(merged);
   }
+  // Hits are reported (log, metrics) before the state is served: whoever sees a decision of
+  // the new registry finds its hits reported already.
+  if (current) ReportScreening(current->people.get(), *next->people);
   StatePtr old = state_.exchange(next, std::memory_order_acq_rel);
   generation_.fetch_add(1, std::memory_order_release);
   lock.unlock();
   metrics_->CountReload(true);
   Log(LogLevel::kInfo, StrCat(what, ": policy ", (*state)->policy->version(), " (was ",
                               old->policy->version(), "), ", (*state)->people->size(), " people"));
-  ReportScreening(old->people.get(), *(*state)->people);
   return absl::OkStatus();
 }
 
