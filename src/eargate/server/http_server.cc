@@ -51,7 +51,6 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
-std::string_view ToView(beast::string_view v) { return std::string_view(v.data(), v.size()); }
 std::string_view ToView(std::string_view v) { return v; }
 
 bool IEquals(std::string_view a, std::string_view b) { return core::EqualsIgnoreCase(a, b); }

@@ -415,7 +415,7 @@ struct RequestParser::Impl {
 };
 
 RequestParser::RequestParser(const rules::EarData& data, const PersonLookup* people)
-    : impl_(new Impl{data, people, {}, {}}) {}
+    : impl_(new Impl{data, people, dom::parser(), {}}) {}
 RequestParser::~RequestParser() = default;
 
 absl::Status RequestParser::Parse(std::string_view json, core::Timestamp now, core::Request* out) {
