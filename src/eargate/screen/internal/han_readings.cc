@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <unordered_map>
 
+#include "unicode/utf8.h"
+
 namespace eargate::screen::internal {
 
 extern const char kJaNameReadings[];   // name_readings_data.cc (generated)
@@ -60,22 +62,16 @@ void ForEachLine(std::string_view text, F&& f) {
 }
 
 // Decodes UTF-8 into code points with their byte offsets (offsets.size() == cps.size() + 1).
-// Returns false on invalid UTF-8.
+// Returns false on invalid UTF-8 (ICU's decoder: overlong forms and surrogates are invalid).
 bool Decode(std::string_view s, std::u32string& cps, std::vector<size_t>& offsets) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || i + len > s.size()) return false;
-    char32_t cp = len == 1 ? c : c & (0x7F >> len);
-    for (int k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc >> 6) != 0x2) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    offsets.push_back(i);
-    cps.push_back(cp);
-    i += len;
+  const auto* p = reinterpret_cast<const uint8_t*>(s.data());
+  const int32_t n = static_cast<int32_t>(s.size());
+  for (int32_t i = 0; i < n;) {
+    offsets.push_back(static_cast<size_t>(i));
+    UChar32 c;
+    U8_NEXT(p, i, n, c);
+    if (c < 0) return false;
+    cps.push_back(static_cast<char32_t>(c));
   }
   offsets.push_back(s.size());
   return true;

@@ -65,6 +65,14 @@ struct Op {
   Checkpoint checkpoint;  // kCheckpoint
 };
 
+// Writes a batch's records (kWrite ops only) in order.
+absl::Status WriteOps(int fd, const std::vector<Op>& batch, const std::string& path) {
+  for (const Op& op : batch) {
+    EG_RETURN_IF_ERROR(WriteAll(fd, op.bytes.data(), op.bytes.size(), path));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::optional<Durability> ParseDurability(std::string_view s) {
@@ -197,6 +205,10 @@ struct DecisionLog::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Keeps the written batch's record buffers for later batches, and empties the batch.
   void RecycleLocked(std::vector<Op>* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // After a batch's write (ok or not): its buffers recycled, `writing` released, its waiters
+  // queued for the sync that covers them.
+  void EndWriteLocked(std::vector<Op>* batch, const WaiterList& taken, uint64_t covered,
+                      const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Hands the pending ops to the caller, who writes them next (writing = true).
   void TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // After a batch's write (and sync, when `synced`): records what is written and durable,
@@ -503,21 +515,13 @@ void DecisionLog::Impl::WriterLoop() {
     Counts counts;
     absl::Status s = failed;
     if (s.ok() && plain) {
-      for (const Op& op : batch) {
-        s = WriteAll(fd, op.bytes.data(), op.bytes.size(), path);
-        if (!s.ok()) break;
-      }
+      s = WriteOps(fd, batch, path);
     } else if (s.ok()) {
       s = Apply(batch, &counts);
     }
     mu.Lock();
-    RecycleLocked(&batch);
-    writing = false;
-    write_cv.SignalAll();
-    unsynced.Append(taken);
-    if (s.ok()) written_seq = std::max(written_seq, covered);
+    EndWriteLocked(&batch, taken, covered, s);
     if (plain && s.ok()) {
-      WakeWriterLocked();  // records appended during the write: the next batch
       mu.Unlock();
       s = SyncSegment(fd, path, &counts);
       mu.Lock();
@@ -536,6 +540,17 @@ void DecisionLog::Impl::RecycleLocked(std::vector<Op>* batch) {
     spare_buffers.push_back(std::move(op.bytes));
   }
   batch->clear();
+}
+
+void DecisionLog::Impl::EndWriteLocked(std::vector<Op>* batch, const WaiterList& taken,
+                                       uint64_t covered, const absl::Status& s) {
+  RecycleLocked(batch);
+  writing = false;
+  write_cv.SignalAll();
+  unsynced.Append(taken);
+  if (!s.ok()) return;
+  written_seq = std::max(written_seq, covered);
+  WakeWriterLocked();  // records appended during the write: the next batch
 }
 
 void DecisionLog::Impl::TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) {
@@ -602,21 +617,12 @@ void DecisionLog::Commit() {
   const int fd = d.seg_fd;
   const std::string path = d.seg_path;
   d.mu.Unlock();
-  absl::Status s;
-  for (const Op& op : batch) {
-    s = WriteAll(fd, op.bytes.data(), op.bytes.size(), path);
-    if (!s.ok()) break;
-  }
+  const absl::Status s = WriteOps(fd, batch, path);
   d.mu.Lock();
-  d.RecycleLocked(&batch);
-  d.writing = false;
-  d.write_cv.SignalAll();
-  d.unsynced.Append(taken);
+  d.EndWriteLocked(&batch, taken, covered, s);
   if (s.ok()) {
-    d.written_seq = std::max(d.written_seq, covered);
     if (--d.in_flight == 0) d.quiet_cv.SignalAll();
     if (d.syncer_sleeping) d.sync_cv.Signal();
-    d.WakeWriterLocked();  // a blocking appender's record, appended during the write
   } else {
     d.FinishBatchLocked(covered, {}, s);  // the error reaches every waiter
   }
