@@ -95,12 +95,14 @@ Scratch& ThreadScratch(size_t names, size_t tokens) {
 }
 
 // One side of an alignment: token texts and weights (weak flags only matter to the caller's
-// similarity function).
+// similarity function); for a query, optionally which tokens the lists hold as persons'
+// surnames only (never as a given name).
 struct AlignSide {
   size_t n;
   const float* w;
   const std::string_view* text;
   const uint8_t* weak;
+  const uint8_t* surname_only = nullptr;
 };
 
 // An aligned pair: query tokens [i, i + di) with listed tokens [j, j + dj).
@@ -205,6 +207,8 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, Extra
     return a.j < b.j;
   });
   uint32_t used_q = 0, used_c = 0;
+  int matched_j[16];  // the listed token a query token is aligned with, or -1
+  std::fill(matched_j, matched_j + 16, -1);
   float sim_c[16] = {};
   double got_q = 0, got_c = 0, tot_q = 0;
   for (size_t i = 0; i < nq; ++i) tot_q += q.w[i];
@@ -221,6 +225,7 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, Extra
       sim_c[p.j + d] = p.s;
     }
     if (aligned) aligned->push_back(AlignedPair{p.i, p.di, p.j, p.dj});
+    for (int d = 0; d < p.di; ++d) matched_j[p.i + d] = p.j;
   }
   // Middle names a query left out cost little when the first and last names match well and
   // the query holds nothing else ("Jong Sun KIM" is not "KIM, Jong Un" without the "Un").
@@ -260,10 +265,40 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, Extra
     for (size_t i = 0; i < nq; ++i) {
       if (used_q >> i & 1) first = std::min(first, i), last = i;
     }
+    // Except after a complete name of three parts or more, each matched exactly (2+ of 4+
+    // letters: not three romanized syllables, "KIM, Yong Chol"), in its listed order (given
+    // names then surname, or surname first): the UN writes a father's and grandfather's names
+    // after the name ("MOHAMMAD NAIM BARICH KHUDAIDAD" ~ "BARICH, Mohammad Naim"), and three
+    // names in order are much rarer than two. Not before it, and not a word the lists hold as
+    // a surname only ("'Adnan Muhammad Amin NOVOZHILOV" is not "AMIN, 'Adnan Muhammad").
+    // Short extra names are allowed when two listed words have 5+ letters.
+    bool complete = covered && listed_strong >= 3;
+    int long4 = 0, long5 = 0;
+    for (size_t j = 0; complete && j < nc; ++j) {
+      if (c.weak[j] || c.w[j] <= 0) continue;
+      complete = sim_c[j] >= 1.0f;
+      long4 += c.text[j].size() >= 4;
+      long5 += c.text[j].size() >= 5;
+    }
+    complete &= long4 >= 2;
+    if (complete) {
+      // Listed positions of the matched query words, in query order, rise but for one turn
+      // back to the start (the surname written last).
+      int turns = 0, prev = -1, first_j = -1;
+      for (size_t i = 0; i < nq; ++i) {
+        const int j = matched_j[i];
+        if (j < 0) continue;
+        if (first_j < 0) first_j = j;
+        turns += prev >= 0 && j < prev;
+        prev = j;
+      }
+      complete = turns == 0 || (turns == 1 && prev < first_j);
+    }
     bool inside = first < nq;
     for (size_t i = 0; inside && i < nq; ++i) {
       if ((used_q >> i & 1) || q.weak[i]) continue;
-      inside = anywhere || (i > first && i < last);
+      const bool after = complete && i > last && !(q.surname_only && q.surname_only[i]);
+      inside = anywhere || (i > first && i < last) || after;
       // Arabic name connectors ("ben", "bin", "ould", "abd") join the extra names ("MOHAMED
       // BEN BELGACEM BEN ABDALLAH AOUADI"); the name after "abd" is part of it ("abd lah").
       if (IsNameConnector(q.text[i]) || (i > 0 && q.text[i - 1] == "abd")) {
@@ -273,7 +308,7 @@ double Align(const AlignSide& q, const AlignSide& c, uint16_t middle_mask, Extra
       ++extra;
       // Romanized Chinese and Korean syllables ("kwang su pak") are parts of a given name,
       // not names of their own: an extra name has 4+ letters.
-      inside &= anywhere || q.text[i].size() >= 4;
+      inside &= anywhere || q.text[i].size() >= 4 || (complete && long5 >= 2);
     }
     if (covered && inside && listed_strong >= 2 && (extra > 0 || connectors) &&
         extra <= Index::kMaxExtraNames) {
@@ -407,6 +442,7 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
       if (inserted) {
         token_text_.push_back(v[k].text);
         token_weak_.push_back(v[k].weak);
+        token_role_.push_back(0);
         postings.emplace_back();
       }
       name_tokens_.push_back(it->second);
@@ -414,6 +450,17 @@ void Index::AddName(uint32_t entry, int16_t alias, std::string_view text,
       if (p.empty() || p.back() != name_id) p.push_back(name_id);
     }
     names_.push_back(rec);
+  }
+  // Which of a person's words are a surname and which given names, from "LAST, First ...":
+  // a word the lists hold as a surname only is never taken for a father's name (see Align).
+  const size_t comma = text.find(',');
+  if (person && comma != std::string_view::npos) {
+    const size_t surname = NormalizeName(text.substr(0, comma)).size();
+    for (size_t k = 0; k < tokens.size(); ++k) {
+      if (tokens[k].weak) continue;
+      const auto it = token_ids_.find(tokens[k].text);
+      if (it != token_ids_.end()) token_role_[it->second] |= k < surname ? kSurname : kGiven;
+    }
   }
 }
 
@@ -481,6 +528,7 @@ std::shared_ptr<const Index> Index::Build(ListSet lists) {
                  x.trigram_offsets_.capacity() * sizeof(uint32_t) +
                  x.trigram_tokens_.capacity() * sizeof(uint32_t) +
                  x.token_weight_.capacity() * sizeof(float) + x.token_weak_.capacity() +
+                 x.token_role_.capacity() +
                  x.token_ids_.capacity() * (sizeof(std::string) + sizeof(uint32_t) + 1);
   for (const std::string& t : x.token_text_) bytes += sizeof(std::string) * 2 + t.capacity();
   x.stats_.memory_bytes = bytes;
@@ -663,15 +711,18 @@ double Index::ScoreOneReading(std::string_view query, std::string_view listed,
                               : 0;
   std::vector<float> wq, wc;
   std::vector<std::string_view> tq, tc;
-  std::vector<uint8_t> kq, kc;
-  for (const auto& t : q) wq.push_back(t.weight), tq.push_back(t.text), kq.push_back(t.weak);
+  std::vector<uint8_t> kq, kc, sq;
+  for (const auto& t : q) {
+    wq.push_back(t.weight), tq.push_back(t.text), kq.push_back(t.weak);
+    sq.push_back(SurnameOnly(t));
+  }
   for (const auto& t : c) wc.push_back(t.weight), tc.push_back(t.text), kc.push_back(t.weak);
   auto sim = [&](size_t i, size_t j) {
     if (q[i].weak != c[j].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
     if (q[i].weak) return q[i].text == c[j].text ? 1.0 : 0.0;
     return TokenSim(q[i].text, c[j].text);
   };
-  return Align(AlignSide{q.size(), wq.data(), tq.data(), kq.data()},
+  return Align(AlignSide{q.size(), wq.data(), tq.data(), kq.data(), sq.data()},
                AlignSide{c.size(), wc.data(), tc.data(), kc.data()}, middle,
                listed_type == EntityType::kPerson ? ExtraNames::kInside : ExtraNames::kNone, sim,
                nullptr);
@@ -808,13 +859,14 @@ std::vector<Match> Index::ScreenReading(const ScreenQuery& query, std::string_vi
   // Full scoring.
   std::vector<float> wq(q.size());
   std::vector<std::string_view> tq(q.size());
-  std::vector<uint8_t> kq(q.size());
+  std::vector<uint8_t> kq(q.size()), sq(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
     wq[i] = q[i].weight;
     tq[i] = q[i].text;
     kq[i] = q[i].weak;
+    sq[i] = SurnameOnly(q[i]);
   }
-  const AlignSide qside{q.size(), wq.data(), tq.data(), kq.data()};
+  const AlignSide qside{q.size(), wq.data(), tq.data(), kq.data(), sq.data()};
   float wc[16];
   std::string_view tc[16];
   uint8_t kc[16];

@@ -19,8 +19,11 @@
 //   * the other way round, a query's words beyond a person's fully matched listed name (2+
 //     strong tokens at kMiddleStrong or better; at most kMaxExtraNames words of 4+ letters,
 //     inside the matched ones; Arabic connectors "ben", "bin", "ould", "abd" ... between them)
-//     weigh kMiddleWeight ("SALAH EDDINE GASMI" ~ "GASMI, Salah"); when the query's birth year
-//     agrees with the entry's they may also stand before or after it and be short;
+//     weigh kMiddleWeight ("SALAH EDDINE GASMI" ~ "GASMI, Salah"); after a complete listed
+//     name of 3+ strong tokens (2+ of 4+ letters), each matched exactly and in listed order,
+//     they may also follow it, unless the lists hold the word as a surname only
+//     ("MOHAMMAD NAIM BARICH KHUDAIDAD" ~ "BARICH, Mohammad Naim"); when the query's birth
+//     year agrees with the entry's they may also stand before or after it and be short;
 //   * each token weighs its rarity in the lists (IDF); weak tokens (company forms, honorifics)
 //     weigh kWeakWeight of that;
 //   * name score = kQueryShare * (weighted share of the query matched) +
@@ -180,6 +183,13 @@ class Index {
   std::vector<std::string> token_text_;
   std::vector<float> token_weight_;
   std::vector<uint8_t> token_weak_;
+  // Per token, kSurname and/or kGiven: seen in a person's "LAST, First" name as (part of) the
+  // surname, as a given name.
+  std::vector<uint8_t> token_role_;
+  static constexpr uint8_t kSurname = 1, kGiven = 2;
+  bool SurnameOnly(const QueryToken& t) const {
+    return t.id != kNoToken && token_role_[t.id] == kSurname;
+  }
   std::vector<uint32_t> posting_offsets_;  // token -> [offsets[t], offsets[t+1]) in postings_
   std::vector<uint32_t> postings_;         // name ids
   std::vector<uint32_t> trigram_offsets_;  // trigram code -> tokens

@@ -182,9 +182,11 @@ TEST(IndexTest, QueryExtraNames) {
   // UN "RUSTAM MAGOMEDOVICH ASELDEROV" / SDN 18640 "ASELDEROV, Rustam".
   EXPECT_TRUE(Finds(Screen("RUSTAM MAGOMEDOVICH ASELDEROV"), "us_ofac_sdn", "18640"));
   // Arabic connectors between the extra names: UN "MOHAMED BEN BELGACEM BEN ABDALLAH
-  // AL-AOUADI" / SDN 7203 "AOUADI, Mohamed Ben Belgacem"; not with a surname added after it.
+  // AL-AOUADI" / SDN 7203 "AOUADI, Mohamed Ben Belgacem"; after the complete three-part name
+  // too ("son of Abdallah": QueryExtraNamesAfterCompleteName), but not before it.
   EXPECT_TRUE(Finds(Screen("MOHAMED BEN BELGACEM BEN ABDALLAH AL-AOUADI"), "us_ofac_sdn", "7203"));
-  EXPECT_FALSE(Finds(Screen("MOHAMED BEN BELGACEM AL-AOUADI BEN ABDALLAH"), "us_ofac_sdn", "7203"));
+  EXPECT_TRUE(Finds(Screen("MOHAMED BEN BELGACEM AL-AOUADI BEN ABDALLAH"), "us_ofac_sdn", "7203"));
+  EXPECT_FALSE(Finds(Screen("ABDALLAH BEN MOHAMED BEN BELGACEM AL-AOUADI"), "us_ofac_sdn", "7203"));
   // Another surname after the listed name is another person.
   EXPECT_FALSE(Finds(Screen("Salah GASMI Thornton"), "us_ofac_sdn", "10934"));
   EXPECT_FALSE(Finds(Screen("Thornton Salah GASMI"), "us_ofac_sdn", "10934"));
@@ -203,14 +205,55 @@ TEST(IndexTest, QueryExtraNames) {
             kDefaultThreshold);
 }
 
+// Test that after a complete listed name of three parts or more, matched exactly and in its
+// listed order, a query may add names after it by name only (the father's and grandfather's
+// names the UN writes after Afghan names), and that a name before it, a surname, a scrambled
+// order or three romanized syllables do not pass (bundled SDN 2021-07).
+TEST(IndexTest, QueryExtraNamesAfterCompleteName) {
+  const Index& x = *BundledIndex();
+  // UN "MOHAMMAD NAIM BARICH KHUDAIDAD" / SDN 15238 "BARICH, Mohammad Naim".
+  EXPECT_TRUE(Finds(Screen("MOHAMMAD NAIM BARICH KHUDAIDAD"), "us_ofac_sdn", "15238"));
+  // UN "SALEH MOHAMMAD KAKAR AKHTAR MUHAMMAD" / SDN 12293 "KAKAR, Saleh Mohammad".
+  EXPECT_TRUE(Finds(Screen("SALEH MOHAMMAD KAKAR AKHTAR MUHAMMAD"), "us_ofac_sdn", "12293"));
+  EXPECT_TRUE(Finds(Screen("KAKAR SALEH MOHAMMAD AKHTAR MUHAMMAD"), "us_ofac_sdn", "12293"));
+  // Not a name before the listed one, nor a word the lists hold only as a surname after it.
+  EXPECT_FALSE(Finds(Screen("KHUDAIDAD MOHAMMAD NAIM BARICH"), "us_ofac_sdn", "15238"));
+  EXPECT_FALSE(Finds(Screen("MOHAMMAD NAIM BARICH ASELDEROV"), "us_ofac_sdn", "15238"));
+  EXPECT_GE(x.ScoreNames("MOHAMMAD NAIM BARICH KHUDAIDAD", "BARICH, Mohammad Naim",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+  EXPECT_LT(x.ScoreNames("MOHAMMAD NAIM BARICH ASELDEROV", "BARICH, Mohammad Naim",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+  // Not the listed words in another order, nor with one of them spelled differently.
+  EXPECT_LT(x.ScoreNames("MOHAMMAD BARICH NAIM KHUDAIDAD", "BARICH, Mohammad Naim",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+  EXPECT_LT(x.ScoreNames("MOHAMMAD NAIM BARECH KHUDAIDAD", "BARICH, Mohammad Naim",
+                         EntityType::kPerson),
+            kDefaultThreshold);
+  // Three romanized syllables are not three names: SDN 23092 "KIM, Min Chol".
+  EXPECT_LT(x.ScoreNames("MIN CHOL KIM YONG", "KIM, Min Chol", EntityType::kPerson),
+            kDefaultThreshold);
+  // A two-part name still takes no name after it ("GASMI, Salah": QueryExtraNames).
+  EXPECT_LT(x.ScoreNames("SALAH GASMI KHUDAIDAD", "GASMI, Salah", EntityType::kPerson),
+            kDefaultThreshold);
+}
+
 // Test that a query whose birth year agrees with the entry's may give its extra names before
 // or after the listed name, and short ones (the father's name at the end, as the UN writes
 // Afghan names): UN "AHMED JAN WAZIR AKHTAR MOHAMMAD" (1963) / SDN 12796 "WAZIR, Ahmed Jan"
-// (DOB 1963), UN "OMAR ALI HUSSAIN" / SDN 18595 "HUSSAIN, Omar" (DOB 1986 to 1987).
+// (DOB 1963; found by name only too: QueryExtraNamesAfterCompleteName), UN "OMAR ALI
+// HUSSAIN" / SDN 18595 "HUSSAIN, Omar" (DOB 1986 to 1987).
 TEST(IndexTest, QueryExtraNamesWithBirthYear) {
   ScreenQuery q;
   q.name = "AHMED JAN WAZIR AKHTAR MOHAMMAD";
-  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));  // name only
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));  // name only
+  q.birth_year = 1963;
+  EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
+  q.name = "AKHTAR MOHAMMAD AHMED JAN WAZIR";  // the extra names first: the birth year needed
+  q.birth_year = 0;
+  EXPECT_FALSE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
   q.birth_year = 1963;
   EXPECT_TRUE(Finds(BundledIndex()->Screen(q), "us_ofac_sdn", "12796"));
   q.birth_year = 1975;  // another birth year: another person
