@@ -2,19 +2,24 @@
 # What the decision log costs the gateway (issue 5): /v1/authz throughput with the log in
 # `sync` mode (an answer only after its record is fdatasync'ed; group commit) as a ratio of the
 # same run without a log (target >= 0.8), and with `async` for reference. Three gateways (no
-# log, sync, async) run side by side with the same settings; wrk drives each in turn at every
-# connection count. A sync run is bounded by the disk: with C connections each waiting for its
-# record's fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync
-# latency on the log's filesystem during each sync run (and before and after) and prints that
-# bound next to the ratio.
+# log, sync, async) run side by side with the same settings. At every connection count wrk
+# drives each in turn for DURATION, ROUNDS times, the order rotating from round to round; each
+# round gives a paired ratio, and the summary is their median and range. (This VM's host
+# changes speed by 20-30 % over tens of seconds: short paired runs compare like with like,
+# where one long run per gateway compared whatever the host did at the time.)
+# A sync run is bounded by the disk: with C connections each waiting for its record's
+# fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync latency on the
+# log's filesystem during the sync runs (and before and after) and prints that bound as well.
 #
 #   bench/gateway_audit_bench.sh [EARGATE_BIN]
-#   env: DURATION=5s CONNECTIONS="32 64 128" THREADS=2 GW_THREADS=2 AUDIT_TMP=/var/tmp
+#   env: DURATION=2s ROUNDS=5 CONNECTIONS="32 64 128 256 1024" THREADS=2 GW_THREADS=2
+#        AUDIT_TMP=/var/tmp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
-DURATION=${DURATION:-5s}
-CONNECTIONS=${CONNECTIONS:-32 64 128}
+DURATION=${DURATION:-2s}
+ROUNDS=${ROUNDS:-5}
+CONNECTIONS=${CONNECTIONS:-32 64 128 256 1024}
 THREADS=${THREADS:-2}
 GW_THREADS=${GW_THREADS:-2}
 AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
@@ -93,20 +98,41 @@ echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/c
 echo "log filesystem: $(df -T "$logs" | awk 'NR==2 {print $1, $2}'); wrk -t$THREADS -d$DURATION; gateway --threads $GW_THREADS" >&2
 read -r f50 f90 f99 < <(fsync_probe)
 echo "fdatasync (1 KiB appends, idle): p50 $f50 ms  p90 $f90 ms  p99 $f99 ms" >&2
+echo "ROUNDS=$ROUNDS rounds of wrk -d$DURATION per gateway and connection count" >&2
 for c in $CONNECTIONS; do
   echo "-c$c" >&2
-  read -r base _ < <(run "no decision log" "$PORT_nolog" "$c")
-  fsync_probe "$SECONDS_PER_RUN" > "$tmp/probe" & probe_pid=$!
-  read -r sync _ < <(run "sync (default)" "$PORT_sync" "$c")
-  wait "$probe_pid"
-  read -r d50 d90 _ < "$tmp/probe"
-  read -r async _ < <(run "async" "$PORT_async" "$c")
-  python3 - "$c" "$base" "$sync" "$async" "$d50" "$d90" <<'PY'
-import sys
-c, base, sync, asyn, d50, d90 = int(sys.argv[1]), *map(float, sys.argv[2:])
-r = sync / base
-print(f"  sync/no-log ratio {r:.2f} (target >= 0.80) {'ok' if r >= 0.8 else 'BELOW'}; async/no-log {asyn / base:.2f}")
-print(f"  fdatasync during the sync run: p50 {d50:.3f} ms, p90 {d90:.3f} ms; each request waits for one,"
+  : > "$tmp/rounds"
+  for r in $(seq "$ROUNDS"); do
+    names=(nolog sync async)
+    declare -A rps=()
+    for k in 0 1 2; do
+      name=${names[$(( (k + r - 1) % 3 ))]}
+      if [ "$name" = sync ]; then
+        fsync_probe "$SECONDS_PER_RUN" >> "$tmp/probe.$c" & probe_pid=$!
+      fi
+      port_var=PORT_$name
+      read -r rps[$name] _ < <(run "round $r $name" "${!port_var}" "$c")
+      [ "$name" = sync ] && wait "$probe_pid"
+    done
+    echo "${rps[nolog]} ${rps[sync]} ${rps[async]}" >> "$tmp/rounds"
+  done
+  python3 - "$c" "$tmp/rounds" "$tmp/probe.$c" <<'PY'
+import statistics, sys
+c = int(sys.argv[1])
+rounds = [list(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
+probes = [list(map(float, l.split())) for l in open(sys.argv[3]) if l.strip()]
+sync_r = [s / b for b, s, _ in rounds]
+async_r = [a / b for b, _, a in rounds]
+med = statistics.median
+r = med(sync_r)
+print(f"  no log {med([x[0] for x in rounds]):.0f}, sync {med([x[1] for x in rounds]):.0f}, "
+      f"async {med([x[2] for x in rounds]):.0f} req/s (medians of {len(rounds)} rounds)")
+print(f"  sync/no-log ratio {r:.2f} (median; rounds {min(sync_r):.2f}..{max(sync_r):.2f})"
+      f" (target >= 0.80) {'ok' if r >= 0.8 else 'BELOW'}; async/no-log {med(async_r):.2f}"
+      f" ({min(async_r):.2f}..{max(async_r):.2f})")
+d50, d90 = med([p[0] for p in probes]), med([p[1] for p in probes])
+sync = med([x[1] for x in rounds])
+print(f"  fdatasync during the sync runs: p50 {d50:.3f} ms, p90 {d90:.3f} ms; each request waits for one,"
       f" so sync <= {c} / fdatasync = {c / max(d90, 1e-3) * 1e3:.0f} (p90) .. {c / max(d50, 1e-3) * 1e3:.0f} (p50) req/s;"
       f" measured {c / sync * 1e3:.3f} ms per request")
 PY
