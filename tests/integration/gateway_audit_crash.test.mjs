@@ -106,6 +106,21 @@ test('kill -9 under load in sync mode: verify passes, every answered decision is
     assert.ok(r.status === 200 || r.status === 403, `status ${r.status}`);
     after2.push(r.headers['x-eargate-decision-id']);
   }
+  // /metrics shows the log's own figures: what this process appended, the chain's last
+  // sequence number (continuing the first process's), the group commits it made.
+  const m = await request(gw2.base, '/metrics');
+  assert.equal(m.status, 200);
+  const metric = (name) => {
+    const line = m.text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${name} missing from /metrics`);
+    return Number(line.slice(name.length + 1));
+  };
+  assert.match(m.text, /^eargate_audit_info\{durability="sync"\} 1$/m);
+  const appended = metric('eargate_audit_records_total');
+  assert.ok(appended >= 20, `eargate_audit_records_total ${appended}`);
+  assert.equal(metric('eargate_audit_last_seq'), lastSeq + appended);
+  assert.ok(metric('eargate_audit_syncs_total') >= 1);
+  assert.ok(metric('eargate_audit_sync_seconds_total') > 0);
   await stop(gw2.child, 'SIGTERM');
 
   const v2 = await eargate(['audit', 'verify', '--dir', auditDir]);

@@ -529,7 +529,25 @@ struct HttpServer::Impl {
                           "text/plain");
     }
     StatePtr s = gw->state();
-    return MakeResponse(req, http::status::ok, metrics->Render(s->policy->version(), s->people->size()),
+    std::string body = metrics->Render(s->policy->version(), s->people->size());
+    if (const store::DecisionLog* log = gw->audit_log()) {
+      const store::DecisionLog::Stats st = log->stats();
+      Metrics::DecisionLogFigures f;
+      f.sync = cfg.audit.durability != "async";
+      f.appended = st.appended;
+      f.last_seq = st.last_seq;
+      f.syncs = st.syncs;
+      f.sync_micros = st.sync_micros;
+      f.max_sync_micros = st.max_sync_micros;
+      f.segments_opened = st.segments_opened;
+      f.checkpoints = st.checkpoints;
+      f.checkpoint_sink_errors = st.checkpoint_sink_errors;
+      f.pruned_segments = st.pruned_segments;
+      f.prune_errors = st.prune_errors;
+      f.truncated_bytes = st.truncated_bytes;
+      Metrics::RenderDecisionLog(f, &body);
+    }
+    return MakeResponse(req, http::status::ok, std::move(body),
                         "text/plain; version=0.0.4; charset=utf-8");
   }
 

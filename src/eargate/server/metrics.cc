@@ -238,6 +238,38 @@ std::string Metrics::Render(const std::string& policy_version, size_t people) co
   return out;
 }
 
+void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
+  auto family = [&](std::string_view name, std::string_view type, std::string_view text,
+                    auto value) {
+    StrAppend(out, "# HELP ", name, " ", text, "\n# TYPE ", name, " ", type, "\n", name, " ",
+              value, "\n");
+  };
+  StrAppend(out, "# HELP eargate_audit_info The decision log's durability (value 1).\n",
+            "# TYPE eargate_audit_info gauge\neargate_audit_info{durability=\"",
+            f.sync ? "sync" : "async", "\"} 1\n");
+  family("eargate_audit_records_total", "counter", "Decision-log records appended by this process.",
+         f.appended);
+  family("eargate_audit_last_seq", "gauge", "Sequence number of the chain's last record.", f.last_seq);
+  family("eargate_audit_syncs_total", "counter", "fdatasync calls on log segments (group commits).",
+         f.syncs);
+  family("eargate_audit_sync_seconds_total", "counter", "Time spent in those fdatasync calls.",
+         static_cast<double>(f.sync_micros) / 1e6);
+  family("eargate_audit_sync_max_seconds", "gauge", "The slowest fdatasync since start.",
+         static_cast<double>(f.max_sync_micros) / 1e6);
+  family("eargate_audit_segments_opened_total", "counter", "Log segments opened (rotations).",
+         f.segments_opened);
+  family("eargate_audit_checkpoints_total", "counter", "Chain-head checkpoints written.",
+         f.checkpoints);
+  family("eargate_audit_checkpoint_sink_errors_total", "counter",
+         "Checkpoints the store (checkpoint sink) refused.", f.checkpoint_sink_errors);
+  family("eargate_audit_pruned_segments_total", "counter", "Segments deleted by retention.",
+         f.pruned_segments);
+  family("eargate_audit_prune_errors_total", "counter",
+         "Retention passes refused (a damaged old segment; nothing deleted).", f.prune_errors);
+  family("eargate_audit_truncated_bytes", "gauge",
+         "Bytes of a torn tail cut off when the log was opened (after a crash).", f.truncated_bytes);
+}
+
 }  // namespace eargate::server
 
 namespace eargate::server {

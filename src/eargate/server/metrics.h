@@ -20,6 +20,9 @@
 //   screening_hits{list,band}                     hits in the registry being served
 //   screening_hit_changes_total{change}           new / removed / band_changed hits at reloads
 //   connections_active, connections_total, requests_in_flight
+//   audit_* (RenderDecisionLog, when the gateway keeps a decision log): records appended,
+//   last sequence number, fdatasyncs and the time spent in them, segments, checkpoints and
+//   their sink errors, retention, torn bytes cut at open
 #pragma once
 
 #include <array>
@@ -120,6 +123,24 @@ class Metrics {
 
   // Renders every family. `policy_version` and `people` describe what is being served.
   std::string Render(const std::string& policy_version, size_t people) const;
+
+  // The decision log's own figures (store::DecisionLog::Stats, copied field by field so that
+  // these metrics need no store), appended to `out` as the eargate_audit_* families.
+  struct DecisionLogFigures {
+    bool sync = true;               // durability: sync (answers wait for fdatasync) or async
+    uint64_t appended = 0;          // records appended by this process
+    uint64_t last_seq = 0;          // the chain's last sequence number
+    uint64_t syncs = 0;             // fdatasync calls (group commits)
+    uint64_t sync_micros = 0;       // time spent in them
+    uint64_t max_sync_micros = 0;   // the slowest
+    uint64_t segments_opened = 0;
+    uint64_t checkpoints = 0;
+    uint64_t checkpoint_sink_errors = 0;
+    uint64_t pruned_segments = 0;
+    uint64_t prune_errors = 0;
+    uint64_t truncated_bytes = 0;   // torn tail cut off when the log was opened
+  };
+  static void RenderDecisionLog(const DecisionLogFigures& f, std::string* out);
 
  private:
   static int CodeIndex(int status);

@@ -43,6 +43,34 @@ TEST(MetricsTest, RendersFamilies) {
   EXPECT_EQ(m.failures(Failure::kUpstreamTimeout), 1u);
 }
 
+// Test that the decision log's figures render as the eargate_audit_* families, seconds from
+// microseconds.
+TEST(MetricsTest, RendersDecisionLogFigures) {
+  Metrics::DecisionLogFigures f;
+  f.sync = false;
+  f.appended = 20;
+  f.last_seq = 1234;
+  f.syncs = 3;
+  f.sync_micros = 1500;
+  f.max_sync_micros = 750;
+  f.checkpoint_sink_errors = 2;
+  f.truncated_bytes = 99;
+  std::string text;
+  Metrics::RenderDecisionLog(f, &text);
+  for (const char* want : {
+           "eargate_audit_info{durability=\"async\"} 1\n",
+           "# TYPE eargate_audit_records_total counter\neargate_audit_records_total 20\n",
+           "# TYPE eargate_audit_last_seq gauge\neargate_audit_last_seq 1234\n",
+           "eargate_audit_syncs_total 3\n",
+           "eargate_audit_sync_seconds_total 0.0015\n",
+           "eargate_audit_sync_max_seconds 0.00075\n",
+           "eargate_audit_checkpoint_sink_errors_total 2\n",
+           "eargate_audit_truncated_bytes 99\n",
+       }) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
+  }
+}
+
 // Test that a full item table drops new items instead of overflowing.
 TEST(MetricsTest, ItemSlotsAreBounded) {
   Metrics m;
