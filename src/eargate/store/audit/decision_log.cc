@@ -168,7 +168,7 @@ struct DecisionLog::Impl {
   Stats stats ABSL_GUARDED_BY(mu);
 
   // The segment being written: changed only by Recover and by a writer applying a rotation
-  // with no other batch in flight; read under mu.
+  // with no other batch in flight (`applying`); read under mu.
   int seg_fd = -1;
   std::string seg_path;
   int cp_fd = -1;  // writers applying a checkpoint (one at a time)
@@ -182,6 +182,9 @@ struct DecisionLog::Impl {
   std::thread syncer;
   absl::CondVar sync_cv;
   bool syncer_sleeping ABSL_GUARDED_BY(mu) = false;
+  // A writer applies a batch with a rotation or checkpoint (Apply, outside mu): it may close
+  // seg_fd, so the syncer starts no sync meanwhile (it would read the fd being replaced).
+  bool applying ABSL_GUARDED_BY(mu) = false;
   void SyncerLoop();
 
   ~Impl() {
@@ -223,18 +226,24 @@ struct DecisionLog::Impl {
   absl::Status Apply(std::vector<Op>& ops, Counts* counts);
   // Retention: deletes old segments before `newest` (writer thread, or Open before it starts).
   void Prune(uint64_t newest, uint64_t* pruned, uint64_t* errors);
+  core::Timestamp prune_kept_until = 0;  // PruneResult::kept_until of the last prune; Prune only
 };
 
 void DecisionLog::Impl::Prune(uint64_t newest, uint64_t* pruned, uint64_t* errors) {
   if (options.retention_days == 0) return;
   const core::Timestamp now = clock->Now();
   const core::Timestamp cutoff = now - static_cast<core::Timestamp>(options.retention_days) * 86400;
+  // The oldest segment kept last time is not due yet: nothing to read (a segment is read
+  // whole to find its newest record, 64 MiB by default, and rotations come every second or
+  // two under load).
+  if (cutoff <= prune_kept_until) return;
   auto r = internal::PruneSegments(dir, cutoff, newest, now);
   if (!r.ok()) {
     ++*errors;
     return;
   }
   *pruned += r->segments;
+  prune_kept_until = r->kept_until;
 }
 
 absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, uint64_t size) {
@@ -506,6 +515,7 @@ void DecisionLog::Impl::WriterLoop() {
     for (const Op& op : batch) plain = plain && op.type == Op::kWrite;
     if (!plain) {
       while (in_flight > 0) quiet_cv.Wait(&mu);
+      applying = true;  // the syncer keeps off the segment until it is rotated
     }
     ++in_flight;
     const absl::Status failed = error;
@@ -520,6 +530,10 @@ void DecisionLog::Impl::WriterLoop() {
       s = Apply(batch, &counts);
     }
     mu.Lock();
+    if (!plain) {
+      applying = false;
+      if (syncer_sleeping) sync_cv.Signal();
+    }
     EndWriteLocked(&batch, taken, covered, s);
     if (plain && s.ok()) {
       mu.Unlock();
@@ -632,7 +646,7 @@ void DecisionLog::Commit() {
 void DecisionLog::Impl::SyncerLoop() {
   mu.Lock();
   for (;;) {
-    if (written_seq <= durable_seq || !error.ok()) {
+    if (written_seq <= durable_seq || !error.ok() || applying) {
       if (closed || closing) break;
       syncer_sleeping = true;
       sync_cv.Wait(&mu);

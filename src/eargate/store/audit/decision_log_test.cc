@@ -803,6 +803,47 @@ TEST(DecisionLogRetentionTest, PrunesOldSegmentsAndVerifyStillProves) {
   EXPECT_NE(problems[0].find("prev_hash"), std::string::npos) << problems[0];
 }
 
+// Test that the writer reads the oldest segment (to find its newest record) only once it may
+// be due: a segment kept at the last prune is not read again at every rotation until the
+// retention period has passed its newest record. Seen through damage: a damaged old segment
+// makes a prune that reads it fail (prune_errors), so it counts the reads.
+TEST(DecisionLogRetentionTest, ReadsTheOldestSegmentOnlyWhenDue) {
+  TempDir dir;
+  ManualClock clock(kT0);
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  opt.checkpoint_every = 0;
+  opt.retention_days = 365;
+  opt.clock = &clock;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendAt(**log, 1, 30, kT0);
+  }
+  clock.Set(kT0 + 100 * kDay);
+  auto log = DecisionLog::Open(dir.path(), opt);  // reads segment 1: kept until kT0 + 365 days
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ((*log)->stats().prune_errors, 0u);
+  // Damage the last record of segment 1 (its stored hash), which a prune checks: any later
+  // read of the segment fails.
+  const std::string first = (fs::path(dir.path()) / internal::SegmentFileName(1)).string();
+  std::string bytes = ReadAll(first);
+  ASSERT_GT(bytes.size(), 300u);
+  bytes[bytes.size() - 10] ^= 0x5a;
+  WriteAll(first, bytes);
+  const size_t segments = SegmentNumbers(dir.path()).size();
+  AppendAt(**log, 31, 60, kT0 + 100 * kDay);  // several rotations, segment 1 not due
+  ASSERT_GT(SegmentNumbers(dir.path()).size(), segments + 2);
+  EXPECT_EQ((*log)->stats().prune_errors, 0u);
+  EXPECT_EQ((*log)->stats().pruned_segments, 0u);
+  // Past its records' period it is read again, found damaged and kept (nothing deleted).
+  clock.Set(kT0 + 400 * kDay);
+  AppendAt(**log, 91, 30, kT0 + 400 * kDay);
+  EXPECT_GT((*log)->stats().prune_errors, 0u);
+  EXPECT_EQ((*log)->stats().pruned_segments, 0u);
+  EXPECT_EQ(SegmentNumbers(dir.path()).front(), 1u);
+}
+
 // Test that a log without a retention period keeps everything however old.
 TEST(DecisionLogRetentionTest, ZeroKeepsEverything) {
   TempDir dir;

@@ -1,18 +1,15 @@
 #include "eargate/store/internal/log_format.h"
 
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, which allocates on
+// every digest; they remain in libcrypto 3 and compute the same digest.
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
+
 #include <cstdio>
 #include <cstdlib>
 
 namespace eargate::store::internal {
 namespace {
-
-const EVP_MD* Sha256Md() {
-  static const EVP_MD* md = [] {
-    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? static_cast<const EVP_MD*>(fetched) : EVP_sha256();
-  }();
-  return md;
-}
 
 void PutStr16(std::string* out, std::string_view s) {
   PutU16(out, static_cast<uint16_t>(s.size()));
@@ -21,16 +18,10 @@ void PutStr16(std::string* out, std::string_view s) {
 
 }  // namespace
 
-FastSha256::FastSha256() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr) std::abort();
-}
-FastSha256::~FastSha256() { EVP_MD_CTX_free(ctx_); }
-
 core::Sha256Digest FastSha256::Digest(const char* data, size_t n) {
   core::Sha256Digest d;
-  unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr) != 1 || EVP_DigestUpdate(ctx_, data, n) != 1 ||
-      EVP_DigestFinal_ex(ctx_, d.data(), &len) != 1) {
+  SHA256_CTX ctx;
+  if (SHA256_Init(&ctx) != 1 || SHA256_Update(&ctx, data, n) != 1 || SHA256_Final(d.data(), &ctx) != 1) {
     std::abort();  // OpenSSL without SHA-256: nothing sensible to do
   }
   return d;

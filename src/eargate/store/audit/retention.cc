@@ -86,7 +86,10 @@ absl::StatusOr<PruneResult> PruneSegments(const std::string& dir, core::Timestam
     EG_ASSIGN_OR_RETURN(SegmentEnd end, ReadSegmentEnd(segments[i], sha));
     // Whole segments only: one whose newest record is within the retention period stays,
     // and so does everything after it.
-    if (end.has_records && end.last_time >= cutoff) break;
+    if (end.has_records && end.last_time >= cutoff) {
+      result.kept_until = end.last_time;
+      break;
+    }
     last = end;
     last_file = &segments[i];
     doomed.push_back(&segments[i]);

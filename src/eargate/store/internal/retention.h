@@ -16,6 +16,9 @@ namespace eargate::store::internal {
 struct PruneResult {
   uint64_t segments = 0;             // segment files deleted
   std::optional<Checkpoint> anchor;  // the anchor written (none when nothing new was pruned)
+  // The first segment kept holds records up to this time: no call with a cutoff at or below
+  // it can delete anything (0: unknown, every older segment was deleted).
+  core::Timestamp kept_until = 0;
 };
 
 // Deletes, oldest first, segments numbered below `newest_segment` whose newest record is older
