@@ -83,6 +83,8 @@ struct Checkpoint {
 };
 
 // Where checkpoints go besides <dir>/checkpoints.jsonl (the store: table audit_checkpoints).
+// A writer thread calls it once the checkpoint's records are durable, apart from the records'
+// path: a slow sink delays checkpoints, never an append.
 // Called on the log's writer thread, after the records it covers are on disk. An error is
 // counted (Stats::checkpoint_sink_errors), not fatal: the file copy was already written.
 class CheckpointSink {

@@ -59,10 +59,9 @@ absl::Status SyncDir(const std::string& dir) {
 
 // One step for a writer, in append order.
 struct Op {
-  enum Type { kWrite, kRotate, kCheckpoint } type;
-  std::string bytes;      // kWrite: records; kRotate: the new segment's header
-  uint64_t segment = 0;   // kRotate: the new segment's number
-  Checkpoint checkpoint;  // kCheckpoint
+  enum Type { kWrite, kRotate } type;
+  std::string bytes;     // kWrite: records; kRotate: the new segment's header
+  uint64_t segment = 0;  // kRotate: the new segment's number
 };
 
 // Writes a batch's records (kWrite ops only) in order.
@@ -171,7 +170,12 @@ struct DecisionLog::Impl {
   // with no other batch in flight (`applying`); read under mu.
   int seg_fd = -1;
   std::string seg_path;
-  int cp_fd = -1;  // writers applying a checkpoint (one at a time)
+  // Checkpoints wait here until their records are durable; then one writer thread at a time
+  // (cp_writing) appends them to the checkpoint file and hands them to the sink, apart from
+  // the records' path: neither a sync nor an event loop's Commit waits for them.
+  std::vector<Checkpoint> pending_cps ABSL_GUARDED_BY(mu);
+  bool cp_writing ABSL_GUARDED_BY(mu) = false;
+  int cp_fd = -1;  // the checkpoint file; used by the cp_writing writer (or Close) only
   struct Counts {
     uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, checkpoints = 0,
              sink_errors = 0, pruned = 0, prune_errors = 0;
@@ -197,6 +201,12 @@ struct DecisionLog::Impl {
   absl::Status OpenSegmentForAppend(uint64_t number, uint64_t size);
   absl::Status CreateSegment(uint64_t number, const std::string& header);
   void PushCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Whether a checkpoint's records are all durable and no writer is writing checkpoints.
+  bool CheckpointsReadyLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu);
+  // Writes the ready checkpoints (unlocking mu meanwhile).
+  void WriteCheckpointsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Appends checkpoint lines, syncs the file and calls the sink.
+  absl::Status WriteCheckpointLines(const std::vector<Checkpoint>& cps, Counts* counts);
   void WriterLoop();
   bool WaitForBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // sync mode: whether a writer may take the pending records now.
@@ -372,8 +382,48 @@ void DecisionLog::Impl::PushCheckpointLocked() {
   since_checkpoint = 0;
   if (c.seq == 0 || c.seq == last_checkpoint_seq) return;
   last_checkpoint_seq = c.seq;
-  Op op{Op::kCheckpoint, {}, 0, c};
-  ops.push_back(std::move(op));
+  pending_cps.push_back(c);
+}
+
+bool DecisionLog::Impl::CheckpointsReadyLocked() const {
+  return !cp_writing && !pending_cps.empty() && pending_cps.front().seq <= durable_seq;
+}
+
+void DecisionLog::Impl::WriteCheckpointsLocked() {
+  std::vector<Checkpoint> cps;
+  size_t n = 0;
+  while (n < pending_cps.size() && pending_cps[n].seq <= durable_seq) ++n;
+  cps.assign(pending_cps.begin(), pending_cps.begin() + static_cast<ptrdiff_t>(n));
+  pending_cps.erase(pending_cps.begin(), pending_cps.begin() + static_cast<ptrdiff_t>(n));
+  cp_writing = true;
+  mu.Unlock();
+  Counts counts;
+  const absl::Status s = WriteCheckpointLines(cps, &counts);
+  mu.Lock();
+  cp_writing = false;
+  FoldLocked(counts);
+  if (!s.ok() && error.ok()) error = s;  // like a record write: the log stops
+  WakeWriterLocked();  // checkpoints that became ready meanwhile
+}
+
+absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoint>& cps,
+                                                     Counts* counts) {
+  if (cps.empty()) return absl::OkStatus();
+  std::string path = dir + "/" + internal::kCheckpointFile;
+  if (cp_fd < 0) {
+    cp_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (cp_fd < 0) return Errno("open", path);
+  }
+  std::string lines;
+  for (const auto& c : cps) lines += internal::FormatCheckpointLine(c);
+  EG_RETURN_IF_ERROR(WriteAll(cp_fd, lines.data(), lines.size(), path));
+  if (::fdatasync(cp_fd) != 0) return Errno("fdatasync", path);
+  counts->checkpoints += cps.size();
+  if (options.checkpoint_sink != nullptr) {
+    for (const auto& c : cps)
+      if (!options.checkpoint_sink->RecordCheckpoint(c).ok()) ++counts->sink_errors;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
@@ -389,7 +439,6 @@ absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Cou
 }
 
 absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts) {
-  std::vector<Checkpoint> cps;
   bool dirty = false;  // CreateSegment syncs the old segment; else the final sync does
   uint64_t rotated_to = 0;
   for (Op& op : batch) {
@@ -405,28 +454,9 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts) {
         dirty = false;
         rotated_to = op.segment;
         break;
-      case Op::kCheckpoint:
-        cps.push_back(op.checkpoint);
-        break;
     }
   }
   if (dirty) EG_RETURN_IF_ERROR(SyncSegment(seg_fd, seg_path, counts));
-  if (!cps.empty()) {
-    std::string path = dir + "/" + internal::kCheckpointFile;
-    if (cp_fd < 0) {
-      cp_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-      if (cp_fd < 0) return Errno("open", path);
-    }
-    std::string lines;
-    for (const auto& c : cps) lines += internal::FormatCheckpointLine(c);
-    EG_RETURN_IF_ERROR(WriteAll(cp_fd, lines.data(), lines.size(), path));
-    if (::fdatasync(cp_fd) != 0) return Errno("fdatasync", path);
-    counts->checkpoints += cps.size();
-    if (options.checkpoint_sink != nullptr) {
-      for (const auto& c : cps)
-        if (!options.checkpoint_sink->RecordCheckpoint(c).ok()) ++counts->sink_errors;
-    }
-  }
   if (rotated_to != 0) Prune(rotated_to, &counts->pruned, &counts->prune_errors);
   return absl::OkStatus();
 }
@@ -441,7 +471,7 @@ bool DecisionLog::Impl::WaitForBatchLocked() {
     return !ops.empty() || !closing;
   }
   ++idle_writers;
-  while (!BatchReadyLocked() && !(closing && ops.empty())) {
+  while (!BatchReadyLocked() && !CheckpointsReadyLocked() && !(closing && ops.empty())) {
     work_cv.Wait(&mu);
     // The signal is spent even when a Commit took the batch first: the next ready batch
     // must be able to wake a writer again.
@@ -449,7 +479,7 @@ bool DecisionLog::Impl::WaitForBatchLocked() {
   }
   --idle_writers;
   wake_pending = false;
-  return !ops.empty();
+  return !ops.empty() || CheckpointsReadyLocked();
 }
 
 bool DecisionLog::Impl::BatchReadyLocked() const {
@@ -459,7 +489,7 @@ bool DecisionLog::Impl::BatchReadyLocked() const {
 
 // sync mode: wakes one sleeping writer when a batch became ready and none is taking it.
 void DecisionLog::Impl::WakeWriterLocked() {
-  if (idle_writers == 0 || wake_pending || !BatchReadyLocked()) return;
+  if (idle_writers == 0 || wake_pending || !(BatchReadyLocked() || CheckpointsReadyLocked())) return;
   wake_pending = true;
   work_cv.Signal();
 }
@@ -506,16 +536,25 @@ void DecisionLog::Impl::WriterLoop() {
   const bool async = options.durability == Durability::kAsync;
   std::vector<Op> batch;
   mu.Lock();
-  while (WaitForBatchLocked()) {
-    if (ops.empty()) continue;  // async: the interval passed with nothing appended
+  for (;;) {
+    if (CheckpointsReadyLocked()) {
+      WriteCheckpointsLocked();
+      continue;
+    }
+    if (!WaitForBatchLocked()) break;
+    // async: the interval passed with nothing appended. sync: woken for checkpoints, or the
+    // batch is not ready (another thread is writing: file order is append order).
+    if (ops.empty() || (!async && !BatchReadyLocked())) continue;
     WaiterList taken;
     TakeBatchLocked(&batch, &taken);
     const uint64_t covered = next_seq - 1;
     bool plain = !async;
     for (const Op& op : batch) plain = plain && op.type == Op::kWrite;
     if (!plain) {
+      // The syncer starts no sync (it would read the segment's fd as the rotation replaces
+      // it) and an event loop's Commit leaves its records to a writer instead of waiting.
+      applying = true;
       while (in_flight > 0) quiet_cv.Wait(&mu);
-      applying = true;  // the syncer keeps off the segment until it is rotated
     }
     ++in_flight;
     const absl::Status failed = error;
@@ -602,6 +641,13 @@ void DecisionLog::Commit() {
   if (d.options.durability != Durability::kSync) return;
   thread_local std::vector<Op> batch;  // its capacity serves the next commit's ops
   d.mu.Lock();
+  if (d.applying && !d.ops.empty()) {
+    // A rotation is being applied (syncs, a new file): rather than block the event loop for
+    // it, leave this round's records to a writer thread, which takes them right after.
+    ++d.writer_needed;
+    d.mu.Unlock();
+    return;
+  }
   while (d.writing) d.write_cv.Wait(&d.mu);
   if (!d.error.ok() || d.closed) {
     // The log failed: every waiter learns it now rather than never.
@@ -737,12 +783,12 @@ absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e, bool
       segment_bytes > internal::kSegmentHeaderSize) {
     PushCheckpointLocked();
     ++segment;
-    Op op{Op::kRotate, internal::EncodeSegmentHeader(segment, next_seq, head, sha), segment, {}};
+    Op op{Op::kRotate, internal::EncodeSegmentHeader(segment, next_seq, head, sha), segment};
     segment_bytes = op.bytes.size();
     ops.push_back(std::move(op));
   }
   if (ops.empty() || ops.back().type != Op::kWrite) {
-    ops.push_back(Op{Op::kWrite, {}, 0, {}});
+    ops.push_back(Op{Op::kWrite, {}, 0});
     if (!spare_buffers.empty()) {
       ops.back().bytes.swap(spare_buffers.back());
       spare_buffers.pop_back();
@@ -822,6 +868,8 @@ absl::Status DecisionLog::Close() {
   }
   if (d.syncer.joinable()) d.syncer.join();
   absl::MutexLock lock(&d.mu);
+  // Checkpoints whose records the syncer made durable after the writers stopped.
+  if (d.error.ok() && d.CheckpointsReadyLocked()) d.WriteCheckpointsLocked();
   d.closed = true;
   if (d.seg_fd >= 0) {
     ::close(d.seg_fd);

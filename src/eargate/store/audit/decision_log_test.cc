@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "eargate/core/csv.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/segment_io.h"
@@ -242,6 +244,67 @@ std::vector<AppendWaiter*> DrainAll(TestQueue& queue, int* in_flight) {
     }
   }
   return out;
+}
+
+// Test that checkpoints stay off the records' path: with the checkpoint sink (the store, a
+// database) stuck, an event loop's rounds of records, across segment rotations, are still
+// written, synced and delivered; the checkpoints follow once the sink answers, and the log
+// verifies against them. (Until 2026-11-27 a checkpoint was a step in the write stream: a
+// stuck sink held every Commit.)
+TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
+  struct StuckSink : CheckpointSink {
+    absl::Notification release;
+    std::atomic<int> calls{0};
+    absl::Status RecordCheckpoint(const Checkpoint&) override {
+      ++calls;
+      release.WaitForNotification();
+      return absl::OkStatus();
+    }
+  } sink;
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 8192;
+  opt.checkpoint_every = 5;
+  opt.checkpoint_sink = &sink;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  constexpr int kRounds = 30, kPerRound = 10;
+  std::atomic<int> delivered{0};
+  absl::Notification done;
+  std::thread loop([&] {
+    TestQueue queue(/*commits=*/true);
+    std::vector<AppendWaiter> round(kPerRound);
+    uint64_t n = 0;
+    for (int r = 0; r < kRounds; ++r) {
+      int in_flight = 0;
+      for (AppendWaiter& w : round) {
+        ++n;
+        std::string id = absl::StrCat("d-", n), payload = Payload(n);
+        w.queue = &queue;
+        if ((*log)->AppendAsync(Entry(n, id, payload), &w)) ++in_flight;
+      }
+      (*log)->Commit();
+      for (AppendWaiter* w : DrainAll(queue, &in_flight))
+        if (w->result.ok()) ++delivered;
+    }
+    done.Notify();
+  });
+  const bool finished = done.WaitForNotificationWithTimeout(absl::Seconds(20));
+  const int calls_while_stuck = sink.calls.load();
+  sink.release.Notify();
+  loop.join();
+  ASSERT_TRUE(finished) << "records waited for the checkpoint sink";
+  EXPECT_EQ(delivered.load(), kRounds * kPerRound);
+  EXPECT_GE(calls_while_stuck, 1);  // the sink was reached, and stuck, meanwhile
+  EXPECT_GT((*log)->stats().segments_opened, 5u);
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_GE((*log)->stats().checkpoints, static_cast<uint64_t>(kRounds * kPerRound / 5));
+  EXPECT_EQ((*log)->stats().checkpoint_sink_errors, 0u);
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->records, static_cast<uint64_t>(kRounds * kPerRound));
+  EXPECT_GE(report->checkpoints_checked, static_cast<uint64_t>(kRounds * kPerRound / 5));
 }
 
 // Test group commit under rotation and checkpoints: blocking and AppendAsync appenders on many
