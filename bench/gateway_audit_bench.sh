@@ -7,6 +7,8 @@
 # round gives a paired ratio, and the summary is their median and range. (This VM's host
 # changes speed by 20-30 % over tens of seconds: short paired runs compare like with like,
 # where one long run per gateway compared whatever the host did at the time.)
+# Each run also reports the gateway's own CPU time per request (user + system, from
+# /proc/PID/stat): what the log costs the server, apart from wrk's share of the two cores.
 # A sync run is bounded by the disk: with C connections each waiting for its record's
 # fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync latency on the
 # log's filesystem during the sync runs (and before and after) and prints that bound as well.
@@ -63,6 +65,7 @@ start() {
   local name=$1; shift
   "$BIN" serve --listen 127.0.0.1:0 --threads "$GW_THREADS" --log-level warn "$@" \
     > "$tmp/$name.out" 2> "$tmp/$name.err" & pids+=($!)
+  printf -v "PID_$name" '%s' "$!"
   for _ in $(seq 100); do grep -q listening "$tmp/$name.out" 2>/dev/null && break; sleep 0.1; done
   local port
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.out")
@@ -83,15 +86,24 @@ wrk.headers["X-Forwarded-For"] = "8.8.8.8"
 wrk.headers["X-Eargate-Item"] = "mythos-5"
 LUA
 
-# run LABEL PORT CONNECTIONS -> "rps p99_ms"
+# The gateway's CPU time so far (user + system, clock ticks).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# run LABEL PORT CONNECTIONS PID -> "rps p99_ms cpu_us_per_request"
 run() {
-  local out rps p99 non2xx
+  local out rps p99 non2xx t0 t1 reqs cpu
+  t0=$(cpu_ticks "$4")
   out=$(wrk -t"$THREADS" -c"$3" -d"$DURATION" --latency -s "$tmp/authz.lua" "http://127.0.0.1:$2/v1/authz")
+  t1=$(cpu_ticks "$4")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  cpu=$(awk -v d=$((t1 - t0)) -v n="$reqs" -v hz="$TICK" 'BEGIN {printf "%.2f", (n > 0 ? d / hz * 1e6 / n : 0)}')
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '  %-22s %10.0f req/s   p99 %8.3f ms%s\n' "$1" "$rps" "$p99" "${non2xx:+   non-2xx: $non2xx}" >&2
-  echo "$rps $p99"
+  printf '  %-22s %10.0f req/s   p99 %8.3f ms   server CPU %6.2f µs/req%s\n' "$1" "$rps" "$p99" "$cpu" \
+    "${non2xx:+   non-2xx: $non2xx}" >&2
+  echo "$rps $p99 $cpu"
 }
 
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'); load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -104,25 +116,25 @@ for c in $CONNECTIONS; do
   : > "$tmp/rounds"
   for r in $(seq "$ROUNDS"); do
     names=(nolog sync async)
-    declare -A rps=()
+    declare -A rps=() cpu=()
     for k in 0 1 2; do
       name=${names[$(( (k + r - 1) % 3 ))]}
       if [ "$name" = sync ]; then
         fsync_probe "$SECONDS_PER_RUN" >> "$tmp/probe.$c" & probe_pid=$!
       fi
-      port_var=PORT_$name
-      read -r rps[$name] _ < <(run "round $r $name" "${!port_var}" "$c")
+      port_var=PORT_$name pid_var=PID_$name
+      read -r rps[$name] _ cpu[$name] < <(run "round $r $name" "${!port_var}" "$c" "${!pid_var}")
       [ "$name" = sync ] && wait "$probe_pid"
     done
-    echo "${rps[nolog]} ${rps[sync]} ${rps[async]}" >> "$tmp/rounds"
+    echo "${rps[nolog]} ${rps[sync]} ${rps[async]} ${cpu[nolog]} ${cpu[sync]} ${cpu[async]}" >> "$tmp/rounds"
   done
   python3 - "$c" "$tmp/rounds" "$tmp/probe.$c" <<'PY'
 import statistics, sys
 c = int(sys.argv[1])
 rounds = [list(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 probes = [list(map(float, l.split())) for l in open(sys.argv[3]) if l.strip()]
-sync_r = [s / b for b, s, _ in rounds]
-async_r = [a / b for b, _, a in rounds]
+sync_r = [x[1] / x[0] for x in rounds]
+async_r = [x[2] / x[0] for x in rounds]
 med = statistics.median
 r = med(sync_r)
 print(f"  no log {med([x[0] for x in rounds]):.0f}, sync {med([x[1] for x in rounds]):.0f}, "
@@ -130,6 +142,8 @@ print(f"  no log {med([x[0] for x in rounds]):.0f}, sync {med([x[1] for x in rou
 print(f"  sync/no-log ratio {r:.2f} (median; rounds {min(sync_r):.2f}..{max(sync_r):.2f})"
       f" (target >= 0.80) {'ok' if r >= 0.8 else 'BELOW'}; async/no-log {med(async_r):.2f}"
       f" ({min(async_r):.2f}..{max(async_r):.2f})")
+print(f"  server CPU per request: no log {med([x[3] for x in rounds]):.2f}, sync {med([x[4] for x in rounds]):.2f},"
+      f" async {med([x[5] for x in rounds]):.2f} µs (medians; what the log costs the gateway itself)")
 d50, d90 = med([p[0] for p in probes]), med([p[1] for p in probes])
 sync = med([x[1] for x in rounds])
 print(f"  fdatasync during the sync runs: p50 {d50:.3f} ms, p90 {d90:.3f} ms; each request waits for one,"
