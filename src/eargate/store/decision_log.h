@@ -83,10 +83,9 @@ struct Checkpoint {
 };
 
 // Where checkpoints go besides <dir>/checkpoints.jsonl (the store: table audit_checkpoints).
-// A writer thread calls it once the checkpoint's records are durable, apart from the records'
-// path: a slow sink delays checkpoints, never an append.
-// Called on the log's writer thread, after the records it covers are on disk. An error is
-// counted (Stats::checkpoint_sink_errors), not fatal: the file copy was already written.
+// Called on a writer thread once the records the checkpoint covers are on disk, apart from the
+// records' path: a slow sink delays checkpoints, never an append. An error is counted
+// (Stats::checkpoint_sink_errors), not fatal: the file copy was already written.
 class CheckpointSink {
  public:
   virtual ~CheckpointSink() = default;
@@ -178,8 +177,8 @@ class DecisionLog {
   // appended and not yet written (of every thread) on the calling thread and hands it to the
   // log's syncer thread, which fdatasyncs and delivers the waiters; the caller does not wait
   // for the disk. The loop appends a round of records, then commits them together. A pending
-  // rotation or checkpoint is left to a writer thread. No-op with nothing pending, and in
-  // async mode.
+  // rotation is left to a writer thread, and so is the round while a rotation is applied (the
+  // loop never waits for one). No-op with nothing pending, and in async mode.
   void Commit();
 
   // Waits until every record appended before the call is on disk and its waiter delivered.

@@ -378,9 +378,9 @@ TEST(DecisionLogTest, GroupCommitWithRotationAndCheckpoints) {
 
 // Test the event-loop path: threads whose queues commit append rounds of records and call
 // Commit (never waking a writer for them) while blocking appenders share the log, with small
-// segments and frequent checkpoints (which Commit leaves to the writer threads). Every record
-// is delivered once with its seq and the log verifies (durability on a crash: the gateway's
-// kill -9 test, which runs this path).
+// segments (rotations, which Commit leaves to the writer threads) and frequent checkpoints.
+// Every record is delivered once with its seq and the log verifies (durability on a crash:
+// the gateway's kill -9 test, which runs this path).
 TEST(DecisionLogTest, EventLoopCommitsWithRotationAndCheckpoints) {
   TempDir dir;
   LogOptions opt;
