@@ -542,6 +542,7 @@ struct HttpServer::Impl {
       f.segments_opened = st.segments_opened;
       f.checkpoints = st.checkpoints;
       f.checkpoint_sink_errors = st.checkpoint_sink_errors;
+      f.checkpoint_sink_dropped = st.checkpoint_sink_dropped;
       f.pruned_segments = st.pruned_segments;
       f.prune_errors = st.prune_errors;
       f.truncated_bytes = st.truncated_bytes;

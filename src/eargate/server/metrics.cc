@@ -262,6 +262,9 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          f.checkpoints);
   family("eargate_audit_checkpoint_sink_errors_total", "counter",
          "Checkpoints the store (checkpoint sink) refused.", f.checkpoint_sink_errors);
+  family("eargate_audit_checkpoint_sink_dropped_total", "counter",
+         "Checkpoints never handed to the store: more than 4096 waited for it (the file has them).",
+         f.checkpoint_sink_dropped);
   family("eargate_audit_pruned_segments_total", "counter", "Segments deleted by retention.",
          f.pruned_segments);
   family("eargate_audit_prune_errors_total", "counter",

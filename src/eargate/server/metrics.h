@@ -136,6 +136,7 @@ class Metrics {
     uint64_t segments_opened = 0;
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
+    uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck store (the file has them)
     uint64_t pruned_segments = 0;
     uint64_t prune_errors = 0;
     uint64_t truncated_bytes = 0;   // torn tail cut off when the log was opened

@@ -54,6 +54,7 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.sync_micros = 1500;
   f.max_sync_micros = 750;
   f.checkpoint_sink_errors = 2;
+  f.checkpoint_sink_dropped = 5;
   f.truncated_bytes = 99;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
@@ -65,6 +66,7 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "eargate_audit_sync_seconds_total 0.0015\n",
            "eargate_audit_sync_max_seconds 0.00075\n",
            "eargate_audit_checkpoint_sink_errors_total 2\n",
+           "eargate_audit_checkpoint_sink_dropped_total 5\n",
            "eargate_audit_truncated_bytes 99\n",
        }) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;

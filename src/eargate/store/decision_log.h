@@ -83,9 +83,11 @@ struct Checkpoint {
 };
 
 // Where checkpoints go besides <dir>/checkpoints.jsonl (the store: table audit_checkpoints).
-// Called on a writer thread once the records the checkpoint covers are on disk, apart from the
-// records' path: a slow sink delays checkpoints, never an append. An error is counted
-// (Stats::checkpoint_sink_errors), not fatal: the file copy was already written.
+// Called on its own thread once the checkpoint is in the file (so after the records it covers
+// are on disk), apart from the records' path: a slow or stuck sink delays only its own copies,
+// neither an append nor the file's checkpoints; beyond 4096 waiting, the oldest are dropped
+// (Stats::checkpoint_sink_dropped). An error is counted (Stats::checkpoint_sink_errors), not
+// fatal: the file copy was already written.
 class CheckpointSink {
  public:
   virtual ~CheckpointSink() = default;
@@ -195,6 +197,7 @@ class DecisionLog {
     uint64_t segments_opened = 0;
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
+    uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck sink (the file has them)
     uint64_t truncated_bytes = 0;  // torn tail cut off when opening
     uint64_t pruned_segments = 0;  // deleted by retention
     uint64_t prune_errors = 0;     // retention refused (a damaged old segment); nothing deleted

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <deque>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -81,6 +82,9 @@ std::optional<Durability> ParseDurability(std::string_view s) {
 }
 
 namespace {
+
+// Checkpoints waiting for a stuck checkpoint sink, at most (the oldest are dropped beyond).
+constexpr size_t kMaxSinkBacklog = 4096;
 
 // sync mode: threads that take, write and fdatasync batches. While one waits in fdatasync the
 // next writes and syncs what was appended meanwhile: on a disk (or virtual disk) that serves
@@ -175,10 +179,18 @@ struct DecisionLog::Impl {
   // the records' path: neither a sync nor an event loop's Commit waits for them.
   std::vector<Checkpoint> pending_cps ABSL_GUARDED_BY(mu);
   bool cp_writing ABSL_GUARDED_BY(mu) = false;
+  // Checkpoints written to the file and not yet handed to the sink (the store: the one part
+  // that can hang, a database), which its own thread calls; at most kMaxSinkBacklog wait, the
+  // oldest dropped first (Stats::checkpoint_sink_dropped): the file has them all.
+  std::deque<Checkpoint> sink_backlog ABSL_GUARDED_BY(mu);
+  bool sink_stop ABSL_GUARDED_BY(mu) = false;
+  absl::CondVar sink_cv;
+  std::thread sink_thread;
+  void SinkLoop();
   int cp_fd = -1;  // the checkpoint file; used by the cp_writing writer (or Close) only
   struct Counts {
     uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, checkpoints = 0,
-             sink_errors = 0, pruned = 0, prune_errors = 0;
+             sink_errors = 0, sink_dropped = 0, pruned = 0, prune_errors = 0;
   };
   std::vector<std::thread> writers;
   // The syncer: fdatasyncs what event loops' Commits wrote, one sync after another, and
@@ -420,10 +432,31 @@ absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoin
   if (::fdatasync(cp_fd) != 0) return Errno("fdatasync", path);
   counts->checkpoints += cps.size();
   if (options.checkpoint_sink != nullptr) {
-    for (const auto& c : cps)
-      if (!options.checkpoint_sink->RecordCheckpoint(c).ok()) ++counts->sink_errors;
+    absl::MutexLock lock(&mu);
+    for (const auto& c : cps) sink_backlog.push_back(c);
+    while (sink_backlog.size() > kMaxSinkBacklog) {
+      sink_backlog.pop_front();
+      ++counts->sink_dropped;
+    }
+    sink_cv.Signal();
   }
   return absl::OkStatus();
+}
+
+void DecisionLog::Impl::SinkLoop() {
+  mu.Lock();
+  for (;;) {
+    while (sink_backlog.empty() && !sink_stop) sink_cv.Wait(&mu);
+    if (sink_backlog.empty()) break;  // stopping, and everything handed over
+    // One at a time: while the sink is slow the backlog holds the rest, bounded.
+    const Checkpoint c = sink_backlog.front();
+    sink_backlog.pop_front();
+    mu.Unlock();
+    const bool ok = options.checkpoint_sink->RecordCheckpoint(c).ok();
+    mu.Lock();
+    if (!ok) ++stats.checkpoint_sink_errors;
+  }
+  mu.Unlock();
 }
 
 absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
@@ -501,6 +534,7 @@ void DecisionLog::Impl::FoldLocked(const Counts& c) {
   stats.segments_opened += c.segments;
   stats.checkpoints += c.checkpoints;
   stats.checkpoint_sink_errors += c.sink_errors;
+  stats.checkpoint_sink_dropped += c.sink_dropped;
   stats.pruned_segments += c.pruned;
   stats.prune_errors += c.prune_errors;
 }
@@ -761,6 +795,7 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
   const int writers = options.durability == Durability::kSync ? kWriters : 1;
   for (int i = 0; i < writers; ++i) impl->writers.emplace_back([raw] { raw->WriterLoop(); });
   if (options.durability == Durability::kSync) raw->syncer = std::thread([raw] { raw->SyncerLoop(); });
+  if (options.checkpoint_sink != nullptr) raw->sink_thread = std::thread([raw] { raw->SinkLoop(); });
   return std::unique_ptr<DecisionLog>(new DecisionLog(std::move(impl)));
 }
 
@@ -870,6 +905,13 @@ absl::Status DecisionLog::Close() {
   absl::MutexLock lock(&d.mu);
   // Checkpoints whose records the syncer made durable after the writers stopped.
   if (d.error.ok() && d.CheckpointsReadyLocked()) d.WriteCheckpointsLocked();
+  if (d.sink_thread.joinable()) {  // hands the sink what is left, then stops
+    d.sink_stop = true;
+    d.sink_cv.Signal();
+    d.mu.Unlock();
+    d.sink_thread.join();
+    d.mu.Lock();
+  }
   d.closed = true;
   if (d.seg_fd >= 0) {
     ::close(d.seg_fd);

@@ -18,6 +18,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "eargate/core/csv.h"
 #include "eargate/store/internal/log_format.h"
@@ -246,11 +247,12 @@ std::vector<AppendWaiter*> DrainAll(TestQueue& queue, int* in_flight) {
   return out;
 }
 
-// Test that checkpoints stay off the records' path: with the checkpoint sink (the store, a
-// database) stuck, an event loop's rounds of records, across segment rotations, are still
-// written, synced and delivered; the checkpoints follow once the sink answers, and the log
-// verifies against them. (Until 2026-11-27 a checkpoint was a step in the write stream: a
-// stuck sink held every Commit.)
+// Test that checkpoints stay off the records' path and the sink off the checkpoints' path:
+// with the checkpoint sink (the store, a database) stuck, an event loop's rounds of records,
+// across segment rotations, are still written, synced and delivered, and checkpoints still
+// reach the file; the sink gets every one once it answers, and the log verifies against them.
+// (Until 2026-11-27 a checkpoint was a step in the write stream: a stuck sink held every
+// Commit.)
 TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
   struct StuckSink : CheckpointSink {
     absl::Notification release;
@@ -290,21 +292,66 @@ TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
     done.Notify();
   });
   const bool finished = done.WaitForNotificationWithTimeout(absl::Seconds(20));
+  for (int i = 0; i < 500 && sink.calls.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
   const int calls_while_stuck = sink.calls.load();
+  const uint64_t in_file_while_stuck = (*log)->stats().checkpoints;
   sink.release.Notify();
   loop.join();
   ASSERT_TRUE(finished) << "records waited for the checkpoint sink";
   EXPECT_EQ(delivered.load(), kRounds * kPerRound);
-  EXPECT_GE(calls_while_stuck, 1);  // the sink was reached, and stuck, meanwhile
+  EXPECT_EQ(calls_while_stuck, 1);  // the sink was reached, and stuck, meanwhile
+  EXPECT_GT(in_file_while_stuck, 10u);  // the file's checkpoints went on
   EXPECT_GT((*log)->stats().segments_opened, 5u);
   ASSERT_TRUE((*log)->Close().ok());
   EXPECT_GE((*log)->stats().checkpoints, static_cast<uint64_t>(kRounds * kPerRound / 5));
+  EXPECT_EQ(static_cast<uint64_t>(sink.calls.load()), (*log)->stats().checkpoints);
   EXPECT_EQ((*log)->stats().checkpoint_sink_errors, 0u);
+  EXPECT_EQ((*log)->stats().checkpoint_sink_dropped, 0u);
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
   EXPECT_EQ(report->records, static_cast<uint64_t>(kRounds * kPerRound));
   EXPECT_GE(report->checkpoints_checked, static_cast<uint64_t>(kRounds * kPerRound / 5));
+}
+
+// Test that a stuck sink's backlog is bounded: beyond 4096 checkpoints waiting for it, the
+// oldest are dropped and counted (the file has them all), and the sink gets the rest.
+TEST(DecisionLogTest, StuckSinkBacklogIsBounded) {
+  struct StuckSink : CheckpointSink {
+    absl::Notification release;
+    std::atomic<uint64_t> calls{0};
+    absl::Status RecordCheckpoint(const Checkpoint&) override {
+      ++calls;
+      release.WaitForNotification();
+      return absl::OkStatus();
+    }
+  } sink;
+  TempDir dir;
+  LogOptions opt;
+  opt.checkpoint_every = 1;
+  opt.checkpoint_sink = &sink;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  constexpr int kRecords = 4300;
+  std::vector<AppendWaiter> waiters(kRecords);
+  for (int i = 0; i < kRecords; ++i) {
+    const uint64_t n = static_cast<uint64_t>(i) + 1;
+    std::string id = absl::StrCat("d-", n), payload = Payload(n);
+    ASSERT_TRUE((*log)->AppendAsync(Entry(n, id, payload), &waiters[static_cast<size_t>(i)]));
+  }
+  ASSERT_TRUE((*log)->Flush().ok());
+  for (int i = 0; i < 1000 && (*log)->stats().checkpoints < kRecords; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_EQ((*log)->stats().checkpoints, static_cast<uint64_t>(kRecords));  // all in the file
+  sink.release.Notify();
+  ASSERT_TRUE((*log)->Close().ok());
+  const auto stats = (*log)->stats();
+  EXPECT_GT(stats.checkpoint_sink_dropped, 0u);
+  EXPECT_EQ(sink.calls.load() + stats.checkpoint_sink_dropped, stats.checkpoints);
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+  EXPECT_EQ(report->checkpoints_checked, static_cast<uint64_t>(kRecords));
 }
 
 // Test group commit under rotation and checkpoints: blocking and AppendAsync appenders on many
