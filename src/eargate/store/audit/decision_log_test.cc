@@ -247,6 +247,17 @@ std::vector<AppendWaiter*> DrainAll(TestQueue& queue, int* in_flight) {
   return out;
 }
 
+// A checkpoint sink (the store) that hangs in every call until released.
+struct StuckSink : CheckpointSink {
+  absl::Notification release;
+  std::atomic<uint64_t> calls{0};
+  absl::Status RecordCheckpoint(const Checkpoint&) override {
+    ++calls;
+    release.WaitForNotification();
+    return absl::OkStatus();
+  }
+};
+
 // Test that checkpoints stay off the records' path and the sink off the checkpoints' path:
 // with the checkpoint sink (the store, a database) stuck, an event loop's rounds of records,
 // across segment rotations, are still written, synced and delivered, and checkpoints still
@@ -254,15 +265,7 @@ std::vector<AppendWaiter*> DrainAll(TestQueue& queue, int* in_flight) {
 // (Until 2026-11-27 a checkpoint was a step in the write stream: a stuck sink held every
 // Commit.)
 TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
-  struct StuckSink : CheckpointSink {
-    absl::Notification release;
-    std::atomic<int> calls{0};
-    absl::Status RecordCheckpoint(const Checkpoint&) override {
-      ++calls;
-      release.WaitForNotification();
-      return absl::OkStatus();
-    }
-  } sink;
+  StuckSink sink;
   TempDir dir;
   LogOptions opt;
   opt.max_segment_bytes = 8192;
@@ -293,18 +296,18 @@ TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
   });
   const bool finished = done.WaitForNotificationWithTimeout(absl::Seconds(20));
   for (int i = 0; i < 500 && sink.calls.load() == 0; ++i) absl::SleepFor(absl::Milliseconds(10));
-  const int calls_while_stuck = sink.calls.load();
+  const uint64_t calls_while_stuck = sink.calls.load();
   const uint64_t in_file_while_stuck = (*log)->stats().checkpoints;
   sink.release.Notify();
   loop.join();
   ASSERT_TRUE(finished) << "records waited for the checkpoint sink";
   EXPECT_EQ(delivered.load(), kRounds * kPerRound);
-  EXPECT_EQ(calls_while_stuck, 1);  // the sink was reached, and stuck, meanwhile
+  EXPECT_EQ(calls_while_stuck, 1u);  // the sink was reached, and stuck, meanwhile
   EXPECT_GT(in_file_while_stuck, 10u);  // the file's checkpoints went on
   EXPECT_GT((*log)->stats().segments_opened, 5u);
   ASSERT_TRUE((*log)->Close().ok());
   EXPECT_GE((*log)->stats().checkpoints, static_cast<uint64_t>(kRounds * kPerRound / 5));
-  EXPECT_EQ(static_cast<uint64_t>(sink.calls.load()), (*log)->stats().checkpoints);
+  EXPECT_EQ(sink.calls.load(), (*log)->stats().checkpoints);
   EXPECT_EQ((*log)->stats().checkpoint_sink_errors, 0u);
   EXPECT_EQ((*log)->stats().checkpoint_sink_dropped, 0u);
   auto report = VerifyLog(dir.path());
@@ -317,15 +320,7 @@ TEST(DecisionLogTest, SlowCheckpointSinkDoesNotHoldRecords) {
 // Test that a stuck sink's backlog is bounded: beyond 4096 checkpoints waiting for it, the
 // oldest are dropped and counted (the file has them all), and the sink gets the rest.
 TEST(DecisionLogTest, StuckSinkBacklogIsBounded) {
-  struct StuckSink : CheckpointSink {
-    absl::Notification release;
-    std::atomic<uint64_t> calls{0};
-    absl::Status RecordCheckpoint(const Checkpoint&) override {
-      ++calls;
-      release.WaitForNotification();
-      return absl::OkStatus();
-    }
-  } sink;
+  StuckSink sink;
   TempDir dir;
   LogOptions opt;
   opt.checkpoint_every = 1;
