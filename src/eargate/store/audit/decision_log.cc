@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <deque>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <thread>
 #include <utility>
@@ -175,7 +175,7 @@ struct DecisionLog::Impl {
   int seg_fd = -1;
   std::string seg_path;
   // Checkpoints wait here until their records are durable; then one writer thread at a time
-  // (cp_writing) appends them to the checkpoint file and hands them to the sink, apart from
+  // (cp_writing) appends them to the checkpoint file and queues them for the sink, apart from
   // the records' path: neither a sync nor an event loop's Commit waits for them.
   std::vector<Checkpoint> pending_cps ABSL_GUARDED_BY(mu);
   bool cp_writing ABSL_GUARDED_BY(mu) = false;
@@ -189,8 +189,8 @@ struct DecisionLog::Impl {
   void SinkLoop();
   int cp_fd = -1;  // the checkpoint file; used by the cp_writing writer (or Close) only
   struct Counts {
-    uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, checkpoints = 0,
-             sink_errors = 0, sink_dropped = 0, pruned = 0, prune_errors = 0;
+    uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, pruned = 0,
+             prune_errors = 0;
   };
   std::vector<std::thread> writers;
   // The syncer: fdatasyncs what event loops' Commits wrote, one sync after another, and
@@ -198,8 +198,8 @@ struct DecisionLog::Impl {
   std::thread syncer;
   absl::CondVar sync_cv;
   bool syncer_sleeping ABSL_GUARDED_BY(mu) = false;
-  // A writer applies a batch with a rotation or checkpoint (Apply, outside mu): it may close
-  // seg_fd, so the syncer starts no sync meanwhile (it would read the fd being replaced).
+  // A writer applies a batch with a rotation (Apply, outside mu): it may close seg_fd, so the
+  // syncer starts no sync meanwhile (it would read the fd being replaced).
   bool applying ABSL_GUARDED_BY(mu) = false;
   void SyncerLoop();
 
@@ -215,10 +215,11 @@ struct DecisionLog::Impl {
   void PushCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Whether a checkpoint's records are all durable and no writer is writing checkpoints.
   bool CheckpointsReadyLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu);
-  // Writes the ready checkpoints (unlocking mu meanwhile).
+  // Writes the ready checkpoints to the file (unlocking mu meanwhile) and queues them for the
+  // sink.
   void WriteCheckpointsLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  // Appends checkpoint lines, syncs the file and calls the sink.
-  absl::Status WriteCheckpointLines(const std::vector<Checkpoint>& cps, Counts* counts);
+  // Appends checkpoint lines and syncs the file.
+  absl::Status WriteCheckpointLines(const std::vector<Checkpoint>& cps);
   void WriterLoop();
   bool WaitForBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // sync mode: whether a writer may take the pending records now.
@@ -409,17 +410,24 @@ void DecisionLog::Impl::WriteCheckpointsLocked() {
   pending_cps.erase(pending_cps.begin(), pending_cps.begin() + static_cast<ptrdiff_t>(n));
   cp_writing = true;
   mu.Unlock();
-  Counts counts;
-  const absl::Status s = WriteCheckpointLines(cps, &counts);
+  const absl::Status s = WriteCheckpointLines(cps);
   mu.Lock();
   cp_writing = false;
-  FoldLocked(counts);
-  if (!s.ok() && error.ok()) error = s;  // like a record write: the log stops
+  if (s.ok()) {
+    stats.checkpoints += cps.size();
+    if (options.checkpoint_sink != nullptr) {
+      sink_backlog.insert(sink_backlog.end(), cps.begin(), cps.end());
+      for (; sink_backlog.size() > kMaxSinkBacklog; ++stats.checkpoint_sink_dropped)
+        sink_backlog.pop_front();
+      sink_cv.Signal();
+    }
+  } else if (error.ok()) {
+    error = s;  // like a record write: the log stops
+  }
   WakeWriterLocked();  // checkpoints that became ready meanwhile
 }
 
-absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoint>& cps,
-                                                     Counts* counts) {
+absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoint>& cps) {
   if (cps.empty()) return absl::OkStatus();
   std::string path = dir + "/" + internal::kCheckpointFile;
   if (cp_fd < 0) {
@@ -430,16 +438,6 @@ absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoin
   for (const auto& c : cps) lines += internal::FormatCheckpointLine(c);
   EG_RETURN_IF_ERROR(WriteAll(cp_fd, lines.data(), lines.size(), path));
   if (::fdatasync(cp_fd) != 0) return Errno("fdatasync", path);
-  counts->checkpoints += cps.size();
-  if (options.checkpoint_sink != nullptr) {
-    absl::MutexLock lock(&mu);
-    for (const auto& c : cps) sink_backlog.push_back(c);
-    while (sink_backlog.size() > kMaxSinkBacklog) {
-      sink_backlog.pop_front();
-      ++counts->sink_dropped;
-    }
-    sink_cv.Signal();
-  }
   return absl::OkStatus();
 }
 
@@ -532,9 +530,6 @@ void DecisionLog::Impl::FoldLocked(const Counts& c) {
   stats.sync_micros += c.sync_micros;
   stats.max_sync_micros = std::max(stats.max_sync_micros, c.max_sync_micros);
   stats.segments_opened += c.segments;
-  stats.checkpoints += c.checkpoints;
-  stats.checkpoint_sink_errors += c.sink_errors;
-  stats.checkpoint_sink_dropped += c.sink_dropped;
   stats.pruned_segments += c.pruned;
   stats.prune_errors += c.prune_errors;
 }
