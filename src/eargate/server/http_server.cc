@@ -540,6 +540,7 @@ struct HttpServer::Impl {
       f.sync_micros = st.sync_micros;
       f.max_sync_micros = st.max_sync_micros;
       f.segments_opened = st.segments_opened;
+      f.segments_preallocated = st.segments_preallocated;
       f.checkpoints = st.checkpoints;
       f.checkpoint_sink_errors = st.checkpoint_sink_errors;
       f.checkpoint_sink_dropped = st.checkpoint_sink_dropped;

@@ -258,6 +258,9 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          static_cast<double>(f.max_sync_micros) / 1e6);
   family("eargate_audit_segments_opened_total", "counter", "Log segments opened (rotations).",
          f.segments_opened);
+  family("eargate_audit_segments_preallocated_total", "counter",
+         "Of those, segments that were zero-filled ahead (their syncs write no inode).",
+         f.segments_preallocated);
   family("eargate_audit_checkpoints_total", "counter", "Chain-head checkpoints written.",
          f.checkpoints);
   family("eargate_audit_checkpoint_sink_errors_total", "counter",

@@ -195,6 +195,7 @@ class DecisionLog {
     uint64_t sync_micros = 0;      // time spent in those fdatasync calls (the disk's share)
     uint64_t max_sync_micros = 0;  // the slowest of them
     uint64_t segments_opened = 0;
+    uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
     uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck sink (the file has them)

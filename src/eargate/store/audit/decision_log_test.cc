@@ -181,6 +181,104 @@ TEST(DecisionLogTest, RotatesAndContinuesAfterReopen) {
   EXPECT_GT(report->checkpoints_checked, 15u);
 }
 
+std::string NoteText(const VerifyReport& r) {
+  std::string out;
+  for (const auto& n : r.notes) absl::StrAppend(&out, n, "\n");
+  return out;
+}
+
+// Test preallocation (sync mode): segments are zero-filled ahead and renamed into place; a
+// closed segment has no zero tail, the open one's zeros are neither records nor damage (verify
+// while open, reopen after a crash), and a rotation cut before its header reached the disk
+// (a segment of zeros) or a torn record followed by zeros is recovered.
+TEST(DecisionLogTest, PreallocatedSegments) {
+  TempDir dir, crash;
+  LogOptions opt;
+  opt.max_segment_bytes = 64 << 10;
+  opt.checkpoint_every = 50;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  uint64_t n = 0;
+  while ((*log)->stats().segments_preallocated < 2 && n < 20000) {
+    AppendN(**log, n + 1, 100);
+    n += 100;
+  }
+  ASSERT_GE((*log)->stats().segments_preallocated, 2u) << "never used a zero-filled segment";
+  std::vector<internal::SegmentFile> segs = internal::ListSegments(dir.path()).value();
+  ASSERT_GE(segs.size(), 3u);
+  for (size_t i = 0; i + 1 < segs.size(); ++i)  // closed: cut to their records
+    EXPECT_LT(fs::file_size(segs[i].path), opt.max_segment_bytes) << segs[i].path;
+  // Open: the zero tail is there, and verify reads it as the end of the records.
+  EXPECT_EQ(fs::file_size(segs.back().path), opt.max_segment_bytes);
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+  EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
+  EXPECT_EQ(report->records, n);
+  EXPECT_LT(report->bytes, fs::file_size(segs.back().path) * segs.size());
+
+  // A crash: the files as they are now, zero tail and all, with records after the last
+  // checkpoint (a torn one among those is no tampering).
+  AppendN(**log, n + 1, 7);
+  n += 7;
+  TempDir crash2;
+  fs::copy(dir.path(), crash.path(), fs::copy_options::recursive);
+  fs::copy(dir.path(), crash2.path(), fs::copy_options::recursive);
+  ASSERT_TRUE((*log)->Close().ok());
+  EXPECT_FALSE(fs::exists(fs::path(dir.path()) / internal::kNextSegmentFile));
+  EXPECT_LT(fs::file_size(internal::ListSegments(dir.path()).value().back().path),
+            opt.max_segment_bytes);
+  {
+    // ... and a rotation cut before the header of the zero-filled segment was on disk.
+    const std::string last = internal::ListSegments(crash2.path()).value().back().path;
+    const uint64_t next = internal::ParseSegmentFileName(fs::path(last).filename().string()) + 1;
+    WriteAll((fs::path(crash2.path()) / internal::SegmentFileName(next)).string(),
+             std::string(opt.max_segment_bytes, '\0'));
+    report = VerifyLog(crash2.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+    EXPECT_NE(NoteText(*report).find("only zeros"), std::string::npos) << NoteText(*report);
+    EXPECT_EQ(report->notes.size(), 1u) << NoteText(*report);
+    auto reopened = DecisionLog::Open(crash2.path(), opt);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_EQ((*reopened)->stats().truncated_bytes, 0u);  // zeros are not a torn tail
+    EXPECT_EQ((*reopened)->stats().last_seq, n);
+    AppendN(**reopened, n + 1, 10);
+    ASSERT_TRUE((*reopened)->Close().ok());
+    report = VerifyLog(crash2.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+    EXPECT_EQ(report->records, n + 10);
+    EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
+  }
+  // A torn record followed by zeros.
+  const std::vector<internal::SegmentFile> copied = internal::ListSegments(crash.path()).value();
+  ASSERT_FALSE(copied.empty());
+  const std::string newest = copied.back().path;
+  std::string bytes = ReadAll(newest);
+  const std::vector<RecordPos> pos = Positions(crash.path());
+  ASSERT_FALSE(pos.empty());
+  ASSERT_EQ(pos.back().file, newest);
+  bytes.resize(pos.back().offset + 9);
+  bytes.resize(opt.max_segment_bytes, '\0');
+  WriteAll(newest, bytes);
+  report = VerifyLog(crash.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+  EXPECT_EQ(report->notes.size(), 1u) << NoteText(*report);
+  auto reopened = DecisionLog::Open(crash.path(), opt);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  EXPECT_EQ((*reopened)->stats().truncated_bytes, 9u);
+  EXPECT_EQ((*reopened)->stats().last_seq, n - 1);
+  AppendN(**reopened, n, 5);
+  ASSERT_TRUE((*reopened)->Close().ok());
+  report = VerifyLog(crash.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+  EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
+  EXPECT_EQ(report->records, n + 4);
+}
+
 // Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
 TEST(DecisionLogTest, ScanLogFromSkipsOldSegments) {
   TempDir dir;
@@ -795,12 +893,6 @@ std::vector<uint64_t> SegmentNumbers(const std::string& dir) {
   EXPECT_TRUE(segments.ok()) << segments.status();
   if (segments.ok())
     for (const auto& s : *segments) out.push_back(s.number);
-  return out;
-}
-
-std::string NoteText(const VerifyReport& r) {
-  std::string out;
-  for (const auto& n : r.notes) absl::StrAppend(&out, n, "\n");
   return out;
 }
 

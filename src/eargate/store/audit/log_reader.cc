@@ -270,17 +270,22 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
     expected_segment = seg.number + 1;
     EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
     ++report.segments;
-    report.bytes += file.size();
-    if (file.size() < internal::kSegmentHeaderSize) {
+    if (internal::SegmentHeaderMissing(file.data(), file.size())) {
+      const bool zeros = file.size() >= internal::kSegmentHeaderSize;
+      report.bytes += zeros ? 0 : file.size();
       if (newest) {
-        report.notes.push_back(absl::StrCat(name, ": incomplete segment header (", file.size(),
-                                            " bytes; a rotation cut by a crash)"));
+        report.notes.push_back(
+            zeros ? absl::StrCat(name, ": no segment header, only zeros (a rotation cut by a crash)")
+                  : absl::StrCat(name, ": incomplete segment header (", file.size(),
+                                 " bytes; a rotation cut by a crash)"));
       } else {
-        add(seg.number, name, 0, 0, "shorter than a segment header (truncated)");
+        add(seg.number, name, 0, 0,
+            zeros ? "segment header erased (zeros)" : "shorter than a segment header (truncated)");
       }
       continue;
     }
     internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+    report.bytes += frames.data_end;  // not the zeros preallocated for records to come
     if (!frames.header_ok) {
       add(seg.number, name, 0, 0, "segment header damaged (edited)");
     } else if (frames.header.segment != seg.number) {

@@ -69,6 +69,31 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
   return out;
 }
 
+namespace {
+bool AllZero(const char* p, size_t n) {
+  static constexpr char kZeros[4096] = {};
+  for (; n >= sizeof kZeros; p += sizeof kZeros, n -= sizeof kZeros) {
+    if (std::memcmp(p, kZeros, sizeof kZeros) != 0) return false;
+  }
+  return std::memcmp(p, kZeros, n) == 0;
+}
+}  // namespace
+
+absl::StatusOr<bool> SegmentHeaderMissing(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(errno)));
+  char buf[kSegmentHeaderSize];
+  ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+  int e = errno;
+  ::close(fd);
+  if (n < 0) return absl::InternalError(absl::StrCat(path, ": ", std::strerror(e)));
+  return SegmentHeaderMissing(buf, static_cast<size_t>(n));
+}
+
+bool SegmentHeaderMissing(const char* data, size_t size) {
+  return size < kSegmentHeaderSize || AllZero(data, kSegmentHeaderSize);
+}
+
 SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
   SegmentFrames f;
   if (size < kSegmentHeaderSize) {
@@ -77,7 +102,12 @@ SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
   }
   f.header_ok = DecodeSegmentHeader(data, sha, &f.header);
   size_t pos = kSegmentHeaderSize;
+  f.data_end = size;
   while (pos < size) {
+    if (data[pos] == 0 && AllZero(data + pos, size - pos)) {
+      f.data_end = pos;
+      break;
+    }
     size_t n = FrameRecord(data + pos, size - pos);
     if (n > 0) {
       size_t next = pos + n;

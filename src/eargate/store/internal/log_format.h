@@ -22,6 +22,9 @@ inline constexpr size_t kRecordMin = kRecordPrefix + kBodyMin + 32;  // 102
 inline constexpr uint32_t kMaxBody = 16u << 20;
 inline constexpr char kCheckpointFile[] = "checkpoints.jsonl";
 inline constexpr char kLockFile[] = "LOCK";
+// The next segment, zero-filled ahead by the writer (sync mode); renamed into place at a
+// rotation. Not a segment: readers ignore it, and opening the log deletes it.
+inline constexpr char kNextSegmentFile[] = "next-segment.zero";
 
 inline void PutU16(std::string* s, uint16_t v) {
   char b[2] = {static_cast<char>(v), static_cast<char>(v >> 8)};

@@ -37,6 +37,11 @@ struct SegmentFile {
 // Segment files of `dir` in number order. NotFound when dir does not exist.
 absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir);
 
+// Whether a segment file lacks its header: shorter than one, or a header of zeros (a
+// zero-filled segment renamed into place by a rotation that a crash cut short).
+absl::StatusOr<bool> SegmentHeaderMissing(const std::string& path);
+bool SegmentHeaderMissing(const char* data, size_t size);  // the file's bytes
+
 struct RecordRef {
   uint64_t offset = 0;
   uint32_t size = 0;
@@ -50,9 +55,14 @@ struct SegmentFrames {
   SegmentHeader header;
   std::vector<RecordRef> records;
   std::vector<ByteRange> damaged;  // bytes that frame no record
+  // Where the zero bytes that end the file begin, right after a whole record (or the header):
+  // space preallocated for records not written yet (doc/audit_log_format.md §6); the file's
+  // size otherwise. A record is never all zero (it starts with kRecordMagic).
+  uint64_t data_end = 0;
 };
 // Splits a segment's bytes into records (no hash checks but where resynchronising after
 // damaged bytes needs them). A file shorter than a header has header_ok false and no records.
+// A zero tail after a whole record is neither a record nor damage (data_end).
 SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha);
 
 // checkpoints.jsonl
