@@ -7,11 +7,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <memory>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -101,13 +99,10 @@ constexpr int kWriters = 4;
 // switches per request halve, throughput no lower.
 constexpr size_t kMinOverlappingBatch = 16;
 
-// Preallocation (sync mode; doc/audit_log_format.md §6): the next segment is zero-filled in
-// chunks of kZeroChunk (one a millisecond while the segment in use is less than half full),
-// and once it is in use the preparer reads kReadAhead ahead of the records every 10 ms, so
-// that their writes find its pages cached.
-constexpr uint64_t kBlock = 4096;
-constexpr uint64_t kZeroChunk = 512u << 10;
-constexpr uint64_t kReadAhead = 4u << 20;
+// Preallocation (sync mode; doc/audit_log_format.md §6): the next segment is zero-filled and
+// synced in chunks of kZeroChunk, one a millisecond while the segment in use is less than half
+// full (the records' syncs share the disk), then at full speed (it must be ready in time).
+constexpr uint64_t kZeroChunk = 1u << 20;
 
 // AppendAsync waiters in append order, linked through AppendWaiter::next.
 struct WaiterList {
@@ -214,26 +209,22 @@ struct DecisionLog::Impl {
   void SyncerLoop();
 
   // Preallocation (sync mode): an fdatasync of records written over blocks that are already
-  // allocated, within the file's size, has no inode to write, one disk round trip fewer (on
-  // this project's virtual disk that halves a sync's CPU and latency; §6). The preparer
-  // zero-fills the next segment in kNextSegmentFile with O_DIRECT, so it leaves no dirty pages
-  // for the records' syncs to wait on and never takes the live segment's inode lock; a
-  // rotation renames it into place (claiming it under mu: next_ready -> next_claimed), and
-  // cuts the zero tail off the segment it closes. While a preallocated segment fills, the
-  // preparer reads ahead of the records (reading_ahead holds seg_fd: a rotation waits).
+  // allocated, within the file's size, has no inode to write, one disk round trip fewer (§6).
+  // The preparer zero-fills the next segment in kNextSegmentFile, a file of its own (its
+  // dirty pages and its inode lock are none of the live segment's syncs' business), syncing
+  // each chunk; its pages stay cached for the records to overwrite. A rotation renames it
+  // into place (claimed under mu: next_ready -> next_claimed) and cuts the zero tail off the
+  // segment it closes.
   std::thread preparer;
   absl::CondVar prep_cv;
   bool next_ready ABSL_GUARDED_BY(mu) = false;
   bool next_claimed ABSL_GUARDED_BY(mu) = false;  // by the writer about to Apply a rotation
-  bool reading_ahead ABSL_GUARDED_BY(mu) = false;
-  bool prealloc_off ABSL_GUARDED_BY(mu) = false;  // O_DIRECT refused or zeroing failed
+  bool prealloc_off ABSL_GUARDED_BY(mu) = false;  // zeroing failed (no space): plain appends
   bool seg_prealloc = false;  // seg_fd's file has a zero tail; changed like seg_fd
-  uint64_t read_ahead_end = 0;  // of seg_fd's file; reset by CreateSegment, else the preparer's
   void PreparerLoop();
-  // Writes the next chunk of zeros of kNextSegmentFile (creating it first; syncing and closing
+  // Writes and syncs the next chunk of zeros of kNextSegmentFile (creating it first; closing
   // it, fd = -1, after the last); *done counts the bytes written.
   absl::Status ZeroNextChunk(int* fd, uint64_t* done, const char* zeros);
-  void ReadAheadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Truncates the segment being closed to its records (its file offset: writes are in order).
   absl::Status CutZeroTail();
 
@@ -335,7 +326,6 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
     seg_fd = -1;
   }
   seg_path = dir + "/" + internal::SegmentFileName(number);
-  read_ahead_end = 0;
   // A crash before the header is on disk leaves a newest segment of zeros: Recover drops it.
   // (Should the zero-filled file be gone, a plain new segment does.)
   const std::string next = dir + "/" + internal::kNextSegmentFile;
@@ -658,7 +648,7 @@ void DecisionLog::Impl::WriterLoop() {
       // The syncer starts no sync (it would read the segment's fd as the rotation replaces
       // it) and an event loop's Commit leaves its records to a writer instead of waiting.
       applying = true;
-      while (in_flight > 0 || reading_ahead) quiet_cv.Wait(&mu);
+      while (in_flight > 0) quiet_cv.Wait(&mu);
       next_claimed = use_next = std::exchange(next_ready, false);  // a rotation renames it
     }
     ++in_flight;
@@ -819,31 +809,23 @@ void DecisionLog::Impl::SyncerLoop() {
 }
 
 void DecisionLog::Impl::PreparerLoop() {
-  std::unique_ptr<char, decltype(&std::free)> zeros(
-      static_cast<char*>(std::aligned_alloc(kBlock, kZeroChunk)), &std::free);
-  if (zeros != nullptr) std::memset(zeros.get(), 0, kZeroChunk);
+  const std::string zeros(kZeroChunk, '\0');
   int fd = -1;
   uint64_t done = 0;
   mu.Lock();
-  if (zeros == nullptr) prealloc_off = true;
   while (!closing) {
-    ReadAheadLocked();
     if (prealloc_off || next_ready || next_claimed) {
       prep_cv.WaitWithTimeout(&mu, absl::Milliseconds(10));
       continue;
     }
     mu.Unlock();
-    const absl::Status s = ZeroNextChunk(&fd, &done, zeros.get());
+    const absl::Status s = ZeroNextChunk(&fd, &done, zeros.data());
     mu.Lock();
     if (!s.ok()) {
-      // No O_DIRECT here (tmpfs), or no space: segments are plain appends from now on.
       prealloc_off = true;
     } else if (fd < 0) {
       next_ready = true;
     }
-    // Paced while the segment in use is less than half full: the records' syncs share the
-    // disk with the zeros. Then at full speed: the next segment must be ready before this one
-    // is full.
     if (segment_bytes < options.max_segment_bytes / 2)
       prep_cv.WaitWithTimeout(&mu, absl::Milliseconds(1));
   }
@@ -853,46 +835,22 @@ void DecisionLog::Impl::PreparerLoop() {
 
 absl::Status DecisionLog::Impl::ZeroNextChunk(int* fd, uint64_t* done, const char* zeros) {
   const std::string path = dir + "/" + internal::kNextSegmentFile;
-  const uint64_t size = (options.max_segment_bytes + kBlock - 1) / kBlock * kBlock;
   if (*fd < 0) {
-    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT | O_CLOEXEC, 0644);
+    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (*fd < 0) return Errno("create", path);
     *done = 0;
   }
-  absl::Status s;
+  const uint64_t size = options.max_segment_bytes;
   const size_t n = static_cast<size_t>(std::min(kZeroChunk, size - *done));
-  ssize_t w;
-  do {
-    w = ::pwrite(*fd, zeros, n, static_cast<off_t>(*done));
-  } while (w < 0 && errno == EINTR);
-  if (w != static_cast<ssize_t>(n)) {
-    s = w < 0 ? Errno("write", path) : absl::ResourceExhaustedError(absl::StrCat("write ", path, ": short"));
-  } else if ((*done += n) == size && ::fdatasync(*fd) != 0) {
-    s = Errno("fdatasync", path);
-  }
+  absl::Status s = WriteAll(*fd, zeros, n, path);
+  if (s.ok() && ::fdatasync(*fd) != 0) s = Errno("fdatasync", path);
+  if (s.ok()) *done += n;
   if (!s.ok() || *done == size) {
     ::close(*fd);
     *fd = -1;
     if (!s.ok()) ::unlink(path.c_str());
   }
   return s;
-}
-
-void DecisionLog::Impl::ReadAheadLocked() {
-  if (!seg_prealloc || applying || seg_fd < 0) return;
-  const uint64_t at = segment_bytes / kBlock * kBlock;
-  const uint64_t from = std::max(read_ahead_end, at);
-  const uint64_t to = at + kReadAhead;
-  if (to < from + kReadAhead / 4) return;  // in steps of a MiB or more
-  reading_ahead = true;
-  const int fd = seg_fd;
-  mu.Unlock();
-  ::posix_fadvise(fd, static_cast<off_t>(from), static_cast<off_t>(to - from),
-                  POSIX_FADV_WILLNEED);
-  mu.Lock();
-  reading_ahead = false;
-  quiet_cv.SignalAll();
-  read_ahead_end = to;
 }
 
 void AppendQueue::Push(AppendWaiter* first, AppendWaiter* last) {
