@@ -99,9 +99,10 @@ constexpr int kWriters = 4;
 // switches per request halve, throughput no lower.
 constexpr size_t kMinOverlappingBatch = 16;
 
-// Preallocation (sync mode; doc/audit_log_format.md §6): the next segment is zero-filled and
-// synced in chunks of kZeroChunk, one a millisecond while the segment in use is less than half
-// full (the records' syncs share the disk), then at full speed (it must be ready in time).
+// Preallocation (sync mode; doc/audit_log_format.md §6): once the segment in use is a quarter
+// full, the next one is zero-filled and synced in chunks of kZeroChunk, one a millisecond
+// while the segment in use is less than half full (the records' syncs share the disk), then
+// at full speed (it must be ready in time).
 constexpr uint64_t kZeroChunk = 1u << 20;
 
 // AppendAsync waiters in append order, linked through AppendWaiter::next.
@@ -814,7 +815,10 @@ void DecisionLog::Impl::PreparerLoop() {
   uint64_t done = 0;
   mu.Lock();
   while (!closing) {
-    if (prealloc_off || next_ready || next_claimed) {
+    // Not before the segment in use is a quarter full: a short-lived log (the CLI's) or an
+    // idle gateway writes no zeros it will not use.
+    if (prealloc_off || next_ready || next_claimed ||
+        segment_bytes < options.max_segment_bytes / 4) {
       prep_cv.WaitWithTimeout(&mu, absl::Milliseconds(10));
       continue;
     }
