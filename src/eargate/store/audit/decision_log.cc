@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -220,7 +221,8 @@ struct DecisionLog::Impl {
   absl::CondVar prep_cv;
   bool next_ready ABSL_GUARDED_BY(mu) = false;
   bool next_claimed ABSL_GUARDED_BY(mu) = false;  // by the writer about to Apply a rotation
-  bool prealloc_off ABSL_GUARDED_BY(mu) = false;  // zeroing failed (no space): plain appends
+  // Zeroing failed or the disk is nearly full: segments are plain appends until then.
+  absl::Time prealloc_resume ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   bool seg_prealloc = false;  // seg_fd's file has a zero tail; changed like seg_fd
   void PreparerLoop();
   // Writes and syncs the next chunk of zeros of kNextSegmentFile (creating it first; closing
@@ -817,8 +819,8 @@ void DecisionLog::Impl::PreparerLoop() {
   while (!closing) {
     // Not before the segment in use is a quarter full: a short-lived log (the CLI's) or an
     // idle gateway writes no zeros it will not use.
-    if (prealloc_off || next_ready || next_claimed ||
-        segment_bytes < options.max_segment_bytes / 4) {
+    if (next_ready || next_claimed || segment_bytes < options.max_segment_bytes / 4 ||
+        absl::Now() < prealloc_resume) {
       prep_cv.WaitWithTimeout(&mu, absl::Milliseconds(10));
       continue;
     }
@@ -826,7 +828,7 @@ void DecisionLog::Impl::PreparerLoop() {
     const absl::Status s = ZeroNextChunk(&fd, &done, zeros.data());
     mu.Lock();
     if (!s.ok()) {
-      prealloc_off = true;
+      prealloc_resume = absl::Now() + absl::Seconds(10);
     } else if (fd < 0) {
       next_ready = true;
     }
@@ -840,6 +842,11 @@ void DecisionLog::Impl::PreparerLoop() {
 absl::Status DecisionLog::Impl::ZeroNextChunk(int* fd, uint64_t* done, const char* zeros) {
   const std::string path = dir + "/" + internal::kNextSegmentFile;
   if (*fd < 0) {
+    // Zeros must not take the records' last free space: the live segment may still grow.
+    struct statvfs fs;
+    if (::statvfs(dir.c_str(), &fs) != 0) return Errno("statvfs", dir);
+    if (static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < 4 * options.max_segment_bytes)
+      return absl::ResourceExhaustedError(absl::StrCat(dir, ": under four segments free"));
     *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (*fd < 0) return Errno("create", path);
     *done = 0;
