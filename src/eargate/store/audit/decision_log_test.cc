@@ -896,18 +896,25 @@ std::vector<uint64_t> SegmentNumbers(const std::string& dir) {
   return out;
 }
 
+// Small segments (many rotations, so many prunes) on a test clock.
+LogOptions RetentionTestOptions(const core::Clock* clock, uint64_t checkpoint_every,
+                                uint32_t retention_days) {
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  opt.checkpoint_every = checkpoint_every;
+  opt.retention_days = retention_days;
+  opt.clock = clock;
+  return opt;
+}
+
 // Test that retention deletes whole old segments (on open and when a segment is closed), keeps
 // every record within the period, leaves an anchor from which verify proves the rest, and that
 // tampering after a prune is still found.
 TEST(DecisionLogRetentionTest, PrunesOldSegmentsAndVerifyStillProves) {
   TempDir dir;
   ManualClock clock(kT0);
-  LogOptions opt;
-  opt.max_segment_bytes = 4096;
-  opt.checkpoint_every = 7;
-  opt.clock = &clock;
+  LogOptions opt = RetentionTestOptions(&clock, /*checkpoint_every=*/7, /*retention_days=*/365);
   {  // 60 records at kT0 and 40 at kT0 + 200 days; nothing is old yet.
-    opt.retention_days = 365;
     auto log = DecisionLog::Open(dir.path(), opt);
     ASSERT_TRUE(log.ok()) << log.status();
     AppendAt(**log, 1, 60, kT0);
@@ -1007,11 +1014,7 @@ TEST(DecisionLogRetentionTest, PrunesOldSegmentsAndVerifyStillProves) {
 TEST(DecisionLogRetentionTest, ReadsTheOldestSegmentOnlyWhenDue) {
   TempDir dir;
   ManualClock clock(kT0);
-  LogOptions opt;
-  opt.max_segment_bytes = 4096;
-  opt.checkpoint_every = 0;
-  opt.retention_days = 365;
-  opt.clock = &clock;
+  LogOptions opt = RetentionTestOptions(&clock, /*checkpoint_every=*/0, /*retention_days=*/365);
   {
     auto log = DecisionLog::Open(dir.path(), opt);
     ASSERT_TRUE(log.ok()) << log.status();
@@ -1045,9 +1048,7 @@ TEST(DecisionLogRetentionTest, ReadsTheOldestSegmentOnlyWhenDue) {
 TEST(DecisionLogRetentionTest, ZeroKeepsEverything) {
   TempDir dir;
   ManualClock clock(kT0);
-  LogOptions opt;
-  opt.max_segment_bytes = 4096;
-  opt.clock = &clock;
+  LogOptions opt = RetentionTestOptions(&clock, /*checkpoint_every=*/1000, /*retention_days=*/0);
   {
     auto log = DecisionLog::Open(dir.path(), opt);
     ASSERT_TRUE(log.ok());
