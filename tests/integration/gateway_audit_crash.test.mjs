@@ -9,6 +9,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { startGateway, stop, request, waitFor, tmpDir, eargateBin, keys, ips } from './lib.mjs';
@@ -75,6 +76,12 @@ test('kill -9 under load in sync mode: verify passes, every answered decision is
 
   const l = load(gw.base, 32);
   await waitFor(() => l.answered.length >= 3000, { timeoutMs: 60000 });
+  // Its threads are named for top -H and ps -L (src/eargate/server/README.md).
+  const names = fs.readdirSync(`/proc/${gw.child.pid}/task`)
+    .map((t) => fs.readFileSync(`/proc/${gw.child.pid}/task/${t}/comm`, 'utf8').trim());
+  for (const n of ['eargate', 'eg-reload', 'eg-log-sync', 'eg-log-writer', 'eg-log-zero']) {
+    assert.ok(names.includes(n), `no thread named ${n} in ${names}`);
+  }
   gw.child.kill('SIGKILL');
   const exit = await gw.child.exited;
   assert.equal(exit.signal, 'SIGKILL');

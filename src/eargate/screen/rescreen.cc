@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "eargate/core/json.h"
+#include "eargate/core/thread.h"
 #include "eargate/screen/report.h"
 
 namespace eargate::screen {
@@ -63,6 +64,7 @@ std::vector<PartyHit> ScreenParties(const Index& index, const std::vector<Party>
   std::vector<std::thread> pool;
   for (size_t w = 0; w < workers; ++w) {
     pool.emplace_back([&, w] {
+      core::SetThreadName("eg-rescreen");
       ScreenRange(index, parties, bands, n * w / workers, n * (w + 1) / workers, &parts[w]);
     });
   }

@@ -15,6 +15,7 @@
 
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
+#include "eargate/core/thread.h"
 #include "eargate/decide/engine.h"
 #include "eargate/server/admin_api.h"
 #include "eargate/server/log.h"
@@ -113,6 +114,7 @@ void Gateway::StopShipping() {
 // stopping). A failure is logged and counted and retried next time: the log keeps the records,
 // and the shipper resumes after the highest seq the store holds.
 void Gateway::ShipLoop(std::string node) {
+  core::SetThreadName("eg-ship");
   std::unique_ptr<store::RecordShipper> shipper;
   bool failing = false;
   for (bool last = false; !last;) {
@@ -557,6 +559,7 @@ void Gateway::StopWatcher() {
 }
 
 void Gateway::WatchLoop() {
+  core::SetThreadName("eg-reload");
   std::string last = loaded_signature_;
   auto interval = std::chrono::milliseconds(config_.policy_watch_ms ? config_.policy_watch_ms : 3600000);
   for (;;) {

@@ -22,6 +22,7 @@
 
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
+#include "eargate/core/thread.h"
 #include "eargate/server/http_relay.h"
 #include "eargate/server/http_request.h"
 #include "eargate/server/log.h"
@@ -1169,7 +1170,13 @@ void HttpServer::Run(bool handle_signals) {
     }
   };
   std::vector<std::thread> threads;
-  for (size_t i = 1; i < s.contexts.size(); ++i) threads.emplace_back(run, std::ref(*s.contexts[i]));
+  // The main thread (context 0) keeps the process's name, which pgrep and ps look for.
+  for (size_t i = 1; i < s.contexts.size(); ++i) {
+    threads.emplace_back([&run, &s, i] {
+      core::SetThreadName(StrCat("eg-io-", i));
+      run(*s.contexts[i]);
+    });
+  }
   run(s.main());
   for (auto& t : threads) t.join();
   // Records still in flight (a drain timeout) are delivered now, not into queues whose

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "eargate/core/thread.h"
 
 namespace eargate::store {
 
@@ -55,6 +56,7 @@ struct RegistryWatcher::Impl {
   int64_t start_registry_version = -1;
 
   void RunSqlite() {
+    core::SetThreadName("eg-registry");
     int64_t last = start_version;
     int64_t last_registry = start_registry_version;
     while (!stop) {
@@ -72,6 +74,7 @@ struct RegistryWatcher::Impl {
   }
 
   void RunPostgres() {
+    core::SetThreadName("eg-registry");
     while (!stop) {
       if (PQstatus(pg) != CONNECTION_OK) {
         PQreset(pg);

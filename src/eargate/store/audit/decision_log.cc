@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "eargate/core/csv.h"
 #include "eargate/core/status.h"
+#include "eargate/core/thread.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/retention.h"
 #include "eargate/store/internal/segment_io.h"
@@ -512,6 +513,7 @@ absl::Status DecisionLog::Impl::WriteCheckpointLines(const std::vector<Checkpoin
 }
 
 void DecisionLog::Impl::SinkLoop() {
+  core::SetThreadName("eg-log-sink");
   mu.Lock();
   for (;;) {
     while (sink_backlog.empty() && !sink_stop) sink_cv.Wait(&mu);
@@ -634,6 +636,7 @@ void DecisionLog::Impl::Deliver(WaiterList done, const absl::Status& status) {
 // disk). A sync covers everything written before it started, so each delivers the waiters of
 // every record up to its batch's end.
 void DecisionLog::Impl::WriterLoop() {
+  core::SetThreadName("eg-log-writer");
   const bool async = options.durability == Durability::kAsync;
   std::vector<Op> batch;
   mu.Lock();
@@ -794,6 +797,7 @@ void DecisionLog::Commit() {
 }
 
 void DecisionLog::Impl::SyncerLoop() {
+  core::SetThreadName("eg-log-sync");
   mu.Lock();
   for (;;) {
     if (written_seq <= durable_seq || !error.ok() || applying) {
@@ -817,6 +821,7 @@ void DecisionLog::Impl::SyncerLoop() {
 }
 
 void DecisionLog::Impl::PreparerLoop() {
+  core::SetThreadName("eg-log-zero");
   const std::string zeros(kZeroWrite, '\0');
   int fd = -1;
   uint64_t done = 0;
