@@ -6,6 +6,9 @@
 // A process kill leaves the page cache to the kernel, so this shows that no answer goes out
 // before its record is written and that recovery continues the chain; that a sync answer also
 // waits for fdatasync (survives power loss) is the log's own contract (store_audit_test).
+// Full disk: once a write fails the gateway denies every access (no record, no allow), says so
+// on /readyz and /metrics, logs it once rather than per request, and a restart with room cuts
+// the partial record and continues the chain.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -138,4 +141,62 @@ test('kill -9 under load in sync mode: verify passes, every answered decision is
   assert.deepEqual(records2.slice(0, lastSeq).map((r) => r.hash), records.map((r) => r.hash));
   const ids2 = new Set(records2.slice(lastSeq).map((r) => r.decision_id));
   for (const id of after2) assert.ok(ids2.has(id), `decision ${id} after the restart is not in the log`);
+});
+
+test('a full disk stops the sync log: every access is denied, /readyz says why, and a restart with room continues the chain', async () => {
+  const dir = tmpDir('eargate-audit-full-');
+  const auditDir = path.join(dir, 'audit');
+  const settings = { audit: { dir: auditDir, durability: 'sync' }, log_level: 'warn' };
+  // Room for a few hundred records in the first segment, then writes fail (EFBIG, as ENOSPC).
+  const gw = await startGateway(settings, dir, { fileSizeLimit: 256 << 10 });
+  started.push(gw.child);
+  assert.equal((await request(gw.base, '/readyz')).status, 200);
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const allowed = [];
+  let refused = null;
+  for (let i = 0; i < 5000 && !refused; ++i) {
+    const r = await request(gw.base, '/v1/authz', { headers: askers[0], agent });
+    if (r.status === 200) allowed.push(r.headers['x-eargate-decision-id']);
+    else refused = r;
+  }
+  assert.ok(refused, 'the log never failed');
+  assert.ok(allowed.length > 100, `only ${allowed.length} allowed before the failure`);
+  // Fail closed: the US person in the US is denied, with the reason.
+  assert.equal(refused.status, 403);
+  assert.equal(refused.headers['x-eargate-decision'], 'deny');
+  assert.equal(refused.headers['x-eargate-reason'], 'decision log unavailable');
+  for (let i = 0; i < 200; ++i) {
+    const r = await request(gw.base, '/v1/authz', { headers: askers[i % 2], agent });
+    assert.equal(r.status, 403);
+    assert.equal(r.headers['x-eargate-reason'], 'decision log unavailable');
+  }
+  // The load balancer learns it; so does monitoring.
+  const ready = await request(gw.base, '/readyz');
+  assert.equal(ready.status, 503);
+  assert.match(ready.text, /^decision log failed: write .*audit-\d+\.seg: File too large$/m);
+  const m = await request(gw.base, '/metrics');
+  assert.match(m.text, /^eargate_audit_up 0$/m);
+  // One error line, not one per denied request.
+  const lines = gw.child.stderrText.split('\n').filter((l) => l.includes('decision log:'));
+  assert.ok(lines.length >= 1 && lines.length <= 2, lines.join('\n'));
+  assert.match(lines[0], /File too large; decisions are not recorded, so none is answered allow/);
+  agent.destroy();
+  await stop(gw.child, 'SIGTERM');
+
+  // With room again: the part of a record that reached the disk is cut, the chain goes on.
+  const gw2 = await startGateway(settings, dir);
+  started.push(gw2.child);
+  assert.equal((await request(gw2.base, '/readyz')).status, 200);
+  const r = await request(gw2.base, '/v1/authz', { headers: askers[0] });
+  assert.equal(r.status, 200);
+  assert.match((await request(gw2.base, '/metrics')).text, /^eargate_audit_up 1$/m);
+  await stop(gw2.child, 'SIGTERM');
+
+  const v = await eargate(['audit', 'verify', '--dir', auditDir]);
+  assert.equal(v.code, 0, `verify:\n${v.stdout}${v.stderr}`);
+  const logged = new Set((await exportLog(auditDir)).map((rec) => rec.decision_id));
+  for (const id of [...allowed, r.headers['x-eargate-decision-id']]) {
+    assert.ok(logged.has(id), `allowed decision ${id} is not in the log`);
+  }
 });

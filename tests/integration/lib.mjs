@@ -72,7 +72,9 @@ export async function startUpstream(env = {}) {
 }
 
 // Writes a config file and starts `eargate serve --config` on a free port.
-export async function startGateway(settings = {}, dir = tmpDir()) {
+// `fileSizeLimit` (bytes): the gateway may write no file beyond it (RLIMIT_FSIZE, with SIGXFSZ
+// ignored): its writes then fail as on a full disk.
+export async function startGateway(settings = {}, dir = tmpDir(), { fileSizeLimit } = {}) {
   const cfg = {
     listen: '127.0.0.1:0',
     threads: 2,
@@ -86,7 +88,13 @@ export async function startGateway(settings = {}, dir = tmpDir()) {
   };
   const file = path.join(dir, 'eargate.yaml');
   fs.writeFileSync(file, toYaml(cfg));
-  const { child, match } = await startProcess(eargateBin, ['serve', '--config', file], { ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/ });
+  let cmd = eargateBin;
+  let args = ['serve', '--config', file];
+  if (fileSizeLimit !== undefined) {
+    args = ['-c', `trap '' XFSZ; exec prlimit --fsize=${fileSizeLimit} -- "$@"`, 'sh', cmd, ...args];
+    cmd = 'sh';
+  }
+  const { child, match } = await startProcess(cmd, args, { ready: /listening on http:\/\/127\.0\.0\.1:(\d+)/ });
   const port = Number(match[1]);
   return { child, port, base: `http://127.0.0.1:${port}`, configFile: file, dir };
 }

@@ -858,19 +858,36 @@ bool Gateway::AppendRecordAsync(const Access& a, store::AppendWaiter* waiter) {
 
 bool Gateway::RecordOk(const store::AppendWaiter& waiter) {
   if (waiter.result.ok()) return true;
-  metrics_->CountFailure(Failure::kAuditLog);
-  Log(LogLevel::kError, StrCat("decision log: ", std::string(waiter.result.status().message())));
+  NoteLogFailure(waiter.result.status());
   return false;
 }
 
 bool Gateway::AppendRecord(const Access& a) {
   if (!audit_ || a.record.empty()) return true;
   auto r = audit_->Append(EntryOf(a));
-  if (!r.ok()) {
-    metrics_->CountFailure(Failure::kAuditLog);
-    Log(LogLevel::kError, StrCat("decision log: ", std::string(r.status().message())));
-  }
+  if (!r.ok()) NoteLogFailure(r.status());
   return r.ok();
+}
+
+absl::Status Gateway::AuditLogStatus() const {
+  return audit_ ? audit_->status() : absl::OkStatus();
+}
+
+void Gateway::NoteLogFailure(const absl::Status& s) {
+  constexpr int64_t kLogFailureEvery = 10'000'000'000;  // ns
+  metrics_->CountFailure(Failure::kAuditLog);
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t due = next_failure_line_ns_.load(std::memory_order_relaxed);
+  if (now < due || !next_failure_line_ns_.compare_exchange_strong(due, now + kLogFailureEvery)) {
+    failures_unlogged_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const uint64_t more = failures_unlogged_.exchange(0, std::memory_order_relaxed);
+  Log(LogLevel::kError,
+      StrCat("decision log: ", std::string(s.message()), "; decisions are not recorded, so none is "
+             "answered allow", more ? StrCat(" (", more, " more since the last such line)") : std::string()));
 }
 
 int Gateway::Screen(const Caller& caller, std::string_view body, std::string* out) {

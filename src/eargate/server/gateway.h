@@ -164,6 +164,9 @@ class Gateway {
   bool RecordOk(const store::AppendWaiter& waiter);
   // The same, blocking the caller (for /v1/decide and tests).
   bool AppendRecord(const Access& a);
+  // OK, or why the decision log takes no records (then every access is denied): /readyz
+  // answers 503 with it, so that a load balancer sends requests to other nodes.
+  absl::Status AuditLogStatus() const;
 
   // POST /v1/screen: body {"name": ..., "country"?: ..., "type"?: ..., "limit"?: N} screened
   // against the configured lists; the answer is an `eargate screen` result line. Needs a
@@ -245,6 +248,11 @@ class Gateway {
   std::atomic<StatePtr> state_;
   std::atomic<uint64_t> generation_{0};
   const uint64_t instance_;  // distinguishes gateways in the per-thread cache
+  // A failed decision log fails every request: one error line per kLogFailureEvery, with the
+  // count since the last, rather than one per request.
+  void NoteLogFailure(const absl::Status& s);
+  std::atomic<int64_t> next_failure_line_ns_{0};
+  std::atomic<uint64_t> failures_unlogged_{0};
 
   std::mutex reload_mu_;  // serializes Reload() and ReloadRegistry()
   std::mutex swap_mu_;    // serializes read-modify-writes of state_ (short)

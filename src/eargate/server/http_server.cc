@@ -526,6 +526,11 @@ struct HttpServer::Impl {
       if (draining.load() || !s) {
         return MakeResponse(req, http::status::service_unavailable, "draining\n", "text/plain");
       }
+      // Every access would be denied: let the load balancer send requests elsewhere.
+      if (absl::Status log = gw->AuditLogStatus(); !log.ok()) {
+        return MakeResponse(req, http::status::service_unavailable,
+                            StrCat("decision log failed: ", std::string(log.message()), "\n"), "text/plain");
+      }
       return MakeResponse(req, http::status::ok, StrCat("ready ", s->policy->version(), "\n"),
                           "text/plain");
     }
@@ -535,6 +540,7 @@ struct HttpServer::Impl {
       const store::DecisionLog::Stats st = log->stats();
       Metrics::DecisionLogFigures f;
       f.sync = cfg.audit.durability != "async";
+      f.up = log->status().ok();
       f.appended = st.appended;
       f.last_seq = st.last_seq;
       f.syncs = st.syncs;

@@ -247,6 +247,9 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
   StrAppend(out, "# HELP eargate_audit_info The decision log's durability (value 1).\n",
             "# TYPE eargate_audit_info gauge\neargate_audit_info{durability=\"",
             f.sync ? "sync" : "async", "\"} 1\n");
+  family("eargate_audit_up", "gauge",
+         "1 while the decision log takes records; 0 once it failed (every access is denied).",
+         f.up ? 1 : 0);
   family("eargate_audit_records_total", "counter", "Decision-log records appended by this process.",
          f.appended);
   family("eargate_audit_last_seq", "gauge", "Sequence number of the chain's last record.", f.last_seq);

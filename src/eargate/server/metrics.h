@@ -128,6 +128,7 @@ class Metrics {
   // these metrics need no store), appended to `out` as the eargate_audit_* families.
   struct DecisionLogFigures {
     bool sync = true;               // durability: sync (answers wait for fdatasync) or async
+    bool up = true;                 // takes records (false: it failed, and every access is denied)
     uint64_t appended = 0;          // records appended by this process
     uint64_t last_seq = 0;          // the chain's last sequence number
     uint64_t syncs = 0;             // fdatasync calls (group commits)

@@ -56,10 +56,12 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.checkpoint_sink_errors = 2;
   f.checkpoint_sink_dropped = 5;
   f.truncated_bytes = 99;
+  f.up = false;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
   for (const char* want : {
            "eargate_audit_info{durability=\"async\"} 1\n",
+           "# TYPE eargate_audit_up gauge\neargate_audit_up 0\n",
            "# TYPE eargate_audit_records_total counter\neargate_audit_records_total 20\n",
            "# TYPE eargate_audit_last_seq gauge\neargate_audit_last_seq 1234\n",
            "eargate_audit_syncs_total 3\n",

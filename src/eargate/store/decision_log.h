@@ -205,6 +205,10 @@ class DecisionLog {
     uint64_t last_seq = 0;
   };
   Stats stats() const;
+  // OK while the log takes records; else the error that stopped it (an I/O error such as a
+  // full disk: every later append fails with it until the log is opened again, which cuts
+  // whatever part of a record reached the disk), or FailedPrecondition once closed.
+  absl::Status status() const;
   const std::string& dir() const;
 
  private:

@@ -1071,6 +1071,13 @@ DecisionLog::Stats DecisionLog::stats() const {
   return impl_->stats;
 }
 
+absl::Status DecisionLog::status() const {
+  absl::MutexLock lock(&impl_->mu);
+  if (!impl_->error.ok()) return impl_->error;
+  if (impl_->closing || impl_->closed) return absl::FailedPreconditionError("decision log is closed");
+  return absl::OkStatus();
+}
+
 const std::string& DecisionLog::dir() const { return impl_->dir; }
 
 }  // namespace eargate::store

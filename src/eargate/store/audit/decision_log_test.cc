@@ -4,6 +4,7 @@
 #include "eargate/store/decision_log.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -650,6 +651,77 @@ TEST(DecisionLogTest, RejectsOversizedFields) {
   LogEntry e;
   e.person_id = big;
   EXPECT_EQ((*log)->Append(e).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The process may write files up to `bytes` while it lives (RLIMIT_FSIZE): a write beyond
+// fails with EFBIG, as one fails with ENOSPC on a full disk. SIGXFSZ is ignored meanwhile.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(uint64_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit r = saved_;
+    r.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &r);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t old_handler_ = SIG_DFL;
+};
+
+// Test that a failed write (a full disk) stops the log with the error, that every later append
+// and status() name it, that no record acknowledged before is lost, and that reopening the log
+// cuts the part of a record that reached the disk and continues the chain.
+TEST(DecisionLogTest, FailedWriteStopsTheLogUntilReopened) {
+  for (Durability durability : {Durability::kSync, Durability::kAsync}) {
+    SCOPED_TRACE(durability == Durability::kSync ? "sync" : "async");
+    TempDir dir;
+    LogOptions opt;
+    opt.durability = durability;
+    uint64_t acknowledged = 0;
+    absl::Status failure;
+    {
+      auto log = DecisionLog::Open(dir.path(), opt);
+      ASSERT_TRUE(log.ok()) << log.status();
+      AppendN(**log, 1, 10);
+      ASSERT_TRUE((*log)->Flush().ok());
+      EXPECT_TRUE((*log)->status().ok());
+      const std::string segment = internal::ListSegments(dir.path()).value().back().path;
+      {
+        FileSizeLimit limit(fs::file_size(segment) + 5000);  // a few more records fit
+        for (uint64_t i = 11; i < 1000 && failure.ok(); ++i) {
+          std::string id = absl::StrCat("d-", i), payload = Payload(i);
+          auto seq = (*log)->Append(Entry(i, id, payload));
+          if (seq.ok() && durability == Durability::kAsync) failure = (*log)->Flush();
+          if (!seq.ok()) failure = seq.status();
+          if (failure.ok()) acknowledged = *seq;
+        }
+      }
+      ASSERT_FALSE(failure.ok()) << "no write failed";
+      EXPECT_NE(failure.message().find("File too large"), std::string_view::npos) << failure;
+      EXPECT_GT(acknowledged, 10u);
+      EXPECT_EQ((*log)->status(), failure);
+      // With room again, the log stays stopped: it does not guess what reached the disk.
+      std::string id = "d-after", payload = Payload(2000);
+      EXPECT_EQ((*log)->Append(Entry(2000, id, payload)).status(), failure);
+      (void)(*log)->Close();
+    }
+    auto reopened = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_TRUE((*reopened)->status().ok());
+    EXPECT_GE((*reopened)->stats().last_seq, acknowledged);
+    AppendN(**reopened, 3000, 5);
+    ASSERT_TRUE((*reopened)->Close().ok());
+    auto report = VerifyLog(dir.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+    EXPECT_GE(report->records, acknowledged + 5);
+  }
 }
 
 class TamperTest : public ::testing::Test {
