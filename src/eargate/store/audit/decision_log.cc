@@ -258,6 +258,13 @@ struct DecisionLog::Impl {
   // Closes the current segment (synced, its zero tail cut) and opens segment `number` with
   // `header`: the zero-filled kNextSegmentFile renamed when `prepared`, else a new file.
   absl::Status CreateSegment(uint64_t number, const std::string& header, bool prepared = false);
+  // Evicts a closed, synced segment from the page cache. A rotation drops the one before the
+  // segment it closes: records are written once and read rarely (the shipper reads the last
+  // second's, which stay cached), so the log does not push other files out of memory, and the
+  // pages it frees are reused at once for new records. On this project's VM the host discards
+  // guest pages that stay free, and touching a fresh page cost the async writer's write() 7 %
+  // of the gateway's CPU at -c256 against 1.7 % with this (perf, 2026-11-27).
+  static void DropCache(const std::string& path);
   void PushCheckpointLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Whether a checkpoint's records are all durable and no writer is writing checkpoints.
   bool CheckpointsReadyLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu);
@@ -359,7 +366,15 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
   seg_prealloc = prepared;
   EG_RETURN_IF_ERROR(WriteAll(seg_fd, header.data(), header.size(), seg_path));
   if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+  if (number > 2) DropCache(dir + "/" + internal::SegmentFileName(number - 2));
   return SyncDir(dir);
+}
+
+void DecisionLog::Impl::DropCache(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // advice only (retention may have deleted it)
+  (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  ::close(fd);
 }
 
 // Finds the chain head from the newest segment, cutting off a torn tail.
