@@ -3,8 +3,11 @@
 // detection (edit, delete, swap, a rewritten chain) with the exact place verify names.
 #include "eargate/store/decision_log.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,6 +281,50 @@ TEST(DecisionLogTest, PreallocatedSegments) {
   EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
   EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
   EXPECT_EQ(report->records, n + 4);
+}
+
+// Pages of `path` in the page cache (mincore), or -1.
+long CachedPages(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  const size_t size = fs::file_size(path), page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (map == MAP_FAILED) return -1;
+  std::vector<unsigned char> in((size + page - 1) / page);
+  long n = ::mincore(map, size, in.data()) == 0 ? 0 : -1;
+  for (unsigned char c : in) n += n >= 0 && (c & 1);
+  ::munmap(map, size);
+  return n;
+}
+
+// Test that a rotation evicts the segment before the one it closes from the page cache (the
+// log's records are written once and read rarely), and keeps the newest two. (A 64 KiB segment
+// is 16 pages.)
+TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
+  TempDir dir;
+  struct statfs st;
+  ASSERT_EQ(::statfs(dir.path().c_str(), &st), 0);
+  if (st.f_type == 0x01021994) GTEST_SKIP() << "tmpfs: its pages are the files, never evicted";
+  for (Durability durability : {Durability::kSync, Durability::kAsync}) {
+    SCOPED_TRACE(durability == Durability::kSync ? "sync" : "async");
+    TempDir d;
+    LogOptions opt;
+    opt.durability = durability;
+    opt.max_segment_bytes = 64 << 10;
+    auto log = DecisionLog::Open(d.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendN(**log, 1, 2000);  // about six segments
+    ASSERT_TRUE((*log)->Flush().ok());
+    const std::vector<internal::SegmentFile> segs = internal::ListSegments(d.path()).value();
+    ASSERT_GE(segs.size(), 5u);
+    for (size_t i = 0; i < segs.size(); ++i) {
+      // At most its last page: cutting a zero-filled segment's tail dirtied it (not synced).
+      if (i + 2 < segs.size()) EXPECT_LE(CachedPages(segs[i].path), 1) << segs[i].path;
+      else EXPECT_GT(CachedPages(segs[i].path), 0) << segs[i].path;
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+  }
 }
 
 // Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
