@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -13,6 +14,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -324,6 +326,57 @@ TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
       else EXPECT_GT(CachedPages(segs[i].path), 0) << segs[i].path;
     }
     ASSERT_TRUE((*log)->Close().ok());
+  }
+}
+
+// Test that the zeros never take the records' last free space: on a filesystem with less than
+// four segments free, segments are plain appends and no zero-filled file is made; with room,
+// the same appends use zero-filled segments. Needs a small filesystem of its own: a tmpfs,
+// mounted when the test runs as root (the test command does), else skipped.
+TEST(DecisionLogTest, NoZeroFillingWhenTheDiskIsNearlyFull) {
+  if (::geteuid() != 0) GTEST_SKIP() << "mounting a small tmpfs needs root";
+  LogOptions opt;
+  opt.max_segment_bytes = 16 << 10;  // four segments: 64 KiB
+  for (const uint64_t room : {uint64_t{60} << 10, uint64_t{8} << 20}) {
+    SCOPED_TRACE(absl::StrCat(room >> 10, " KiB filesystem"));
+    TempDir mnt;
+    if (::mount("tmpfs", mnt.path().c_str(), "tmpfs", 0, absl::StrCat("size=", room).c_str()) != 0)
+      GTEST_SKIP() << "mount tmpfs: " << std::strerror(errno);
+    struct Unmount {  // before mnt is removed, also when an assertion returns early
+      const std::string& path;
+      ~Unmount() { EXPECT_EQ(::umount2(path.c_str(), MNT_DETACH), 0) << std::strerror(errno); }
+    } unmount{mnt.path()};
+    uint64_t n = 0;
+    {
+      auto log = DecisionLog::Open(mnt.path(), opt);
+      ASSERT_TRUE(log.ok()) << log.status();
+      auto append_until = [&](auto done) {
+        while (!done()) {
+          AppendN(**log, n + 1, 10);
+          n += 10;
+        }
+      };
+      // A rotation, then the new segment half full (the preparer starts at a quarter), time to
+      // zero-fill the next one if it may, and the next rotation.
+      append_until([&] { return (*log)->stats().segments_opened >= 2; });
+      append_until([&] {
+        const std::string newest = internal::ListSegments(mnt.path()).value().back().path;
+        return fs::file_size(newest) >= opt.max_segment_bytes / 2;
+      });
+      absl::SleepFor(absl::Milliseconds(100));
+      append_until([&] { return (*log)->stats().segments_opened >= 3; });
+      if (room < 4 * opt.max_segment_bytes) {
+        EXPECT_EQ((*log)->stats().segments_preallocated, 0u);
+        EXPECT_FALSE(fs::exists(fs::path(mnt.path()) / internal::kNextSegmentFile));
+      } else {
+        EXPECT_GE((*log)->stats().segments_preallocated, 1u);
+      }
+      ASSERT_TRUE((*log)->Close().ok());
+    }
+    auto report = VerifyLog(mnt.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact());
+    EXPECT_EQ(report->records, n);
   }
 }
 
