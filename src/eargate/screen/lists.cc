@@ -36,6 +36,40 @@ std::string BaseName(std::string_view path) {
 
 std::string Where(std::string_view path, int line) { return Cat(path, ":", line); }
 
+// A delimited file's columns named by its first row (the CSL and DPL formats).
+class HeaderColumns {
+ public:
+  // `what` names the format in errors ("CSL"): no header, or a `required` column missing.
+  static absl::StatusOr<HeaderColumns> Read(const internal::DelimitedText& parsed,
+                                            std::string_view path, std::string_view what,
+                                            std::initializer_list<const char*> required) {
+    if (parsed.rows.empty()) {
+      return absl::InvalidArgumentError(Cat(path, ":1: ", what, " file has no header"));
+    }
+    HeaderColumns h;
+    h.header_ = &parsed.rows[0].fields;
+    for (size_t i = 0; i < h.header_->size(); ++i) h.col_[std::string(Trim((*h.header_)[i]))] = i;
+    for (const char* name : required) {
+      if (!h.col_.contains(name)) {
+        return absl::InvalidArgumentError(
+            Cat(path, ":1: ", what, " header lacks the column \"", name, "\""));
+      }
+    }
+    return h;
+  }
+  const std::vector<std::string>& header() const { return *header_; }
+  // The row's field in that column, trimmed; "" when there is no such column or field.
+  std::string Get(const internal::Row& row, const char* name) const {
+    auto it = col_.find(name);
+    if (it == col_.end() || it->second >= row.fields.size()) return "";
+    return std::string(Trim(row.fields[it->second]));
+  }
+
+ private:
+  const std::vector<std::string>* header_ = nullptr;
+  absl::flat_hash_map<std::string, size_t> col_;
+};
+
 void AddCountry(Entry& e, std::optional<core::Country> c) {
   if (!c) return;
   if (std::find(e.countries.begin(), e.countries.end(), *c) == e.countries.end()) {
@@ -477,22 +511,11 @@ absl::Status ListSetBuilder::AddText(std::string_view text, const std::string& p
         break;
       }
       case FileFormat::kCslCsv: {
-        if (parsed.rows.empty()) {
-          return absl::InvalidArgumentError(Cat(path, ":1: CSL file has no header"));
-        }
-        const std::vector<std::string>& header = parsed.rows[0].fields;
-        absl::flat_hash_map<std::string, size_t> col;
-        for (size_t i = 0; i < header.size(); ++i) col[std::string(Trim(header[i]))] = i;
-        for (const char* required : {"source", "name"}) {
-          if (!col.contains(required)) {
-            return absl::InvalidArgumentError(
-                Cat(path, ":1: CSL header lacks the column \"", required, "\""));
-          }
-        }
-        auto get = [&](const internal::Row& row, const char* name) -> std::string {
-          auto it = col.find(name);
-          if (it == col.end() || it->second >= row.fields.size()) return "";
-          return std::string(Trim(row.fields[it->second]));
+        EG_ASSIGN_OR_RETURN(const HeaderColumns columns,
+                            HeaderColumns::Read(parsed, path, "CSL", {"source", "name"}));
+        const std::vector<std::string>& header = columns.header();
+        auto get = [&columns](const internal::Row& row, const char* name) {
+          return columns.Get(row, name);
         };
         for (size_t r = 1; r < parsed.rows.size(); ++r) {
           const internal::Row& row = parsed.rows[r];
@@ -537,20 +560,11 @@ absl::Status ListSetBuilder::AddText(std::string_view text, const std::string& p
         break;
       }
       case FileFormat::kBisDpl: {
-        if (parsed.rows.empty()) {
-          return absl::InvalidArgumentError(Cat(path, ":1: DPL file has no header"));
-        }
-        const std::vector<std::string>& header = parsed.rows[0].fields;
-        absl::flat_hash_map<std::string, size_t> col;
-        for (size_t i = 0; i < header.size(); ++i) col[std::string(Trim(header[i]))] = i;
-        if (!col.contains("Name")) {
-          return absl::InvalidArgumentError(
-              Cat(path, ":1: DPL header lacks the column \"Name\""));
-        }
-        auto get = [&](const internal::Row& row, const char* name) -> std::string {
-          auto it = col.find(name);
-          if (it == col.end() || it->second >= row.fields.size()) return "";
-          return std::string(Trim(row.fields[it->second]));
+        EG_ASSIGN_OR_RETURN(const HeaderColumns columns,
+                            HeaderColumns::Read(parsed, path, "DPL", {"Name"}));
+        const std::vector<std::string>& header = columns.header();
+        auto get = [&columns](const internal::Row& row, const char* name) {
+          return columns.Get(row, name);
         };
         for (size_t r = 1; r < parsed.rows.size(); ++r) {
           const internal::Row& row = parsed.rows[r];

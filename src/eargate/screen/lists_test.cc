@@ -88,6 +88,9 @@ TEST(ListsTest, ErrorsNameFileAndLine) {
   EXPECT_NE(st.message().find("notes.txt:1: unrecognised list format"), std::string::npos);
   st = b.AddText("", "empty.csv");
   EXPECT_FALSE(st.ok());
+  st = b.AddText("_id,name,type\n1,ACME TRADING,Entity\n", "lists/csl.csv");  // a CSL header
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "lists/csl.csv:1: CSL header lacks the column \"source\"");
   EXPECT_TRUE(std::move(b).Finish().entries.empty());  // failed files leave nothing behind
 }
 
