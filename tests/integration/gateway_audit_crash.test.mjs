@@ -131,6 +131,9 @@ test('kill -9 under load in sync mode: verify passes, every answered decision is
   assert.equal(metric('eargate_audit_last_seq'), lastSeq + appended);
   assert.ok(metric('eargate_audit_syncs_total') >= 1);
   assert.ok(metric('eargate_audit_sync_seconds_total') > 0);
+  // Free space on the log's filesystem, for an alert before a full disk denies everyone.
+  assert.ok(metric('eargate_audit_disk_free_bytes') > 0);
+  assert.ok(metric('eargate_audit_disk_size_bytes') >= metric('eargate_audit_disk_free_bytes'));
   await stop(gw2.child, 'SIGTERM');
 
   const v2 = await eargate(['audit', 'verify', '--dir', auditDir]);

@@ -4,6 +4,7 @@
 #include "eargate/server/http_server.h"
 
 #include <simdjson.h>
+#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <array>
@@ -554,6 +555,10 @@ struct HttpServer::Impl {
       f.pruned_segments = st.pruned_segments;
       f.prune_errors = st.prune_errors;
       f.truncated_bytes = st.truncated_bytes;
+      if (struct statvfs fs; ::statvfs(log->dir().c_str(), &fs) == 0) {
+        f.disk_free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+        f.disk_size_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
+      }
       Metrics::RenderDecisionLog(f, &body);
     }
     return MakeResponse(req, http::status::ok, std::move(body),

@@ -277,6 +277,13 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          "Retention passes refused (a damaged old segment; nothing deleted).", f.prune_errors);
   family("eargate_audit_truncated_bytes", "gauge",
          "Bytes of a torn tail cut off when the log was opened (after a crash).", f.truncated_bytes);
+  if (f.disk_free_bytes >= 0) {
+    family("eargate_audit_disk_free_bytes", "gauge",
+           "Bytes free to the decision log on its filesystem: at zero every access is denied.",
+           f.disk_free_bytes);
+    family("eargate_audit_disk_size_bytes", "gauge", "Size of the decision log's filesystem.",
+           f.disk_size_bytes);
+  }
 }
 
 }  // namespace eargate::server

@@ -142,6 +142,8 @@ class Metrics {
     uint64_t pruned_segments = 0;
     uint64_t prune_errors = 0;
     uint64_t truncated_bytes = 0;   // torn tail cut off when the log was opened
+    int64_t disk_free_bytes = -1;   // free to the log on its filesystem (-1: unknown)
+    int64_t disk_size_bytes = -1;
   };
   static void RenderDecisionLog(const DecisionLogFigures& f, std::string* out);
 

@@ -57,6 +57,8 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.checkpoint_sink_dropped = 5;
   f.truncated_bytes = 99;
   f.up = false;
+  f.disk_free_bytes = 5'000'000'000;
+  f.disk_size_bytes = 8'000'000'000;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
   for (const char* want : {
@@ -70,6 +72,8 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "eargate_audit_checkpoint_sink_errors_total 2\n",
            "eargate_audit_checkpoint_sink_dropped_total 5\n",
            "eargate_audit_truncated_bytes 99\n",
+           "# TYPE eargate_audit_disk_free_bytes gauge\neargate_audit_disk_free_bytes 5000000000\n",
+           "eargate_audit_disk_size_bytes 8000000000\n",
        }) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }
