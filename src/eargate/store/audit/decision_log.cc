@@ -38,16 +38,6 @@ absl::Status Errno(std::string_view what, const std::string& path) {
       absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
 }
 
-// The end of [begin, end) without its trailing zeros. A torn tail in a preallocated segment
-// may be followed by tens of MiB of zeros: compared 64 bytes at a time.
-size_t EndWithoutZeros(const char* p, size_t begin, size_t end) {
-  static constexpr char kZeros[64] = {};
-  constexpr size_t n = sizeof(kZeros);
-  while (end - begin >= n && std::memcmp(p + end - n, kZeros, n) == 0) end -= n;
-  while (end > begin && p[end - 1] == 0) --end;
-  return end;
-}
-
 absl::Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
@@ -465,7 +455,7 @@ absl::Status DecisionLog::Impl::Recover() {
                                             valid_end, "); run `eargate audit verify`"));
   }
   // The torn bytes, not the zeros after them (preallocated space).
-  stats.truncated_bytes += EndWithoutZeros(file.data(), valid_end, frames.data_end) - valid_end;
+  stats.truncated_bytes += internal::EndWithoutZeros(file.data(), valid_end, frames.data_end) - valid_end;
   next_seq = expect;
   head = prev;
   segment = last.number;

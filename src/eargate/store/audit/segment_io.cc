@@ -70,14 +70,22 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
 }
 
 namespace {
+constexpr char kZeros[4096] = {};
+
 bool AllZero(const char* p, size_t n) {
-  static constexpr char kZeros[4096] = {};
   for (; n >= sizeof kZeros; p += sizeof kZeros, n -= sizeof kZeros) {
     if (std::memcmp(p, kZeros, sizeof kZeros) != 0) return false;
   }
   return std::memcmp(p, kZeros, n) == 0;
 }
 }  // namespace
+
+size_t EndWithoutZeros(const char* data, size_t begin, size_t end) {
+  while (end - begin >= sizeof kZeros && AllZero(data + end - sizeof kZeros, sizeof kZeros))
+    end -= sizeof kZeros;
+  while (end > begin && data[end - 1] == 0) --end;
+  return end;
+}
 
 absl::StatusOr<bool> SegmentHeaderMissing(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

@@ -60,6 +60,10 @@ struct SegmentFrames {
   // size otherwise. A record is never all zero (it starts with kRecordMagic).
   uint64_t data_end = 0;
 };
+// The end of data[begin, end) without its trailing zero bytes: a torn record followed by
+// preallocated zeros is the bytes before them.
+size_t EndWithoutZeros(const char* data, size_t begin, size_t end);
+
 // Splits a segment's bytes into records (no hash checks but where resynchronising after
 // damaged bytes needs them). A file shorter than a header has header_ok false and no records.
 // A zero tail after a whole record is neither a record nor damage (data_end).
