@@ -197,6 +197,7 @@ class DecisionLog {
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)
     uint64_t checkpoints = 0;
+    uint64_t checkpoint_syncs = 0;  // fdatasyncs of the checkpoint file: at most one a second
     uint64_t checkpoint_sink_errors = 0;
     uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck sink (the file has them)
     uint64_t truncated_bytes = 0;  // torn tail cut off when opening

@@ -548,6 +548,62 @@ TEST(DecisionLogTest, StuckSinkBacklogIsBounded) {
   EXPECT_EQ(report->checkpoints_checked, static_cast<uint64_t>(kRecords));
 }
 
+// Test that the checkpoint file is written as its records become durable but synced at most
+// once a second: a hundred checkpoints in a burst cost one or two fdatasyncs, not a hundred
+// (each was a data write, an inode write and a cache flush on the records' disk). Lines
+// written after the last sync are synced within a second without further appends, and when
+// the log closes; every line is in the file before it is synced. Sync and async logs.
+TEST(DecisionLogTest, CheckpointFileIsSyncedAtMostOnceASecond) {
+  for (Durability mode : {Durability::kSync, Durability::kAsync}) {
+    SCOPED_TRACE(mode == Durability::kSync ? "sync" : "async");
+    TempDir dir;
+    LogOptions opt;
+    opt.durability = mode;
+    opt.checkpoint_every = 1;
+    opt.async_flush_interval = std::chrono::milliseconds(5);
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    const absl::Time start = absl::Now();
+    auto wait_for_checkpoints = [&](uint64_t n) {
+      for (int i = 0; i < 500 && (*log)->stats().checkpoints < n; ++i)
+        absl::SleepFor(absl::Milliseconds(2));
+    };
+    AppendN(**log, 1, 1);  // the first checkpoint is synced at once
+    ASSERT_TRUE((*log)->Flush().ok());
+    wait_for_checkpoints(1);
+    AppendN(**log, 2, 99);
+    ASSERT_TRUE((*log)->Flush().ok());
+    wait_for_checkpoints(100);
+    const DecisionLog::Stats burst = (*log)->stats();
+    const bool within_a_second = absl::Now() - start < absl::Milliseconds(900);
+    EXPECT_EQ(burst.checkpoints, 100u);
+    // The lines are in the file at once (the page cache), synced or not.
+    EXPECT_EQ(internal::ReadCheckpointFile(dir.path()).checkpoints.size(), 100u);
+    if (within_a_second) {
+      EXPECT_EQ(burst.checkpoint_syncs, 1u);  // the first one's
+    }
+    // The rest are synced within a second or so without another append.
+    uint64_t later = burst.checkpoint_syncs;
+    for (int i = 0; i < 300 && later == burst.checkpoint_syncs; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+      later = (*log)->stats().checkpoint_syncs;
+    }
+    EXPECT_EQ(later, burst.checkpoint_syncs + 1) << "unsynced checkpoints waited for an append";
+    // Nothing left unsynced: no sync a second later.
+    absl::SleepFor(absl::Milliseconds(1200));
+    EXPECT_EQ((*log)->stats().checkpoint_syncs, later);
+    // Closing syncs the closing checkpoint's line.
+    AppendN(**log, 101, 1);
+    ASSERT_TRUE((*log)->Close().ok());
+    EXPECT_EQ((*log)->stats().checkpoint_syncs, later + 1);
+    EXPECT_EQ(internal::ReadCheckpointFile(dir.path()).checkpoints.size(), 101u);
+    auto report = VerifyLog(dir.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact()) << FormatProblem(report->problems[0]);
+    EXPECT_EQ(report->checkpoints_checked, 101u);
+  }
+}
+
 // Test group commit under rotation and checkpoints: blocking and AppendAsync appenders on many
 // threads, small segments; each record is acknowledged once with its seq, and the log (with its
 // checkpoints) verifies.
