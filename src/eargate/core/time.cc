@@ -1,7 +1,7 @@
 #include "eargate/core/time.h"
 
+#include <algorithm>
 #include <chrono>
-#include <cstdio>
 
 namespace eargate::core {
 namespace {
@@ -91,17 +91,15 @@ std::optional<Timestamp> ParseTime(std::string_view s, bool allow_date) {
 }
 
 int WriteTime(Timestamp t, char* buf) {
+  // Four-digit years only (RFC 3339): a time outside them is written as the nearest end.
+  constexpr Timestamp kFirst = -62167219200;  // 0000-01-01T00:00:00Z
+  constexpr Timestamp kLast = 253402300799;   // 9999-12-31T23:59:59Z
+  t = std::clamp(t, kFirst, kLast);
   int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
   int64_t rem = t - days * 86400;
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  if (y < 0 || y > 9999) {
-    std::snprintf(buf, 21, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(y), m, d,
-                  static_cast<int>(rem / 3600), static_cast<int>(rem / 60 % 60),
-                  static_cast<int>(rem % 60));
-    return 20;
-  }
   // Hot in batch output: write the digits directly.
   auto two = [&](int pos, int v) {
     buf[pos] = static_cast<char>('0' + v / 10);

@@ -18,7 +18,8 @@ using Timestamp = int64_t;
 // Returns nullopt for anything else, including impossible dates (2026-02-30).
 std::optional<Timestamp> ParseTime(std::string_view text, bool allow_date = false);
 
-// Formats as "2026-06-12T00:00:00Z".
+// Formats as "2026-06-12T00:00:00Z". A time before year 0000 or after 9999 is written as
+// 0000-01-01T00:00:00Z or 9999-12-31T23:59:59Z (RFC 3339 has four-digit years only).
 std::string FormatTime(Timestamp t);
 // Writes the 20-character form to buf; returns 20.
 int WriteTime(Timestamp t, char* buf);

@@ -1,5 +1,7 @@
 #include "eargate/core/time.h"
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 namespace eargate::core {
@@ -12,6 +14,12 @@ TEST(TimeTest, ParsesRfc3339) {
   EXPECT_EQ(ParseTime("2026-06-12T00:00:00.123Z"), 1781222400);
   EXPECT_EQ(FormatTime(1781222400), "2026-06-12T00:00:00Z");
   EXPECT_EQ(FormatTime(-86400), "1969-12-31T00:00:00Z");
+  // Four-digit years only: beyond them, the nearest end (never a longer or cut string).
+  EXPECT_EQ(FormatTime(253402300799), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatTime(253402300800), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatTime(std::numeric_limits<Timestamp>::max()), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(FormatTime(-62167219200), "0000-01-01T00:00:00Z");
+  EXPECT_EQ(FormatTime(std::numeric_limits<Timestamp>::min()), "0000-01-01T00:00:00Z");
 }
 
 TEST(TimeTest, DatesOnlyWhenAllowed) {
