@@ -108,6 +108,9 @@ struct LogOptions {
   uint32_t retention_days = 0;
   CheckpointSink* checkpoint_sink = nullptr;  // not owned; may be null
   const core::Clock* clock = nullptr;         // for checkpoint times; null: the system clock
+  // sync mode: zero-filled segments are written with O_DIRECT, past the page cache, where the
+  // filesystem takes it (doc/audit_log_format.md §6). false: always through the page cache.
+  bool direct_io = true;
 };
 
 class AppendQueue;
@@ -196,6 +199,7 @@ class DecisionLog {
     uint64_t max_sync_micros = 0;  // the slowest of them
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)
+    uint64_t segments_direct = 0;        // of those, written with O_DIRECT (LogOptions::direct_io)
     uint64_t checkpoints = 0;
     uint64_t checkpoint_syncs = 0;  // fdatasyncs of the checkpoint file: at most one a second
     uint64_t checkpoint_sink_errors = 0;

@@ -24,6 +24,7 @@
 #include "eargate/core/csv.h"
 #include "eargate/core/status.h"
 #include "eargate/core/thread.h"
+#include "eargate/store/internal/direct_writer.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/retention.h"
 #include "eargate/store/internal/segment_io.h"
@@ -67,10 +68,16 @@ struct Op {
   uint64_t segment = 0;  // kRotate: the new segment's number
 };
 
-// Writes a batch's records (kWrite ops only) in order.
-absl::Status WriteOps(int fd, const std::vector<Op>& batch, const std::string& path) {
+// Writes a batch's records (kWrite ops only) in order: to the page cache, or with O_DIRECT
+// into `direct`'s buffer (written by the sync).
+absl::Status WriteOps(int fd, internal::DirectWriter* direct, const std::vector<Op>& batch,
+                      const std::string& path) {
   for (const Op& op : batch) {
-    EG_RETURN_IF_ERROR(WriteAll(fd, op.bytes.data(), op.bytes.size(), path));
+    if (direct != nullptr) {
+      direct->Append(op.bytes);
+    } else {
+      EG_RETURN_IF_ERROR(WriteAll(fd, op.bytes.data(), op.bytes.size(), path));
+    }
   }
   return absl::OkStatus();
 }
@@ -194,6 +201,10 @@ struct DecisionLog::Impl {
   // with no other batch in flight (`applying`); read under mu.
   int seg_fd = -1;
   std::string seg_path;
+  // seg_fd's file written with O_DIRECT (a zero-filled segment, sync mode, LogOptions::
+  // direct_io, where the filesystem takes it): records go to its buffer, and a sync writes
+  // them before the fdatasync (SyncWritten). Changed like seg_fd.
+  std::unique_ptr<internal::DirectWriter> direct;
   // Checkpoints wait here until their records are durable; then one writer thread at a time
   // (cp_writing) appends them to the checkpoint file and queues them for the sink, apart from
   // the records' path: neither a sync nor an event loop's Commit waits for them.
@@ -213,7 +224,7 @@ struct DecisionLog::Impl {
   absl::Time cp_synced_at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   struct Counts {
     uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, preallocated = 0,
-             pruned = 0, prune_errors = 0;
+             direct = 0, pruned = 0, prune_errors = 0;
   };
   std::vector<std::thread> writers;
   // The syncer: fdatasyncs what event loops' Commits wrote, one sync after another, and
@@ -241,6 +252,11 @@ struct DecisionLog::Impl {
   absl::Time prealloc_resume ABSL_GUARDED_BY(mu) = absl::InfinitePast();
   bool seg_prealloc = false;  // seg_fd's file has a zero tail; changed like seg_fd
   void PreparerLoop();
+  // Whether zero-filled segments (and their zeros) are written with O_DIRECT: LogOptions::
+  // direct_io, and segments of whole blocks. (The filesystem may still refuse.)
+  bool DirectIo() const {
+    return options.direct_io && options.max_segment_bytes % internal::DirectWriter::kBlock == 0;
+  }
   // Writes and syncs the next chunk of zeros of kNextSegmentFile (creating it first; closing
   // it, fd = -1, after the last); *done counts the bytes written.
   absl::Status ZeroNextChunk(int* fd, uint64_t* done, const char* zeros);
@@ -301,6 +317,10 @@ struct DecisionLog::Impl {
   static void Deliver(WaiterList done, const absl::Status& status);
   // fdatasync of the segment, timed (the disk's share of an append).
   static absl::Status SyncSegment(int fd, const std::string& path, Counts* counts);
+  // The same after writing what `direct` (if any) holds: everything written before the call is
+  // durable when it returns OK.
+  static absl::Status SyncWritten(int fd, internal::DirectWriter* direct, const std::string& path,
+                                  Counts* counts);
   // Writes the ops in order and syncs: every record in them is on disk when it returns OK.
   // `use_next`: the first rotation renames the zero-filled next segment (claimed) into place.
   absl::Status Apply(std::vector<Op>& ops, Counts* counts, bool use_next);
@@ -339,7 +359,7 @@ absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, uint64_t s
 
 absl::Status DecisionLog::Impl::CutZeroTail() {
   if (!seg_prealloc) return absl::OkStatus();
-  const off_t end = ::lseek(seg_fd, 0, SEEK_CUR);
+  const off_t end = direct ? static_cast<off_t>(direct->end()) : ::lseek(seg_fd, 0, SEEK_CUR);
   if (end < 0 || ::ftruncate(seg_fd, end) != 0) return Errno("truncate", seg_path);
   seg_prealloc = false;
   return absl::OkStatus();
@@ -348,9 +368,11 @@ absl::Status DecisionLog::Impl::CutZeroTail() {
 absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string& header,
                                               bool prepared) {
   if (seg_fd >= 0) {
+    if (direct) EG_RETURN_IF_ERROR(direct->Flush());
     if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
     // Not synced: a zero tail left by a crash is read as the end of the records.
     EG_RETURN_IF_ERROR(CutZeroTail());
+    direct.reset();
     ::close(seg_fd);
     seg_fd = -1;
   }
@@ -367,7 +389,22 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
     if (seg_fd < 0) return Errno("create", seg_path);
   }
   seg_prealloc = prepared;
-  EG_RETURN_IF_ERROR(WriteAll(seg_fd, header.data(), header.size(), seg_path));
+  // A zero-filled segment is written with O_DIRECT where the filesystem takes it (its header
+  // too: no page of it is ever cached); seg_fd serves fdatasync and the final truncation.
+  if (prepared && DirectIo()) {
+    auto d = internal::DirectWriter::Open(seg_path);
+    if (d.ok()) {
+      direct = std::move(*d);
+    } else if (!absl::IsUnimplemented(d.status())) {
+      return d.status();
+    }
+  }
+  if (direct) {
+    direct->Append(header);
+    EG_RETURN_IF_ERROR(direct->Flush());
+  } else {
+    EG_RETURN_IF_ERROR(WriteAll(seg_fd, header.data(), header.size(), seg_path));
+  }
   if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
   if (number > 2) DropCache(dir + "/" + internal::SegmentFileName(number - 2));
   return SyncDir(dir);
@@ -570,6 +607,12 @@ void DecisionLog::Impl::SinkLoop() {
   mu.Unlock();
 }
 
+absl::Status DecisionLog::Impl::SyncWritten(int fd, internal::DirectWriter* direct,
+                                            const std::string& path, Counts* counts) {
+  if (direct != nullptr) EG_RETURN_IF_ERROR(direct->Flush());
+  return SyncSegment(fd, path, counts);
+}
+
 absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
   const auto t0 = std::chrono::steady_clock::now();
   if (::fdatasync(fd) != 0) return Errno("fdatasync", path);
@@ -588,12 +631,17 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts, bo
   for (Op& op : batch) {
     switch (op.type) {
       case Op::kWrite:
-        EG_RETURN_IF_ERROR(WriteAll(seg_fd, op.bytes.data(), op.bytes.size(), seg_path));
+        if (direct) {
+          direct->Append(op.bytes);
+        } else {
+          EG_RETURN_IF_ERROR(WriteAll(seg_fd, op.bytes.data(), op.bytes.size(), seg_path));
+        }
         dirty = true;
         break;
       case Op::kRotate:
         EG_RETURN_IF_ERROR(CreateSegment(op.segment, op.bytes, std::exchange(use_next, false)));
         counts->preallocated += seg_prealloc ? 1 : 0;
+        counts->direct += direct ? 1 : 0;
         ++counts->segments;
         ++counts->syncs;
         dirty = false;
@@ -601,7 +649,7 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts, bo
         break;
     }
   }
-  if (dirty) EG_RETURN_IF_ERROR(SyncSegment(seg_fd, seg_path, counts));
+  if (dirty) EG_RETURN_IF_ERROR(SyncWritten(seg_fd, direct.get(), seg_path, counts));
   if (rotated_to != 0) Prune(rotated_to, &counts->pruned, &counts->prune_errors);
   return absl::OkStatus();
 }
@@ -650,6 +698,7 @@ void DecisionLog::Impl::FoldLocked(const Counts& c) {
   stats.max_sync_micros = std::max(stats.max_sync_micros, c.max_sync_micros);
   stats.segments_opened += c.segments;
   stats.segments_preallocated += c.preallocated;
+  stats.segments_direct += c.direct;
   stats.pruned_segments += c.pruned;
   stats.prune_errors += c.prune_errors;
 }
@@ -711,12 +760,13 @@ void DecisionLog::Impl::WriterLoop() {
     ++in_flight;
     const absl::Status failed = error;
     const int fd = seg_fd;
+    internal::DirectWriter* const dw = direct.get();
     const std::string path = plain ? seg_path : std::string();
     mu.Unlock();
     Counts counts;
     absl::Status s = failed;
     if (s.ok() && plain) {
-      s = WriteOps(fd, batch, path);
+      s = WriteOps(fd, dw, batch, path);
     } else if (s.ok()) {
       s = Apply(batch, &counts, use_next);
     }
@@ -729,7 +779,7 @@ void DecisionLog::Impl::WriterLoop() {
     EndWriteLocked(&batch, taken, covered, s);
     if (plain && s.ok()) {
       mu.Unlock();
-      s = SyncSegment(fd, path, &counts);
+      s = SyncWritten(fd, dw, path, &counts);
       mu.Lock();
     }
     // A small batch that waited for this sync is taken by this writer when it loops.
@@ -828,9 +878,10 @@ void DecisionLog::Commit() {
   const uint64_t covered = d.next_seq - 1;
   ++d.in_flight;  // a rotation waits: the segment stays open while this thread writes to it
   const int fd = d.seg_fd;
+  internal::DirectWriter* const dw = d.direct.get();
   const std::string path = d.seg_path;
   d.mu.Unlock();
-  const absl::Status s = WriteOps(fd, batch, path);
+  const absl::Status s = WriteOps(fd, dw, batch, path);
   d.mu.Lock();
   d.EndWriteLocked(&batch, taken, covered, s);
   if (s.ok()) {
@@ -856,10 +907,11 @@ void DecisionLog::Impl::SyncerLoop() {
     const uint64_t covered = written_seq;
     ++in_flight;
     const int fd = seg_fd;
+    internal::DirectWriter* const dw = direct.get();
     const std::string path = seg_path;
     mu.Unlock();
     Counts counts;
-    absl::Status s = SyncSegment(fd, path, &counts);
+    absl::Status s = SyncWritten(fd, dw, path, &counts);
     mu.Lock();
     FinishBatchLocked(covered, counts, s);
   }
@@ -868,7 +920,10 @@ void DecisionLog::Impl::SyncerLoop() {
 
 void DecisionLog::Impl::PreparerLoop() {
   core::SetThreadName("eg-log-zero");
-  const std::string zeros(kZeroWrite, '\0');
+  // One chunk of zeros, aligned for O_DIRECT writes.
+  void* zeros = nullptr;
+  if (::posix_memalign(&zeros, internal::DirectWriter::kBlock, kZeroChunk) != 0) return;
+  std::memset(zeros, 0, kZeroChunk);
   int fd = -1;
   uint64_t done = 0;
   mu.Lock();
@@ -881,7 +936,7 @@ void DecisionLog::Impl::PreparerLoop() {
       continue;
     }
     mu.Unlock();
-    const absl::Status s = ZeroNextChunk(&fd, &done, zeros.data());
+    const absl::Status s = ZeroNextChunk(&fd, &done, static_cast<const char*>(zeros));
     mu.Lock();
     if (!s.ok()) {
       prealloc_resume = absl::Now() + absl::Seconds(10);
@@ -893,6 +948,7 @@ void DecisionLog::Impl::PreparerLoop() {
   }
   mu.Unlock();
   if (fd >= 0) ::close(fd);
+  std::free(zeros);
 }
 
 absl::Status DecisionLog::Impl::ZeroNextChunk(int* fd, uint64_t* done, const char* zeros) {
@@ -903,22 +959,32 @@ absl::Status DecisionLog::Impl::ZeroNextChunk(int* fd, uint64_t* done, const cha
     if (::statvfs(dir.c_str(), &fs) != 0) return Errno("statvfs", dir);
     if (static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < 4 * options.max_segment_bytes)
       return absl::ResourceExhaustedError(absl::StrCat(dir, ": under four segments free"));
-    *fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    // The zeros go past the page cache too when the segment's records will (DirectIo()).
+    const int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
+    *fd = DirectIo() ? ::open(path.c_str(), flags | O_DIRECT, 0644) : -1;
+    if (*fd < 0) *fd = ::open(path.c_str(), flags, 0644);  // no O_DIRECT here: EINVAL
     if (*fd < 0) return Errno("create", path);
     *done = 0;
   }
+  const bool direct_fd = (::fcntl(*fd, F_GETFL) & O_DIRECT) != 0;
   const uint64_t size = options.max_segment_bytes;
   const size_t n = static_cast<size_t>(std::min(kZeroChunk, size - *done));
   absl::Status s;
-  for (size_t off = 0; s.ok() && off < n; off += kZeroWrite)
-    s = WriteAll(*fd, zeros, std::min(kZeroWrite, n - off), path);
-  // Each chunk is written back and waited for (its blocks allocated and written), without
-  // the cache flush and inode write of an fdatasync: one fdatasync after the last chunk makes
-  // the file, its blocks and its size durable before a rotation renames it into place.
+  if (direct_fd) {
+    s = WriteAll(*fd, zeros, n, path);  // aligned: kZeroChunk and size are whole blocks
+  } else {
+    for (size_t off = 0; s.ok() && off < n; off += kZeroWrite)
+      s = WriteAll(*fd, zeros, std::min(kZeroWrite, n - off), path);
+  }
+  // Each chunk is written (O_DIRECT), or written back and waited for (its blocks allocated
+  // and written), without the cache flush and inode write of an fdatasync: one fdatasync after
+  // the last chunk makes the file, its blocks and its size durable before a rotation renames
+  // it into place.
   if (s.ok()) {
     if (*done + n == size) {
       if (::fdatasync(*fd) != 0) s = Errno("fdatasync", path);
-    } else if (::sync_file_range(*fd, static_cast<off_t>(*done), static_cast<off_t>(n),
+    } else if (!direct_fd &&
+               ::sync_file_range(*fd, static_cast<off_t>(*done), static_cast<off_t>(n),
                                  SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
                                      SYNC_FILE_RANGE_WAIT_AFTER) != 0) {
       s = Errno("sync_file_range", path);
@@ -1109,6 +1175,7 @@ absl::Status DecisionLog::Close() {
   if (d.seg_fd >= 0) {
     // Everything written is durable (or the log failed): the zero tail is not needed.
     (void)d.CutZeroTail();
+    d.direct.reset();
     ::close(d.seg_fd);
     d.seg_fd = -1;
   }

@@ -27,6 +27,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "eargate/core/csv.h"
+#include "eargate/store/internal/direct_writer.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/segment_io.h"
 #include "eargate/store/log_reader.h"
@@ -193,15 +194,28 @@ std::string NoteText(const VerifyReport& r) {
   return out;
 }
 
+// Whether files in `dir` can be written with O_DIRECT (DirectWriter).
+bool DirectIoSupported(const std::string& dir) {
+  const std::string probe = dir + "/direct-probe";
+  WriteAll(probe, std::string(internal::DirectWriter::kBlock, '\0'));
+  const bool ok = internal::DirectWriter::Open(probe).ok();
+  fs::remove(probe);
+  return ok;
+}
+
 // Test preallocation (sync mode): segments are zero-filled ahead and renamed into place; a
 // closed segment has no zero tail, the open one's zeros are neither records nor damage (verify
 // while open, reopen after a crash), and a rotation cut before its header reached the disk
 // (a segment of zeros) or a torn record followed by zeros is recovered.
-TEST(DecisionLogTest, PreallocatedSegments) {
+// With `direct`, the zero-filled segments are written with O_DIRECT where the filesystem
+// takes it (the default), else through the page cache: the same files either way.
+void CheckPreallocatedSegments(bool direct) {
+  SCOPED_TRACE(direct ? "O_DIRECT" : "page cache");
   TempDir dir, crash;
   LogOptions opt;
   opt.max_segment_bytes = 64 << 10;
   opt.checkpoint_every = 50;
+  opt.direct_io = direct;
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok()) << log.status();
   uint64_t n = 0;
@@ -210,6 +224,11 @@ TEST(DecisionLogTest, PreallocatedSegments) {
     n += 100;
   }
   ASSERT_GE((*log)->stats().segments_preallocated, 2u) << "never used a zero-filled segment";
+  if (direct && DirectIoSupported(dir.path())) {
+    EXPECT_EQ((*log)->stats().segments_direct, (*log)->stats().segments_preallocated);
+  } else {
+    EXPECT_EQ((*log)->stats().segments_direct, 0u);
+  }
   std::vector<internal::SegmentFile> segs = internal::ListSegments(dir.path()).value();
   ASSERT_GE(segs.size(), 3u);
   for (size_t i = 0; i + 1 < segs.size(); ++i)  // closed: cut to their records
@@ -285,6 +304,11 @@ TEST(DecisionLogTest, PreallocatedSegments) {
   EXPECT_EQ(report->records, n + 4);
 }
 
+TEST(DecisionLogTest, PreallocatedSegments) {
+  CheckPreallocatedSegments(/*direct=*/true);
+  CheckPreallocatedSegments(/*direct=*/false);
+}
+
 // Pages of `path` in the page cache (mincore), or -1.
 long CachedPages(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -301,8 +325,9 @@ long CachedPages(const std::string& path) {
 }
 
 // Test that a rotation evicts the segment before the one it closes from the page cache (the
-// log's records are written once and read rarely), and keeps the newest two. (A 64 KiB segment
-// is 16 pages.)
+// log's records are written once and read rarely), and keeps the newest two, when segments are
+// written through the page cache (async, or sync with direct_io off; sync segments written
+// with O_DIRECT never enter it: DirectWriterTest). (A 64 KiB segment is 16 pages.)
 TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
   TempDir dir;
   struct statfs st;
@@ -313,6 +338,7 @@ TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
     TempDir d;
     LogOptions opt;
     opt.durability = durability;
+    opt.direct_io = false;
     opt.max_segment_bytes = 64 << 10;
     auto log = DecisionLog::Open(d.path(), opt);
     ASSERT_TRUE(log.ok()) << log.status();
@@ -327,6 +353,76 @@ TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
     }
     ASSERT_TRUE((*log)->Close().ok());
   }
+}
+
+// Test that DirectWriter writes whole blocks past the page cache: the appended bytes, then
+// zeros to the end of their last block (over what the file held there), the rest of the file
+// untouched; a later flush writes the partial block again with its earlier bytes unchanged,
+// and no page of the file enters the page cache.
+TEST(DirectWriterTest, WritesWholeBlocksPastThePageCache) {
+  TempDir dir;
+  if (!DirectIoSupported(dir.path())) GTEST_SKIP() << "no O_DIRECT on this filesystem";
+  const std::string path = dir.path() + "/segment";
+  constexpr size_t kSize = 64 << 10, kBlock = internal::DirectWriter::kBlock;
+  WriteAll(path, std::string(kSize, 'z'));  // not zeros: shows what the padding covers
+  {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::fdatasync(fd), 0);
+    ASSERT_EQ(::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+    ::close(fd);
+  }
+  ASSERT_EQ(CachedPages(path), 0);
+  auto w = internal::DirectWriter::Open(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::string expect;
+  auto append = [&](const std::string& bytes) {
+    (*w)->Append(bytes);
+    expect += bytes;
+  };
+  append(std::string(100, 'a'));
+  ASSERT_TRUE((*w)->Flush().ok());
+  append(std::string(kBlock + 900, 'b'));  // into the second block
+  append(std::string(10, 'c'));
+  ASSERT_TRUE((*w)->Flush().ok());
+  ASSERT_TRUE((*w)->Flush().ok());  // nothing new
+  EXPECT_EQ((*w)->end(), expect.size());
+  EXPECT_EQ(CachedPages(path), 0);
+  w->reset();
+  const std::string bytes = ReadAll(path);
+  ASSERT_EQ(bytes.size(), kSize);
+  EXPECT_EQ(bytes.substr(0, expect.size()), expect);
+  EXPECT_EQ(bytes.substr(expect.size(), 2 * kBlock - expect.size()),
+            std::string(2 * kBlock - expect.size(), '\0'));
+  EXPECT_EQ(bytes.substr(2 * kBlock), std::string(kSize - 2 * kBlock, 'z'));
+}
+
+// Test that a sync log writes its zero-filled segments with O_DIRECT: none of their pages is
+// in the page cache while records are appended (the segment in use when the log was opened is
+// written through it, and cached).
+TEST(DecisionLogTest, ZeroFilledSegmentsBypassThePageCache) {
+  TempDir dir;
+  if (!DirectIoSupported(dir.path())) GTEST_SKIP() << "no O_DIRECT on this filesystem";
+  LogOptions opt;
+  opt.max_segment_bytes = 64 << 10;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  uint64_t n = 0;
+  while ((*log)->stats().segments_direct < 2 && n < 20000) {
+    AppendN(**log, n + 1, 50);
+    n += 50;
+  }
+  ASSERT_GE((*log)->stats().segments_direct, 2u);
+  // The newest segment is a direct one: appends after the second direct rotation went there.
+  const std::vector<internal::SegmentFile> segs = internal::ListSegments(dir.path()).value();
+  ASSERT_GE(segs.size(), 3u);
+  EXPECT_GT(fs::file_size(segs.back().path), 0u);
+  EXPECT_EQ(CachedPages(segs.back().path), 0) << segs.back().path;
+  ASSERT_TRUE((*log)->Close().ok());
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+  EXPECT_EQ(report->records, n);
 }
 
 // Test that the zeros never take the records' last free space: on a filesystem with less than
