@@ -549,6 +549,7 @@ struct HttpServer::Impl {
       f.max_sync_micros = st.max_sync_micros;
       f.segments_opened = st.segments_opened;
       f.segments_preallocated = st.segments_preallocated;
+      f.segments_direct = st.segments_direct;
       f.checkpoints = st.checkpoints;
       f.checkpoint_sink_errors = st.checkpoint_sink_errors;
       f.checkpoint_sink_dropped = st.checkpoint_sink_dropped;

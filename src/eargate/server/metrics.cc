@@ -255,15 +255,18 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
   family("eargate_audit_last_seq", "gauge", "Sequence number of the chain's last record.", f.last_seq);
   family("eargate_audit_syncs_total", "counter", "fdatasync calls on log segments (group commits).",
          f.syncs);
-  family("eargate_audit_sync_seconds_total", "counter", "Time spent in those fdatasync calls.",
+  family("eargate_audit_sync_seconds_total", "counter",
+         "Time spent in those syncs (for O_DIRECT segments: the records' write and the fdatasync).",
          static_cast<double>(f.sync_micros) / 1e6);
-  family("eargate_audit_sync_max_seconds", "gauge", "The slowest fdatasync since start.",
+  family("eargate_audit_sync_max_seconds", "gauge", "The slowest sync since start.",
          static_cast<double>(f.max_sync_micros) / 1e6);
   family("eargate_audit_segments_opened_total", "counter", "Log segments opened (rotations).",
          f.segments_opened);
   family("eargate_audit_segments_preallocated_total", "counter",
          "Of those, segments that were zero-filled ahead (their syncs write no inode).",
          f.segments_preallocated);
+  family("eargate_audit_segments_direct_total", "counter",
+         "Of those, segments written with O_DIRECT (past the page cache).", f.segments_direct);
   family("eargate_audit_checkpoints_total", "counter", "Chain-head checkpoints written.",
          f.checkpoints);
   family("eargate_audit_checkpoint_sink_errors_total", "counter",

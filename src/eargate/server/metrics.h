@@ -136,6 +136,7 @@ class Metrics {
     uint64_t max_sync_micros = 0;   // the slowest
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, zero-filled ahead
+    uint64_t segments_direct = 0;        // of those, written with O_DIRECT
     uint64_t checkpoints = 0;
     uint64_t checkpoint_sink_errors = 0;
     uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck store (the file has them)

@@ -195,7 +195,8 @@ class DecisionLog {
   struct Stats {
     uint64_t appended = 0;  // records appended by this process
     uint64_t syncs = 0;     // fdatasync calls on segments (group commits)
-    uint64_t sync_micros = 0;      // time spent in those fdatasync calls (the disk's share)
+    uint64_t sync_micros = 0;      // time spent in those syncs (the disk's share; with O_DIRECT
+                                   // segments, the records' write and the fdatasync)
     uint64_t max_sync_micros = 0;  // the slowest of them
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)

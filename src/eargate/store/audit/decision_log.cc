@@ -317,8 +317,8 @@ struct DecisionLog::Impl {
   static void Deliver(WaiterList done, const absl::Status& status);
   // fdatasync of the segment, timed (the disk's share of an append).
   static absl::Status SyncSegment(int fd, const std::string& path, Counts* counts);
-  // The same after writing what `direct` (if any) holds: everything written before the call is
-  // durable when it returns OK.
+  // The same after writing what `direct` (if any) holds, timed with it: everything written
+  // before the call is durable when it returns OK.
   static absl::Status SyncWritten(int fd, internal::DirectWriter* direct, const std::string& path,
                                   Counts* counts);
   // Writes the ops in order and syncs: every record in them is on disk when it returns OK.
@@ -607,14 +607,14 @@ void DecisionLog::Impl::SinkLoop() {
   mu.Unlock();
 }
 
-absl::Status DecisionLog::Impl::SyncWritten(int fd, internal::DirectWriter* direct,
-                                            const std::string& path, Counts* counts) {
-  if (direct != nullptr) EG_RETURN_IF_ERROR(direct->Flush());
-  return SyncSegment(fd, path, counts);
+absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
+  return SyncWritten(fd, nullptr, path, counts);
 }
 
-absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
+absl::Status DecisionLog::Impl::SyncWritten(int fd, internal::DirectWriter* direct,
+                                            const std::string& path, Counts* counts) {
   const auto t0 = std::chrono::steady_clock::now();
+  if (direct != nullptr) EG_RETURN_IF_ERROR(direct->Flush());
   if (::fdatasync(fd) != 0) return Errno("fdatasync", path);
   const uint64_t us = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
