@@ -399,7 +399,8 @@ TEST(DirectWriterTest, WritesWholeBlocksPastThePageCache) {
 
 // Test that a sync log writes its zero-filled segments with O_DIRECT: none of their pages is
 // in the page cache while records are appended (the segment in use when the log was opened is
-// written through it, and cached).
+// written through it, and cached); with a segment size that is not a whole number of blocks,
+// through the page cache.
 TEST(DecisionLogTest, ZeroFilledSegmentsBypassThePageCache) {
   TempDir dir;
   if (!DirectIoSupported(dir.path())) GTEST_SKIP() << "no O_DIRECT on this filesystem";
@@ -420,6 +421,25 @@ TEST(DecisionLogTest, ZeroFilledSegmentsBypassThePageCache) {
   EXPECT_EQ(CachedPages(segs.back().path), 0) << segs.back().path;
   ASSERT_TRUE((*log)->Close().ok());
   auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
+  EXPECT_EQ(report->records, n);
+
+  // A segment size that is not a whole number of blocks: zero-filled segments, through the
+  // page cache.
+  TempDir odd;
+  opt.max_segment_bytes = 50000;
+  auto log2 = DecisionLog::Open(odd.path(), opt);
+  ASSERT_TRUE(log2.ok()) << log2.status();
+  n = 0;
+  while ((*log2)->stats().segments_preallocated < 2 && n < 20000) {
+    AppendN(**log2, n + 1, 50);
+    n += 50;
+  }
+  EXPECT_GE((*log2)->stats().segments_preallocated, 2u);
+  EXPECT_EQ((*log2)->stats().segments_direct, 0u);
+  ASSERT_TRUE((*log2)->Close().ok());
+  report = VerifyLog(odd.path());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
   EXPECT_EQ(report->records, n);
