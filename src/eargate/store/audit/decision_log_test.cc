@@ -75,6 +75,17 @@ void AppendN(DecisionLog& log, uint64_t from, uint64_t n) {
   }
 }
 
+// Appends records after the *n appended so far, `step` at a time, until `count` of the log's
+// stats reaches `target` (or 20000 records); returns that count.
+uint64_t AppendUntil(DecisionLog& log, uint64_t DecisionLog::Stats::*count, uint64_t target,
+                     uint64_t* n, uint64_t step = 50) {
+  while (log.stats().*count < target && *n < 20000) {
+    AppendN(log, *n + 1, step);
+    *n += step;
+  }
+  return log.stats().*count;
+}
+
 std::vector<std::string> Problems(const std::string& dir) {
   auto report = VerifyLog(dir);
   EXPECT_TRUE(report.ok()) << report.status();
@@ -219,11 +230,8 @@ void CheckPreallocatedSegments(bool direct) {
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok()) << log.status();
   uint64_t n = 0;
-  while ((*log)->stats().segments_preallocated < 2 && n < 20000) {
-    AppendN(**log, n + 1, 100);
-    n += 100;
-  }
-  ASSERT_GE((*log)->stats().segments_preallocated, 2u) << "never used a zero-filled segment";
+  ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 2, &n, 100), 2u)
+      << "never used a zero-filled segment";
   if (direct && DirectIoSupported(dir.path())) {
     EXPECT_EQ((*log)->stats().segments_direct, (*log)->stats().segments_preallocated);
   } else {
@@ -409,11 +417,7 @@ TEST(DecisionLogTest, ZeroFilledSegmentsBypassThePageCache) {
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok()) << log.status();
   uint64_t n = 0;
-  while ((*log)->stats().segments_direct < 2 && n < 20000) {
-    AppendN(**log, n + 1, 50);
-    n += 50;
-  }
-  ASSERT_GE((*log)->stats().segments_direct, 2u);
+  ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_direct, 2, &n), 2u);
   // The newest segment is a direct one: appends after the second direct rotation went there.
   const std::vector<internal::SegmentFile> segs = internal::ListSegments(dir.path()).value();
   ASSERT_GE(segs.size(), 3u);
@@ -432,11 +436,7 @@ TEST(DecisionLogTest, ZeroFilledSegmentsBypassThePageCache) {
   auto log2 = DecisionLog::Open(odd.path(), opt);
   ASSERT_TRUE(log2.ok()) << log2.status();
   n = 0;
-  while ((*log2)->stats().segments_preallocated < 2 && n < 20000) {
-    AppendN(**log2, n + 1, 50);
-    n += 50;
-  }
-  EXPECT_GE((*log2)->stats().segments_preallocated, 2u);
+  EXPECT_GE(AppendUntil(**log2, &DecisionLog::Stats::segments_preallocated, 2, &n), 2u);
   EXPECT_EQ((*log2)->stats().segments_direct, 0u);
   ASSERT_TRUE((*log2)->Close().ok());
   report = VerifyLog(odd.path());
