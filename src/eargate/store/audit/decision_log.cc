@@ -140,15 +140,45 @@ struct WaiterList {
     (last != nullptr ? last->next : first) = more.first;
     last = more.last;
   }
-  // Takes the leading waiters whose record seq is at most `seq` (all of them when `all`).
-  WaiterList TakeUpTo(uint64_t seq, bool all) {
-    WaiterList taken;
-    while (first != nullptr && (all || *first->result <= seq)) {
-      AppendWaiter* w = first;
-      first = w->next;
-      taken.Add(w);
+};
+
+// AppendAsync waiters grouped by the queue they are delivered to (a gateway has one queue per
+// I/O thread: a short list), each group in append order. Grouped as they are appended, so
+// that a sync hands each queue its waiters in one push without reading them one by one (each
+// was last written by its appender, on another core: a cache miss per record).
+struct WaiterGroups {
+  struct Group {
+    AppendQueue* queue;
+    WaiterList list;
+  };
+  absl::InlinedVector<Group, 4> groups;
+  bool empty() const { return groups.empty(); }
+  WaiterList& For(AppendQueue* queue) {
+    for (Group& g : groups)
+      if (g.queue == queue) return g.list;
+    groups.push_back(Group{queue, {}});
+    return groups.back().list;
+  }
+  void Add(AppendWaiter* w) { For(w->queue).Add(w); }
+  void Append(const WaiterGroups& more) {
+    for (const Group& g : more.groups) For(g.queue).Append(g.list);
+  }
+};
+
+// The waiters of records written and not yet durable, by their batch's last seq, oldest
+// first. A sync covers whole batches: every sync ends at some batch's last record.
+struct UnsyncedWaiters {
+  std::deque<std::pair<uint64_t, WaiterGroups>> batches;
+  void Add(uint64_t last_seq, WaiterGroups&& waiters) {
+    if (!waiters.empty()) batches.emplace_back(last_seq, std::move(waiters));
+  }
+  // Takes the waiters of the batches that end at `seq` or before (all of them when `all`).
+  WaiterGroups TakeUpTo(uint64_t seq, bool all) {
+    WaiterGroups taken;
+    while (!batches.empty() && (all || batches.front().first <= seq)) {
+      taken.Append(batches.front().second);
+      batches.pop_front();
     }
-    if (first == nullptr) last = nullptr;
     return taken;
   }
 };
@@ -174,8 +204,8 @@ struct DecisionLog::Impl {
   uint64_t since_checkpoint ABSL_GUARDED_BY(mu) = 0;
   uint64_t last_checkpoint_seq ABSL_GUARDED_BY(mu) = 0;
   std::vector<Op> ops ABSL_GUARDED_BY(mu);  // appended, not yet taken by a writer
-  WaiterList waiters ABSL_GUARDED_BY(mu);   // AppendAsync waiters of the records in ops
-  WaiterList unsynced ABSL_GUARDED_BY(mu);  // waiters of records taken, not yet on disk
+  WaiterGroups waiters ABSL_GUARDED_BY(mu);     // AppendAsync waiters of the records in ops
+  UnsyncedWaiters unsynced ABSL_GUARDED_BY(mu);  // waiters of records taken, not yet on disk
   size_t pending_bytes ABSL_GUARDED_BY(mu) = 0;
   size_t pending_records ABSL_GUARDED_BY(mu) = 0;
   uint64_t durable_seq ABSL_GUARDED_BY(mu) = 0;
@@ -305,16 +335,16 @@ struct DecisionLog::Impl {
   void RecycleLocked(std::vector<Op>* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // After a batch's write (ok or not): its buffers recycled, `writing` released, its waiters
   // queued for the sync that covers them.
-  void EndWriteLocked(std::vector<Op>* batch, const WaiterList& taken, uint64_t covered,
+  void EndWriteLocked(std::vector<Op>* batch, WaiterGroups&& taken, uint64_t covered,
                       const absl::Status& s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Hands the pending ops to the caller, who writes them next (writing = true).
-  void TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void TakeBatchLocked(std::vector<Op>* batch, WaiterGroups* taken) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // After a batch's write (and sync, when `synced`): records what is written and durable,
   // and delivers the waiters of the durable records (unlocking mu meanwhile).
   void FinishBatchLocked(uint64_t covered, const Counts& counts, const absl::Status& s)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Sets each waiter's result and hands each queue its waiters in one push (one Wake).
-  static void Deliver(WaiterList done, const absl::Status& status);
+  static void Deliver(const WaiterGroups& done, const absl::Status& status);
   // fdatasync of the segment, timed (the disk's share of an append).
   static absl::Status SyncSegment(int fd, const std::string& path, Counts* counts);
   // The same after writing what `direct` (if any) holds, timed with it: everything written
@@ -703,25 +733,13 @@ void DecisionLog::Impl::FoldLocked(const Counts& c) {
   stats.prune_errors += c.prune_errors;
 }
 
-// A gateway has one queue per I/O thread, so the groups are a short list.
-void DecisionLog::Impl::Deliver(WaiterList done, const absl::Status& status) {
-  struct Group {
-    AppendQueue* queue;
-    WaiterList list;
-  };
-  absl::InlinedVector<Group, 4> groups;
-  for (AppendWaiter* w = done.first; w != nullptr;) {
-    AppendWaiter* next = w->next;
-    if (!status.ok()) w->result = status;
-    if (w->queue != nullptr) {
-      auto g = std::find_if(groups.begin(), groups.end(),
-                            [q = w->queue](const Group& x) { return x.queue == q; });
-      if (g == groups.end()) g = groups.insert(groups.end(), Group{w->queue, {}});
-      g->list.Add(w);
+void DecisionLog::Impl::Deliver(const WaiterGroups& done, const absl::Status& status) {
+  for (const WaiterGroups::Group& g : done.groups) {
+    if (!status.ok()) {
+      for (AppendWaiter* w = g.list.first; w != nullptr; w = w->next) w->result = status;
     }
-    w = next;
+    if (g.queue != nullptr) g.queue->Push(g.list.first, g.list.last);  // null: read after Flush
   }
-  for (Group& g : groups) g.queue->Push(g.list.first, g.list.last);
 }
 
 // Group commit. A writer takes everything appended since the last batch and writes it; then,
@@ -744,7 +762,7 @@ void DecisionLog::Impl::WriterLoop() {
     // async: the interval passed with nothing appended. sync: woken for checkpoints, or the
     // batch is not ready (another thread is writing: file order is append order).
     if (ops.empty() || (!async && !BatchReadyLocked())) continue;
-    WaiterList taken;
+    WaiterGroups taken;
     TakeBatchLocked(&batch, &taken);
     const uint64_t covered = next_seq - 1;
     bool plain = !async;
@@ -776,7 +794,7 @@ void DecisionLog::Impl::WriterLoop() {
       next_claimed = false;  // used or not (the log failed): the preparer makes the next one
       if (syncer_sleeping) sync_cv.Signal();
     }
-    EndWriteLocked(&batch, taken, covered, s);
+    EndWriteLocked(&batch, std::move(taken), covered, s);
     if (plain && s.ok()) {
       mu.Unlock();
       s = SyncWritten(fd, dw, path, &counts);
@@ -798,20 +816,21 @@ void DecisionLog::Impl::RecycleLocked(std::vector<Op>* batch) {
   batch->clear();
 }
 
-void DecisionLog::Impl::EndWriteLocked(std::vector<Op>* batch, const WaiterList& taken,
+void DecisionLog::Impl::EndWriteLocked(std::vector<Op>* batch, WaiterGroups&& taken,
                                        uint64_t covered, const absl::Status& s) {
   RecycleLocked(batch);
   writing = false;
   write_cv.SignalAll();
-  unsynced.Append(taken);
+  unsynced.Add(covered, std::move(taken));
   if (!s.ok()) return;
   written_seq = std::max(written_seq, covered);
   WakeWriterLocked();  // records appended during the write: the next batch
 }
 
-void DecisionLog::Impl::TakeBatchLocked(std::vector<Op>* batch, WaiterList* taken) {
+void DecisionLog::Impl::TakeBatchLocked(std::vector<Op>* batch, WaiterGroups* taken) {
   batch->swap(ops);
-  *taken = std::exchange(waiters, {});
+  *taken = std::move(waiters);
+  waiters.groups.clear();
   pending_bytes = 0;
   pending_records = 0;
   writer_needed = 0;
@@ -824,7 +843,7 @@ void DecisionLog::Impl::FinishBatchLocked(uint64_t covered, const Counts& counts
   FoldLocked(counts);
   if (!s.ok() && error.ok()) error = s;
   const absl::Status status = error;
-  const WaiterList done = unsynced.TakeUpTo(covered, /*all=*/!status.ok());
+  const WaiterGroups done = unsynced.TakeUpTo(covered, /*all=*/!status.ok());
   mu.Unlock();
   Deliver(done, status);  // outside the lock: appenders go on meanwhile
   mu.Lock();
@@ -857,8 +876,9 @@ void DecisionLog::Commit() {
     const absl::Status status = d.error.ok()
                                     ? absl::FailedPreconditionError("decision log is closed")
                                     : d.error;
-    WaiterList done = d.unsynced.TakeUpTo(0, /*all=*/true);
-    done.Append(std::exchange(d.waiters, {}));
+    WaiterGroups done = d.unsynced.TakeUpTo(0, /*all=*/true);
+    done.Append(d.waiters);
+    d.waiters.groups.clear();
     d.mu.Unlock();
     Impl::Deliver(done, status);
     return;
@@ -873,7 +893,7 @@ void DecisionLog::Commit() {
     d.mu.Unlock();
     return;
   }
-  WaiterList taken;
+  WaiterGroups taken;
   d.TakeBatchLocked(&batch, &taken);
   const uint64_t covered = d.next_seq - 1;
   ++d.in_flight;  // a rotation waits: the segment stays open while this thread writes to it
@@ -883,7 +903,7 @@ void DecisionLog::Commit() {
   d.mu.Unlock();
   const absl::Status s = WriteOps(fd, dw, batch, path);
   d.mu.Lock();
-  d.EndWriteLocked(&batch, taken, covered, s);
+  d.EndWriteLocked(&batch, std::move(taken), covered, s);
   if (s.ok()) {
     if (--d.in_flight == 0) d.quiet_cv.SignalAll();
     if (d.syncer_sleeping) d.sync_cv.Signal();
