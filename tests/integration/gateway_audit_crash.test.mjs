@@ -11,7 +11,7 @@
 // the partial record and continues the chain.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -73,12 +73,23 @@ function load(base, connections) {
 test('kill -9 under load in sync mode: verify passes, every answered decision is logged, restart continues the chain', async () => {
   const dir = tmpDir('eargate-audit-crash-');
   const auditDir = path.join(dir, 'audit');
-  const settings = { audit: { dir: auditDir, durability: 'sync' }, log_level: 'warn' };
+  // 1-MiB segments: the kill comes after rotations into zero-filled segments, which are
+  // written with O_DIRECT (doc/audit_log_format.md §6).
+  const settings = { audit: { dir: auditDir, durability: 'sync', segment_mib: 1 }, log_level: 'warn' };
   const gw = await startGateway(settings, dir);
   started.push(gw.child);
 
   const l = load(gw.base, 32);
-  await waitFor(() => l.answered.length >= 3000, { timeoutMs: 60000 });
+  await waitFor(() => l.answered.length >= 6000, { timeoutMs: 60000 });
+  {
+    const m = await request(gw.base, '/metrics');
+    const value = (name) => Number((m.text.match(new RegExp(`^${name} (\\S+)$`, 'm')) || [])[1]);
+    assert.ok(value('eargate_audit_segments_preallocated_total') >= 1, 'no zero-filled segment before the kill');
+    const fsType = execFileSync('stat', ['-f', '-c', '%T', auditDir], { encoding: 'utf8' }).trim();
+    if (fsType !== 'tmpfs') {
+      assert.ok(value('eargate_audit_segments_direct_total') >= 1, `no O_DIRECT segment before the kill (${fsType})`);
+    }
+  }
   // Its threads are named for top -H and ps -L (src/eargate/server/README.md).
   const names = fs.readdirSync(`/proc/${gw.child.pid}/task`)
     .map((t) => fs.readFileSync(`/proc/${gw.child.pid}/task/${t}/comm`, 'utf8').trim());

@@ -61,13 +61,14 @@ class Parser {
     std::string s;
     if (Scalar(n, key, &s)) *out = Resolve(base_dir_, s);
   }
-  void Uint(const YAML::Node& n, const std::string& key, uint32_t* out, uint64_t max = UINT32_MAX) {
+  void Uint(const YAML::Node& n, const std::string& key, uint32_t* out, uint64_t max = UINT32_MAX,
+            uint64_t min = 0) {
     std::string s;
     if (!Scalar(n, key, &s)) return;
     uint64_t v = 0;
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v > max) {
-      Error(n, key, StrCat("must be an integer in [0, ", max, "] (got '", s, "')"));
+    if (ec != std::errc() || p != s.data() + s.size() || s.empty() || v > max || v < min) {
+      Error(n, key, StrCat("must be an integer in [", min, ", ", max, "] (got '", s, "')"));
       return;
     }
     *out = static_cast<uint32_t>(v);
@@ -183,6 +184,8 @@ class Parser {
                        {"dir", [&](const YAML::Node& v, const std::string& kk) { Path(v, kk, &c->audit.dir); }},
                        {"durability", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.durability); }},
                        {"retention_days", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.retention_days, 36500); }},
+                       {"segment_mib", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.segment_mib, 4096, 1); }},
+                       {"direct_io", [&](const YAML::Node& v, const std::string& kk) { Bool(v, kk, &c->audit.direct_io); }},
                        {"ship_interval_ms", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.ship_interval_ms, 86400000); }},
                        {"node", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.node); }},
                    });

@@ -57,6 +57,11 @@ struct AuditConfig {
   // audit.retention_days: whole log segments older than this are deleted (an anchor checkpoint
   // keeps the rest verifiable); 0 keeps everything. Default five years (the issue text).
   uint32_t retention_days = 1827;
+  // audit.segment_mib: a segment is closed before it would exceed this many MiB (1-4096).
+  uint32_t segment_mib = 64;
+  // audit.direct_io: sync mode writes zero-filled segments with O_DIRECT, past the page cache,
+  // where the filesystem takes it (doc/audit_log_format.md §6); false: through the page cache.
+  bool direct_io = true;
   // audit.ship_interval_ms: with a store (store.url), the log's records are copied to the
   // store's decision_records table this often, for search across a fleet (`eargate audit search
   // --store`); 0 = never. The log stays the record of truth.

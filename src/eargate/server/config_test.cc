@@ -108,6 +108,29 @@ TEST(ConfigTest, AuditRetentionDays) {
       << s.message();
 }
 
+// Test that audit.segment_mib defaults to 64, is read and range-checked (at least 1), and that
+// audit.direct_io defaults to true and takes a boolean.
+TEST(ConfigTest, AuditSegmentSizeAndDirectIo) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.segment_mib, 64u);
+  EXPECT_TRUE(c.audit.direct_io);
+  ASSERT_TRUE(ParseConfig("audit:\n  segment_mib: 1\n  direct_io: false\n", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.segment_mib, 1u);
+  EXPECT_FALSE(c.audit.direct_io);
+  for (const std::string bad : {"0", "4097", "x"}) {
+    absl::Status s = ParseConfig("audit:\n  segment_mib: " + bad + "\n", "gw.yaml", &c);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("gw.yaml:2:16: audit.segment_mib: must be an integer in [1, 4096] (got '" +
+                               bad + "')"),
+              std::string::npos)
+        << s.message();
+  }
+  absl::Status s = ParseConfig("audit:\n  direct_io: maybe\n", "gw.yaml", &c);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("audit.direct_io"), std::string::npos) << s.message();
+}
+
 // Test that validation checks files, URLs, CIDRs and limits, listing every problem.
 TEST(ConfigTest, ValidateListsEveryProblem) {
   Config c;

@@ -181,6 +181,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     store::LogOptions opts;
     opts.durability = *store::ParseDurability(config.audit.durability);
     opts.retention_days = config.audit.retention_days;
+    opts.max_segment_bytes = uint64_t{config.audit.segment_mib} << 20;
+    opts.direct_io = config.audit.direct_io;
     opts.clock = clock;
     auto log = store::DecisionLog::Open(config.audit.dir, opts);
     if (!log.ok()) return log.status();
