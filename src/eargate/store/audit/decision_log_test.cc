@@ -405,6 +405,47 @@ TEST(DirectWriterTest, WritesWholeBlocksPastThePageCache) {
   EXPECT_EQ(bytes.substr(2 * kBlock), std::string(kSize - 2 * kBlock, 'z'));
 }
 
+// Test DirectWriter with appends of every size, flushed at random points, from two threads
+// (appends on one, flushes on the other, as an I/O thread and the syncer): after a last flush
+// the file holds exactly the appended bytes, then zeros to the end of their block.
+TEST(DirectWriterTest, AppendsAndFlushesFromTwoThreadsKeepEveryByte) {
+  TempDir dir;
+  if (!DirectIoSupported(dir.path())) GTEST_SKIP() << "no O_DIRECT on this filesystem";
+  const std::string path = dir.path() + "/segment";
+  constexpr size_t kSize = 8 << 20;
+  WriteAll(path, std::string(kSize, '\0'));
+  auto w = internal::DirectWriter::Open(path);
+  ASSERT_TRUE(w.ok()) << w.status();
+  std::string expect;
+  std::atomic<bool> done{false};
+  std::atomic<int> failures{0};
+  std::thread flusher([&] {
+    while (!done.load()) {
+      if (!(*w)->Flush().ok()) ++failures;
+      std::this_thread::yield();
+    }
+  });
+  uint32_t rng = 12345;
+  while (expect.size() < kSize - 3 * 65536) {
+    rng = rng * 1664525u + 1013904223u;
+    const size_t n = 1 + (rng >> 8) % 20000;  // from a byte to several blocks
+    std::string bytes(n, static_cast<char>('a' + expect.size() % 26));
+    bytes[0] = static_cast<char>('A' + (rng >> 3) % 26);
+    (*w)->Append(bytes);
+    expect += bytes;
+  }
+  done = true;
+  flusher.join();
+  ASSERT_TRUE((*w)->Flush().ok());
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ((*w)->end(), expect.size());
+  w->reset();
+  const std::string bytes = ReadAll(path);
+  ASSERT_EQ(bytes.size(), kSize);
+  EXPECT_TRUE(bytes.compare(0, expect.size(), expect) == 0) << "appended bytes differ";
+  EXPECT_EQ(bytes.find_first_not_of('\0', expect.size()), std::string::npos);
+}
+
 // Test that a sync log writes its zero-filled segments with O_DIRECT: none of their pages is
 // in the page cache while records are appended (the segment in use when the log was opened is
 // written through it, and cached); with a segment size that is not a whole number of blocks,
