@@ -34,10 +34,7 @@ namespace {
 
 using internal::FastSha256;
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(
-      absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
-}
+using internal::Errno;
 
 absl::Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
@@ -345,10 +342,8 @@ struct DecisionLog::Impl {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Sets each waiter's result and hands each queue its waiters in one push (one Wake).
   static void Deliver(const WaiterGroups& done, const absl::Status& status);
-  // fdatasync of the segment, timed (the disk's share of an append).
-  static absl::Status SyncSegment(int fd, const std::string& path, Counts* counts);
-  // The same after writing what `direct` (if any) holds, timed with it: everything written
-  // before the call is durable when it returns OK.
+  // Writes what `direct` (if any) holds and fdatasyncs the segment, timed (the disk's share of
+  // an append): everything written before the call is durable when it returns OK.
   static absl::Status SyncWritten(int fd, internal::DirectWriter* direct, const std::string& path,
                                   Counts* counts);
   // Writes the ops in order and syncs: every record in them is on disk when it returns OK.
@@ -635,10 +630,6 @@ void DecisionLog::Impl::SinkLoop() {
     if (!ok) ++stats.checkpoint_sink_errors;
   }
   mu.Unlock();
-}
-
-absl::Status DecisionLog::Impl::SyncSegment(int fd, const std::string& path, Counts* counts) {
-  return SyncWritten(fd, nullptr, path, counts);
 }
 
 absl::Status DecisionLog::Impl::SyncWritten(int fd, internal::DirectWriter* direct,

@@ -75,6 +75,13 @@ void AppendN(DecisionLog& log, uint64_t from, uint64_t n) {
   }
 }
 
+const char* DurabilityName(Durability d) { return d == Durability::kSync ? "sync" : "async"; }
+LogOptions OptionsFor(Durability d) {
+  LogOptions opt;
+  opt.durability = d;
+  return opt;
+}
+
 // Appends records after the *n appended so far, `step` at a time, until `count` of the log's
 // stats reaches `target` (or 20000 records); returns that count.
 uint64_t AppendUntil(DecisionLog& log, uint64_t DecisionLog::Stats::*count, uint64_t target,
@@ -342,10 +349,9 @@ TEST(DecisionLogTest, RotationEvictsOlderSegmentsFromThePageCache) {
   ASSERT_EQ(::statfs(dir.path().c_str(), &st), 0);
   if (st.f_type == 0x01021994) GTEST_SKIP() << "tmpfs: its pages are the files, never evicted";
   for (Durability durability : {Durability::kSync, Durability::kAsync}) {
-    SCOPED_TRACE(durability == Durability::kSync ? "sync" : "async");
+    SCOPED_TRACE(DurabilityName(durability));
     TempDir d;
-    LogOptions opt;
-    opt.durability = durability;
+    LogOptions opt = OptionsFor(durability);
     opt.direct_io = false;
     opt.max_segment_bytes = 64 << 10;
     auto log = DecisionLog::Open(d.path(), opt);
@@ -712,10 +718,9 @@ TEST(DecisionLogTest, StuckSinkBacklogIsBounded) {
 // the log closes; every line is in the file before it is synced. Sync and async logs.
 TEST(DecisionLogTest, CheckpointFileIsSyncedAtMostOnceASecond) {
   for (Durability mode : {Durability::kSync, Durability::kAsync}) {
-    SCOPED_TRACE(mode == Durability::kSync ? "sync" : "async");
+    SCOPED_TRACE(DurabilityName(mode));
     TempDir dir;
-    LogOptions opt;
-    opt.durability = mode;
+    LogOptions opt = OptionsFor(mode);
     opt.checkpoint_every = 1;
     opt.async_flush_interval = std::chrono::milliseconds(5);
     auto log = DecisionLog::Open(dir.path(), opt);
@@ -997,10 +1002,9 @@ class FileSizeLimit {
 // cuts the part of a record that reached the disk and continues the chain.
 TEST(DecisionLogTest, FailedWriteStopsTheLogUntilReopened) {
   for (Durability durability : {Durability::kSync, Durability::kAsync}) {
-    SCOPED_TRACE(durability == Durability::kSync ? "sync" : "async");
+    SCOPED_TRACE(DurabilityName(durability));
     TempDir dir;
-    LogOptions opt;
-    opt.durability = durability;
+    LogOptions opt = OptionsFor(durability);
     uint64_t acknowledged = 0;
     absl::Status failure;
     {

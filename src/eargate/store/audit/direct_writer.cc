@@ -11,13 +11,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "eargate/store/internal/segment_io.h"
 
 namespace eargate::store::internal {
 namespace {
-
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
-}
 
 size_t RoundUp(size_t n) { return (n + DirectWriter::kBlock - 1) & ~(DirectWriter::kBlock - 1); }
 

@@ -14,10 +14,6 @@
 namespace eargate::store::internal {
 namespace {
 
-absl::Status Errno(std::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
-}
-
 // The last whole record of a segment (seq, hash, time), or the header's predecessor when the
 // segment holds no record.
 struct SegmentEnd {

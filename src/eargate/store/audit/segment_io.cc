@@ -80,6 +80,10 @@ bool AllZero(const char* p, size_t n) {
 }
 }  // namespace
 
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
+}
+
 size_t EndWithoutZeros(const char* data, size_t begin, size_t end) {
   while (end - begin >= sizeof kZeros && AllZero(data + end - sizeof kZeros, sizeof kZeros))
     end -= sizeof kZeros;

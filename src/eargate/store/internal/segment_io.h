@@ -1,10 +1,11 @@
 // Reading a log directory: segment listing, read-only mappings, framing of a segment's bytes
 // into records, and the checkpoint file. Private to eargate_store; shared by the writer's
-// crash recovery and the reader/verifier.
+// crash recovery and the reader/verifier (and Errno by every file of audit/).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,9 @@
 #include "eargate/store/internal/log_format.h"
 
 namespace eargate::store::internal {
+
+// InternalError "<what> <path>: <strerror(errno)>", for a failed system call on a log file.
+absl::Status Errno(std::string_view what, const std::string& path);
 
 // A read-only mapping of a whole file (empty files map to nothing). Move-only.
 class MappedFile {
