@@ -11,7 +11,8 @@
 # /proc/PID/stat): what the log costs the server, apart from wrk's share of the two cores.
 # A sync run is bounded by the disk: with C connections each waiting for its record's
 # fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync latency on the
-# log's filesystem during the sync runs (and before and after) and prints that bound as well.
+# log's filesystem during the sync runs (and before and after) and prints that bound as well,
+# then the sync gateway's own syncs from /metrics: records per sync and their durations.
 #
 #   bench/gateway_audit_bench.sh [EARGATE_BIN]
 #   env: DURATION=2s ROUNDS=5 CONNECTIONS="32 64 128 256 1024" THREADS=2 GW_THREADS=2
@@ -111,9 +112,15 @@ echo "log filesystem: $(df -T "$logs" | awk 'NR==2 {print $1, $2}'); wrk -t$THRE
 read -r f50 f90 f99 < <(fsync_probe)
 echo "fdatasync (1 KiB appends, idle): p50 $f50 ms  p90 $f90 ms  p99 $f99 ms" >&2
 echo "ROUNDS=$ROUNDS rounds of wrk -d$DURATION per gateway and connection count" >&2
+# The sync gateway's own figures: its syncs by duration (a histogram), records and syncs.
+log_figures() {
+  curl -fsS "http://127.0.0.1:$PORT_sync/metrics" |
+    grep -E '^eargate_audit_(sync_duration_seconds_bucket|syncs_total|records_total|sync_seconds_total)'
+}
 for c in $CONNECTIONS; do
   echo "-c$c" >&2
   : > "$tmp/rounds"
+  log_figures > "$tmp/figures0.$c"
   for r in $(seq "$ROUNDS"); do
     names=(nolog sync async)
     declare -A rps=() cpu=()
@@ -128,8 +135,9 @@ for c in $CONNECTIONS; do
     done
     echo "${rps[nolog]} ${rps[sync]} ${rps[async]} ${cpu[nolog]} ${cpu[sync]} ${cpu[async]}" >> "$tmp/rounds"
   done
-  python3 - "$c" "$tmp/rounds" "$tmp/probe.$c" <<'PY'
-import statistics, sys
+  log_figures > "$tmp/figures1.$c"
+  python3 - "$c" "$tmp/rounds" "$tmp/probe.$c" "$tmp/figures0.$c" "$tmp/figures1.$c" <<'PY'
+import re, statistics, sys
 c = int(sys.argv[1])
 rounds = [list(map(float, l.split())) for l in open(sys.argv[2]) if l.strip()]
 probes = [list(map(float, l.split())) for l in open(sys.argv[3]) if l.strip()]
@@ -149,6 +157,24 @@ sync = med([x[1] for x in rounds])
 print(f"  fdatasync during the sync runs: p50 {d50:.3f} ms, p90 {d90:.3f} ms; each request waits for one,"
       f" so sync <= {c} / fdatasync = {c / max(d90, 1e-3) * 1e3:.0f} (p90) .. {c / max(d50, 1e-3) * 1e3:.0f} (p50) req/s;"
       f" measured {c / sync * 1e3:.3f} ms per request")
+def figures(path):
+    f = {}
+    for line in open(path):
+        name, value = line.rsplit(None, 1)
+        f[name] = float(value)
+    return f
+f0, f1 = figures(sys.argv[4]), figures(sys.argv[5])
+delta = {k: f1[k] - f0.get(k, 0) for k in f1}
+syncs = delta.get("eargate_audit_syncs_total", 0)
+if syncs > 0:
+    buckets = sorted((float(re.search(r'le="([^"]+)"', k)[1]), v) for k, v in delta.items()
+                     if k.startswith("eargate_audit_sync_duration_seconds_bucket"))
+    def pct(q):  # the bucket bound that q of the syncs stayed within
+        for bound, n in buckets:
+            if n >= q * syncs: return f"<= {bound * 1e3:g} ms" if bound != float("inf") else "> last bound"
+    print(f"  the sync gateway's own syncs: {syncs:.0f}, {delta['eargate_audit_records_total'] / syncs:.1f} records each,"
+          f" mean {delta['eargate_audit_sync_seconds_total'] / syncs * 1e3:.3f} ms;"
+          f" p50 {pct(0.5)}, p90 {pct(0.9)}, p99 {pct(0.99)} (eargate_audit_sync_duration_seconds)")
 PY
 done
 read -r f50 f90 f99 < <(fsync_probe)

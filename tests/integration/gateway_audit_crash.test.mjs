@@ -85,6 +85,11 @@ test('kill -9 under load in sync mode: verify passes, every answered decision is
     const m = await request(gw.base, '/metrics');
     const value = (name) => Number((m.text.match(new RegExp(`^${name} (\\S+)$`, 'm')) || [])[1]);
     assert.ok(value('eargate_audit_segments_preallocated_total') >= 1, 'no zero-filled segment before the kill');
+    // The syncs' durations, as a histogram: every sync in it.
+    const inf = Number((m.text.match(/^eargate_audit_sync_duration_seconds_bucket\{le="\+Inf"\} (\S+)$/m) || [])[1]);
+    assert.ok(value('eargate_audit_syncs_total') > 0, 'no sync before the kill');
+    assert.equal(inf, value('eargate_audit_syncs_total'), 'the sync-duration histogram misses syncs');
+    assert.equal(value('eargate_audit_sync_duration_seconds_count'), inf);
     const fsType = execFileSync('stat', ['-f', '-c', '%T', auditDir], { encoding: 'utf8' }).trim();
     if (fsType !== 'tmpfs') {
       assert.ok(value('eargate_audit_segments_direct_total') >= 1, `no O_DIRECT segment before the kill (${fsType})`);

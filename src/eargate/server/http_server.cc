@@ -547,6 +547,9 @@ struct HttpServer::Impl {
       f.syncs = st.syncs;
       f.sync_micros = st.sync_micros;
       f.max_sync_micros = st.max_sync_micros;
+      f.sync_bucket_micros.assign(store::DecisionLog::kSyncBucketMicros.begin(),
+                                  store::DecisionLog::kSyncBucketMicros.end());
+      f.sync_buckets.assign(st.sync_buckets.begin(), st.sync_buckets.end());
       f.segments_opened = st.segments_opened;
       f.segments_preallocated = st.segments_preallocated;
       f.segments_direct = st.segments_direct;

@@ -1,6 +1,7 @@
 #include "eargate/server/metrics.h"
 
 #include <cstdio>
+#include <span>
 
 #include "eargate/core/strings.h"
 
@@ -71,6 +72,25 @@ std::string EscapeLabel(std::string_view s) {
   return out;
 }
 
+// The _bucket (cumulative), _sum and _count lines of histogram `name`: counts[i] observations
+// of at most bounds[i] (and more than the bound before), one more count, last, above them all.
+void RenderHistogram(std::string_view name, std::string_view labels, std::span<const double> bounds,
+                     std::span<const uint64_t> counts, double sum, std::string* out) {
+  uint64_t cumulative = 0;
+  std::string_view sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    StrAppend(out, name, "_bucket{", labels, sep, "le=\"");
+    if (i >= bounds.size()) out->append("+Inf");
+    else AppendDouble(out, bounds[i]);
+    StrAppend(out, "\"} ", cumulative, "\n");
+  }
+  std::string lb = labels.empty() ? "" : core::StrCat("{", labels, "}");
+  StrAppend(out, name, "_sum", lb, " ");
+  AppendDouble(out, sum);
+  StrAppend(out, "\n", name, "_count", lb, " ", cumulative, "\n");
+}
+
 }  // namespace
 
 void Histogram::Observe(double seconds) {
@@ -82,19 +102,9 @@ void Histogram::Observe(double seconds) {
 }
 
 void Histogram::Render(std::string_view name, std::string_view labels, std::string* out) const {
-  uint64_t cumulative = 0;
-  std::string sep = labels.empty() ? "" : ",";
-  for (size_t i = 0; i <= kBounds.size(); ++i) {
-    cumulative += buckets_[i].load(std::memory_order_relaxed);
-    StrAppend(out, name, "_bucket{", labels, sep, "le=\"");
-    if (i == kBounds.size()) out->append("+Inf");
-    else AppendDouble(out, kBounds[i]);
-    StrAppend(out, "\"} ", cumulative, "\n");
-  }
-  std::string lb = labels.empty() ? "" : core::StrCat("{", labels, "}");
-  StrAppend(out, name, "_sum", lb, " ");
-  AppendDouble(out, sum_ns_.load(std::memory_order_relaxed) / 1e9);
-  StrAppend(out, "\n", name, "_count", lb, " ", count_.load(std::memory_order_relaxed), "\n");
+  std::array<uint64_t, kBounds.size() + 1> counts;
+  for (size_t i = 0; i < counts.size(); ++i) counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  RenderHistogram(name, labels, kBounds, counts, sum_ns_.load(std::memory_order_relaxed) / 1e9, out);
 }
 
 int Metrics::CodeIndex(int status) {
@@ -260,6 +270,15 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          static_cast<double>(f.sync_micros) / 1e6);
   family("eargate_audit_sync_max_seconds", "gauge", "The slowest sync since start.",
          static_cast<double>(f.max_sync_micros) / 1e6);
+  if (!f.sync_buckets.empty() && f.sync_buckets.size() == f.sync_bucket_micros.size() + 1) {
+    StrAppend(out, "# HELP eargate_audit_sync_duration_seconds Those syncs by duration: the "
+                   "disk's latency, which sync-mode answers wait for.\n"
+                   "# TYPE eargate_audit_sync_duration_seconds histogram\n");
+    std::vector<double> bounds;
+    for (uint32_t us : f.sync_bucket_micros) bounds.push_back(us / 1e6);
+    RenderHistogram("eargate_audit_sync_duration_seconds", "", bounds, f.sync_buckets,
+                    static_cast<double>(f.sync_micros) / 1e6, out);
+  }
   family("eargate_audit_segments_opened_total", "counter", "Log segments opened (rotations).",
          f.segments_opened);
   family("eargate_audit_segments_preallocated_total", "counter",

@@ -134,6 +134,10 @@ class Metrics {
     uint64_t syncs = 0;             // fdatasync calls (group commits)
     uint64_t sync_micros = 0;       // time spent in them
     uint64_t max_sync_micros = 0;   // the slowest
+    // Syncs by duration: sync_buckets[i] counts those of at most sync_bucket_micros[i] µs and
+    // more than the bound before; one more bucket, last, for those slower than every bound.
+    std::vector<uint32_t> sync_bucket_micros;
+    std::vector<uint64_t> sync_buckets;
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, zero-filled ahead
     uint64_t segments_direct = 0;        // of those, written with O_DIRECT

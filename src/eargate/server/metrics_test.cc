@@ -53,6 +53,8 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.syncs = 3;
   f.sync_micros = 1500;
   f.max_sync_micros = 750;
+  f.sync_bucket_micros = {100, 500};
+  f.sync_buckets = {1, 2, 0};
   f.checkpoint_sink_errors = 2;
   f.checkpoint_sink_dropped = 5;
   f.truncated_bytes = 99;
@@ -69,6 +71,12 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "eargate_audit_syncs_total 3\n",
            "eargate_audit_sync_seconds_total 0.0015\n",
            "eargate_audit_sync_max_seconds 0.00075\n",
+           "# TYPE eargate_audit_sync_duration_seconds histogram\n"
+           "eargate_audit_sync_duration_seconds_bucket{le=\"0.0001\"} 1\n"
+           "eargate_audit_sync_duration_seconds_bucket{le=\"0.0005\"} 3\n"
+           "eargate_audit_sync_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+           "eargate_audit_sync_duration_seconds_sum 0.0015\n"
+           "eargate_audit_sync_duration_seconds_count 3\n",
            "eargate_audit_checkpoint_sink_errors_total 2\n",
            "eargate_audit_checkpoint_sink_dropped_total 5\n",
            "eargate_audit_truncated_bytes 99\n",

@@ -24,6 +24,7 @@
 //   EG_ASSIGN_OR_RETURN(uint64_t seq, log->Append({.decision_id = id, .person_id = p, ...}));
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -192,12 +193,21 @@ class DecisionLog {
   // Drains, syncs, writes a final checkpoint and stops the writer. Idempotent.
   absl::Status Close();
 
+  // Upper bounds, in microseconds, of Stats::sync_buckets: a sync (the records' O_DIRECT write
+  // and the fdatasync) of d microseconds counts in the first bucket whose bound is >= d; the
+  // last bucket counts the syncs slower than every bound.
+  static constexpr std::array<uint32_t, 13> kSyncBucketMicros = {
+      25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000, 10000000};
+
   struct Stats {
     uint64_t appended = 0;  // records appended by this process
     uint64_t syncs = 0;     // fdatasync calls on segments (group commits)
     uint64_t sync_micros = 0;      // time spent in those syncs (the disk's share; with O_DIRECT
                                    // segments, the records' write and the fdatasync)
     uint64_t max_sync_micros = 0;  // the slowest of them
+    // Those syncs by duration (kSyncBucketMicros; not cumulative): the disk's latency tail,
+    // which is what sync-mode answers wait for beyond their CPU.
+    std::array<uint64_t, kSyncBucketMicros.size() + 1> sync_buckets{};
     uint64_t segments_opened = 0;
     uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)
     uint64_t segments_direct = 0;        // of those, written with O_DIRECT (LogOptions::direct_io)

@@ -252,6 +252,7 @@ struct DecisionLog::Impl {
   struct Counts {
     uint64_t syncs = 0, sync_micros = 0, max_sync_micros = 0, segments = 0, preallocated = 0,
              direct = 0, pruned = 0, prune_errors = 0;
+    std::array<uint64_t, kSyncBucketMicros.size() + 1> sync_buckets{};
   };
   std::vector<std::thread> writers;
   // The syncer: fdatasyncs what event loops' Commits wrote, one sync after another, and
@@ -298,9 +299,11 @@ struct DecisionLog::Impl {
 
   absl::Status Recover();
   absl::Status OpenSegmentForAppend(uint64_t number, uint64_t size);
-  // Closes the current segment (synced, its zero tail cut) and opens segment `number` with
-  // `header`: the zero-filled kNextSegmentFile renamed when `prepared`, else a new file.
-  absl::Status CreateSegment(uint64_t number, const std::string& header, bool prepared = false);
+  // Closes the current segment (synced, counted in `counts`, its zero tail cut) and opens
+  // segment `number` with `header`: the zero-filled kNextSegmentFile renamed when `prepared`,
+  // else a new file.
+  absl::Status CreateSegment(uint64_t number, const std::string& header, bool prepared,
+                             Counts* counts);
   // Evicts a closed, synced segment from the page cache. A rotation drops the one before the
   // segment it closes: records are written once and read rarely (the shipper reads the last
   // second's, which stay cached), so the log does not push other files out of memory, and the
@@ -391,10 +394,9 @@ absl::Status DecisionLog::Impl::CutZeroTail() {
 }
 
 absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string& header,
-                                              bool prepared) {
+                                              bool prepared, Counts* counts) {
   if (seg_fd >= 0) {
-    if (direct) EG_RETURN_IF_ERROR(direct->Flush());
-    if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
+    EG_RETURN_IF_ERROR(SyncWritten(seg_fd, direct.get(), seg_path, counts));
     // Not synced: a zero tail left by a crash is read as the end of the records.
     EG_RETURN_IF_ERROR(CutZeroTail());
     direct.reset();
@@ -488,7 +490,8 @@ absl::Status DecisionLog::Impl::Recover() {
     std::string header = internal::EncodeSegmentHeader(1, 1, head, sha);
     segment_bytes = header.size();
     stats.segments_opened = 1;
-    return CreateSegment(1, header);
+    Counts none;  // no segment open: nothing to sync
+    return CreateSegment(1, header, /*prepared=*/false, &none);
   }
   const auto& last = segments.back();
   EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(last.path));
@@ -642,6 +645,9 @@ absl::Status DecisionLog::Impl::SyncWritten(int fd, internal::DirectWriter* dire
           .count());
   counts->sync_micros += us;
   counts->max_sync_micros = std::max(counts->max_sync_micros, us);
+  ++counts->sync_buckets[static_cast<size_t>(
+      std::lower_bound(kSyncBucketMicros.begin(), kSyncBucketMicros.end(), us) -
+      kSyncBucketMicros.begin())];
   ++counts->syncs;
   return absl::OkStatus();
 }
@@ -660,11 +666,11 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts, bo
         dirty = true;
         break;
       case Op::kRotate:
-        EG_RETURN_IF_ERROR(CreateSegment(op.segment, op.bytes, std::exchange(use_next, false)));
+        EG_RETURN_IF_ERROR(
+            CreateSegment(op.segment, op.bytes, std::exchange(use_next, false), counts));
         counts->preallocated += seg_prealloc ? 1 : 0;
         counts->direct += direct ? 1 : 0;
         ++counts->segments;
-        ++counts->syncs;
         dirty = false;
         rotated_to = op.segment;
         break;
@@ -717,6 +723,7 @@ void DecisionLog::Impl::FoldLocked(const Counts& c) {
   stats.syncs += c.syncs;
   stats.sync_micros += c.sync_micros;
   stats.max_sync_micros = std::max(stats.max_sync_micros, c.max_sync_micros);
+  for (size_t i = 0; i < c.sync_buckets.size(); ++i) stats.sync_buckets[i] += c.sync_buckets[i];
   stats.segments_opened += c.segments;
   stats.segments_preallocated += c.preallocated;
   stats.segments_direct += c.direct;

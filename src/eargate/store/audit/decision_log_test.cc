@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <numeric>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -590,6 +591,15 @@ TEST(DecisionLogTest, GroupCommitManyThreads) {
   auto stats = (*log)->stats();
   EXPECT_EQ(stats.appended, static_cast<uint64_t>(kThreads * kPer));
   EXPECT_LE(stats.syncs, stats.appended);
+  // Every sync is in one duration bucket, and its time in their sum.
+  EXPECT_GT(stats.syncs, 0u);
+  EXPECT_EQ(std::accumulate(stats.sync_buckets.begin(), stats.sync_buckets.end(), uint64_t{0}),
+            stats.syncs);
+  uint64_t lower = 0;  // each bucket's syncs took more than the bound before
+  for (size_t i = 0; i < DecisionLog::kSyncBucketMicros.size(); ++i) {
+    lower += stats.sync_buckets[i + 1] * DecisionLog::kSyncBucketMicros[i];
+  }
+  EXPECT_GE(stats.sync_micros, lower);
   ASSERT_TRUE((*log)->Close().ok());
   auto report = VerifyLog(dir.path());
   ASSERT_TRUE(report.ok());
