@@ -103,8 +103,11 @@ void Histogram::Observe(double seconds) {
 
 void Histogram::Render(std::string_view name, std::string_view labels, std::string* out) const {
   std::array<uint64_t, kBounds.size() + 1> counts;
-  for (size_t i = 0; i < counts.size(); ++i) counts[i] = buckets_[i].load(std::memory_order_relaxed);
-  RenderHistogram(name, labels, kBounds, counts, sum_ns_.load(std::memory_order_relaxed) / 1e9, out);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    counts[i] = buckets_[i].load(std::memory_order_relaxed);
+  }
+  const double sum = sum_ns_.load(std::memory_order_relaxed) / 1e9;
+  RenderHistogram(name, labels, kBounds, counts, sum, out);
 }
 
 int Metrics::CodeIndex(int status) {
