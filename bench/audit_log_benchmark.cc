@@ -1,6 +1,7 @@
 // The decision log's speed: appends per second in sync mode (group commit, many threads) and
 // async mode, and verify speed. Targets (issue 5): >= 100,000 records/s sync with group
-// commit; verify >= 1,000,000 records/s. The records are ~420-byte decision payloads.
+// commit; verify >= 1,000,000 records/s. The records are ~420-byte decision payloads. And what
+// a fleet node's shipper reads each second (BM_ShipRead).
 //
 //   build/release/bench/audit_log_benchmark [--benchmark_filter=Sync]
 //
@@ -12,6 +13,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -235,6 +237,73 @@ BENCHMARK(BM_Verify)
     ->Args({500000, 1})
     ->UseRealTime()
     ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+// Appends n records to `log` from 32 threads (sync mode: group commits).
+void AppendMany(DecisionLog& log, int64_t n) {
+  constexpr int kThreads = 32;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&log, n, t] {
+      const LogEntry e = Entry();
+      for (int64_t i = t; i < n; i += kThreads) {
+        if (!log.Append(e).ok()) std::abort();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+}
+
+// What a fleet node's shipper reads at each ship (every second): the records appended since
+// the last one, from the live segment of an open sync log (64-MiB segments; after the first,
+// zero-filled and written with O_DIRECT). Arg 0: 0 = ScanLogFrom(the last shipped seq), as the
+// shipper read up to session 9 (the live segment mapped whole and framed from its start);
+// 1 = ScanLogAfter(the last shipped record): only the bytes after it. Arg 1: records in the
+// log first (130000: ~36 k into the second segment; 180000: ~86 k). 1000 new records a ship.
+void BM_ShipRead(benchmark::State& state) {
+  using eargate::store::LogPosition;
+  using eargate::store::LogRecord;
+  const bool after = state.range(0) != 0;
+  constexpr int64_t kNew = 1000;
+  const std::string dir = NewDir();
+  auto log = DecisionLog::Open(dir, LogOptions{});
+  if (!log.ok()) std::abort();
+  AppendMany(**log, state.range(1));
+  LogPosition last;
+  (void)eargate::store::ScanLogFrom(dir, static_cast<uint64_t>(state.range(1)), {},
+                                    [&](const LogRecord& r) {
+                                      last = {r.seq, r.hash, r.segment, r.offset};
+                                      return true;
+                                    });
+  for (auto _ : state) {
+    state.PauseTiming();
+    AppendMany(**log, kNew);
+    state.ResumeTiming();
+    int64_t n = 0;
+    LogPosition next;
+    auto fn = [&](const LogRecord& r) {
+      if (r.seq > last.seq) ++n, next = {r.seq, r.hash, r.segment, r.offset};
+      return true;
+    };
+    absl::Status s = after ? eargate::store::ScanLogAfter(dir, last, fn)
+                           : eargate::store::ScanLogFrom(dir, last.seq, {}, fn);
+    if (!s.ok() || n != kNew) {
+      state.SkipWithError("the new records were not read");
+      break;
+    }
+    last = next;
+  }
+  state.SetItemsProcessed(state.iterations() * kNew);
+  state.counters["segment"] = static_cast<double>(last.segment);
+  state.counters["direct_segments"] = static_cast<double>((*log)->stats().segments_direct);
+  (void)(*log)->Close();
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_ShipRead)
+    ->ArgsProduct({{0, 1}, {130000, 180000}})
+    ->ArgNames({"after", "records"})
+    ->UseRealTime()
+    ->Iterations(20)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -38,6 +38,25 @@ absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
 absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
                          const std::function<bool(const LogRecord&)>& fn);
 
+// Where a record is, for a reader that resumes after it (ScanLogAfter).
+struct LogPosition {
+  uint64_t seq = 0;
+  core::Sha256Digest hash{};  // the record's: the one found there must be the same
+  uint64_t segment = 0;       // segment number
+  uint64_t offset = 0;        // byte offset of the record in its segment file
+};
+
+// Calls fn(record) for the records after the one at `after` (a record a scan delivered), in
+// log order, to the end of what is written; fn returns false to stop. Reads only the bytes
+// after that record: not the records before it in its segment, nor the zeros preallocated
+// after the last one. Each record must continue the chain (the next seq, the previous hash).
+// In the newest segment the scan ends quietly at the first bytes that are not a whole record
+// (one being written). FailedPrecondition when the record at `after` is not there any more
+// (its segment pruned or replaced), or a closed segment is damaged after it: ScanLogFrom
+// then reads around the damage.
+absl::Status ScanLogAfter(const std::string& dir, const LogPosition& after,
+                          const std::function<bool(const LogRecord&)>& fn);
+
 struct VerifyProblem {
   std::string segment_file;  // base name; empty for problems not in a segment
   uint64_t offset = 0;       // byte offset in the segment file

@@ -93,13 +93,6 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
                                                                   size_t batch) {
   if (batch == 0) batch = 1;
   EG_ASSIGN_OR_RETURN(uint64_t highest, HighestShipped());
-  std::string highest_hash;
-  if (highest > 0) {
-    EG_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT hash FROM decision_records WHERE node = $1 "
-                                              "AND seq = $2",
-                                              {node_, static_cast<int64_t>(highest)}));
-    if (!rows.empty() && rows[0][0]) highest_hash = *rows[0][0];
-  }
   const std::string insert =
       absl::StrCat("INSERT INTO decision_records (", kColumns,
                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
@@ -107,6 +100,7 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
   ShipResult result;
   result.last_seq = highest;
   std::vector<std::vector<SqlValue>> pending;
+  LogPosition pending_last;  // where the last pending record is
   absl::Status failed;
   auto flush = [&]() -> absl::Status {
     if (pending.empty()) return absl::OkStatus();
@@ -124,27 +118,14 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
       (void)db_->ExecScript("ROLLBACK");
       return s;
     }
-    result.last_seq = static_cast<uint64_t>(std::get<int64_t>(pending.back()[1]));
+    result.last_seq = pending_last.seq;
+    shipped_ = pending_last;
     pending.clear();
     return absl::OkStatus();
   };
   simdjson::dom::parser parser;
-  bool checked = highest == 0;
-  uint64_t log_last = 0;
-  EG_RETURN_IF_ERROR(ScanLogFrom(dir, highest, {}, [&](const LogRecord& r) {
-    log_last = r.seq;
-    if (r.seq <= highest) {
-      if (r.seq == highest) {
-        if (core::HexEncode(r.hash) != highest_hash) {
-          failed = absl::FailedPreconditionError(absl::StrCat(
-              "the store's record seq ", highest, " of node '", node_,
-              "' differs from the log's (", dir, "): another log was shipped under this node name"));
-          return false;
-        }
-        checked = true;
-      }
-      return true;
-    }
+  // Queues a record after the store's highest for the next transaction.
+  auto ship = [&](const LogRecord& r) {
     std::vector<SqlValue> params;
     params.reserve(11);
     params.emplace_back(node_);
@@ -163,15 +144,62 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
       params.emplace_back(std::move(policy));
     params.emplace_back(std::string(r.payload));
     pending.push_back(std::move(params));
+    pending_last = LogPosition{r.seq, r.hash, r.segment, r.offset};
     if (pending.size() >= batch) {
       failed = flush();
       if (!failed.ok()) return false;
     }
     return true;
+  };
+
+  // Resuming after the record this shipper shipped (or checked) last: only the bytes after it.
+  if (shipped_ && shipped_dir_ == dir && shipped_->seq == highest && highest > 0) {
+    absl::Status s = ScanLogAfter(dir, *shipped_, ship);
+    if (!failed.ok()) return failed;
+    if (s.ok()) {
+      EG_RETURN_IF_ERROR(flush());
+      result.resumed = true;
+      return result;
+    }
+    if (!absl::IsFailedPrecondition(s)) return s;
+    // The record moved (a pruned or replaced segment) or a closed segment is damaged after
+    // it: what was read is shipped, and the scan below reads the log around the damage.
+    EG_RETURN_IF_ERROR(flush());
+    highest = result.last_seq;
+  }
+  shipped_.reset();
+  shipped_dir_ = dir;
+
+  std::string highest_hash;
+  if (highest > 0) {
+    EG_ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT hash FROM decision_records WHERE node = $1 "
+                                              "AND seq = $2",
+                                              {node_, static_cast<int64_t>(highest)}));
+    if (!rows.empty() && rows[0][0]) highest_hash = *rows[0][0];
+  }
+  bool checked = highest == 0;
+  uint64_t log_last = 0;
+  EG_RETURN_IF_ERROR(ScanLogFrom(dir, highest, {}, [&](const LogRecord& r) {
+    log_last = r.seq;
+    if (r.seq <= highest) {
+      if (r.seq == highest) {
+        if (core::HexEncode(r.hash) != highest_hash) {
+          failed = absl::FailedPreconditionError(absl::StrCat(
+              "the store's record seq ", highest, " of node '", node_,
+              "' differs from the log's (", dir, "): another log was shipped under this node name"));
+          return false;
+        }
+        checked = true;
+        shipped_ = LogPosition{r.seq, r.hash, r.segment, r.offset};
+      }
+      return true;
+    }
+    return ship(r);
   }));
   if (!failed.ok()) return failed;
   EG_RETURN_IF_ERROR(flush());
   if (!checked && log_last < highest) {
+    shipped_.reset();
     return absl::FailedPreconditionError(
         absl::StrCat("the store holds records of node '", node_, "' up to seq ", highest,
                      " but the log in ", dir, " ends at seq ", log_last,

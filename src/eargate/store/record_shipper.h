@@ -6,7 +6,10 @@
 // Shipping is idempotent and resumable: it continues after the highest seq the store holds for
 // the node, inserts with ON CONFLICT DO NOTHING, and first checks that the store's newest row
 // for the node has the hash of the log's record at that seq (a different chain shipped under
-// the same node name is refused, not mixed in).
+// the same node name is refused, not mixed in). A shipper then remembers where that record is
+// in the log, and its next ship reads only the bytes after it (the live segment is not read
+// again from its start, nor its preallocated zeros), as long as the store's highest seq is
+// still the one it shipped.
 //
 // Thread-compatible: one RecordShipper per thread (it holds one connection).
 //
@@ -67,6 +70,7 @@ class RecordShipper {
   struct ShipResult {
     uint64_t shipped = 0;   // rows inserted
     uint64_t last_seq = 0;  // the highest seq now in the store for the node
+    bool resumed = false;   // read only the log after the record shipped last (ScanLogAfter)
   };
   // Ships every record of the log in `dir` after HighestShipped(), in transactions of
   // `batch` records. FailedPrecondition when the store's newest row for the node does not
@@ -81,6 +85,10 @@ class RecordShipper {
   RecordShipper(std::unique_ptr<internal::SqlDb> db, std::string node);
   std::unique_ptr<internal::SqlDb> db_;
   std::string node_;
+  // Where the log's record at the store's highest seq is, once a ship has found or shipped
+  // it: the next ship reads only what follows (ScanLogAfter), not its segment again.
+  std::optional<LogPosition> shipped_;
+  std::string shipped_dir_;  // the log it is in
 };
 
 }  // namespace eargate::store

@@ -4,11 +4,13 @@
 #include "eargate/store/record_shipper.h"
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/internal/log_format.h"
 #include "eargate/store/testing/store_fixture.h"
 #include "gtest/gtest.h"
 
@@ -143,6 +145,84 @@ TEST_P(ShipperTest, RefusesAnotherChainUnderTheSameNode) {
             std::string::npos);
   EXPECT_EQ((*a)->HighestShipped().value(), 20u);
   EXPECT_EQ(RecordShipper::Open(url(), "").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// Test that a shipper keeps shipping from a log that is open and appending (its live segment
+// zero-filled and written with O_DIRECT after the first rotations), each ship only the new
+// records, and that damage in a closed segment after what it shipped is shipped around (the
+// damaged record is not shipped, the ones after it are).
+TEST_P(ShipperTest, ShipsFromAnOpenLogAndAroundDamage) {
+  const std::string dir = LogDir("live");
+  LogOptions opt;
+  opt.max_segment_bytes = 64 << 10;
+  auto log = DecisionLog::Open(dir, opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  int next = 1;
+  auto append = [&](int n) {
+    for (int end = next + n; next < end; ++next) {
+      std::string id = absl::StrCat("live-d", next);
+      LogEntry e;
+      e.decision_id = id;
+      e.person_id = "cust-1";
+      e.item = "mythos-5";
+      e.time = 1781352000 + next;
+      e.outcome = core::Outcome::kAllow;
+      std::string payload = absl::StrCat(R"({"decision_id":")", id, R"(","n":)", next, "}");
+      e.payload = payload;
+      ASSERT_TRUE((*log)->Append(e).ok());
+    }
+  };
+  auto shipper = RecordShipper::Open(url(), "live");
+  ASSERT_TRUE(shipper.ok()) << shipper.status();
+  uint64_t total = 0;
+  for (int round = 0; round < 4; ++round) {
+    append(500);
+    auto r = (*shipper)->ShipOnce(dir, 300);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->shipped, 500u);
+    EXPECT_EQ(r->last_seq, static_cast<uint64_t>(next - 1));
+    EXPECT_EQ(r->resumed, round > 0);  // the first ship scans the log; then only what follows
+    total += r->shipped;
+  }
+  EXPECT_GE((*log)->stats().segments_direct, 1u);
+
+  // Damage record 2050's framing, in a segment closed by the time it is shipped.
+  append(100);  // 2001..2100
+  uint64_t victim_segment = 0, victim_offset = 0, last_segment = 0;
+  append(1500);  // rotations: the victim's segment is closed
+  ASSERT_TRUE((*log)->Flush().ok());
+  ASSERT_TRUE(ScanLog(dir, {}, [&](const LogRecord& rec) {
+                if (rec.seq == 2050) victim_segment = rec.segment, victim_offset = rec.offset;
+                last_segment = rec.segment;
+                return true;
+              }).ok());
+  ASSERT_LT(victim_segment, last_segment);
+  const std::string victim_path = absl::StrCat(dir, "/", internal::SegmentFileName(victim_segment));
+  {
+    std::fstream f(victim_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(victim_offset + 5));
+    f.put(0x7f);  // its body length, now far too large
+  }
+  auto r = (*shipper)->ShipOnce(dir, 300);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 1599u);  // 2001..3600 but 2050
+  EXPECT_EQ(r->last_seq, 3600u);
+  EXPECT_FALSE(r->resumed);  // it stopped at the damage and scanned around it
+  total += r->shipped;
+  // And on from there.
+  append(50);
+  r = (*shipper)->ShipOnce(dir, 300);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->shipped, 50u);
+  EXPECT_TRUE(r->resumed);
+  total += r->shipped;
+  ShippedFilter f;
+  f.node = "live";
+  std::vector<ShippedRecord> rows = Search(**shipper, f);
+  EXPECT_EQ(rows.size(), total);
+  f.decision_id = "live-d2050";
+  EXPECT_TRUE(Search(**shipper, f).empty());
+  ASSERT_TRUE((*log)->Close().ok());
 }
 
 INSTANTIATE_STORE_TEST(ShipperTest);

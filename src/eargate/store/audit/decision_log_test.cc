@@ -569,6 +569,124 @@ TEST(DecisionLogTest, ScanLogFromSkipsOldSegments) {
   EXPECT_LE(segments.size(), 2u);
 }
 
+// The seqs ScanLogAfter delivers after `after`, and its status.
+std::pair<std::vector<uint64_t>, absl::Status> SeqsAfter(const std::string& dir,
+                                                         const LogPosition& after) {
+  std::vector<uint64_t> seqs;
+  absl::Status s = ScanLogAfter(dir, after, [&](const LogRecord& r) {
+    seqs.push_back(r.seq);
+    return true;
+  });
+  return {seqs, s};
+}
+LogPosition PositionOf(const std::string& dir, uint64_t seq) {
+  LogPosition p;
+  EXPECT_TRUE(ScanLog(dir, {}, [&](const LogRecord& r) {
+                if (r.seq != seq) return true;
+                p = {r.seq, r.hash, r.segment, r.offset};
+                return false;
+              }).ok());
+  EXPECT_EQ(p.seq, seq);
+  return p;
+}
+std::vector<uint64_t> Range(uint64_t from, uint64_t to) {
+  std::vector<uint64_t> v;
+  for (uint64_t i = from; i <= to; ++i) v.push_back(i);
+  return v;
+}
+
+// Test that ScanLogAfter delivers exactly the records after a position, across rotations and
+// from the live, zero-filled segment of an open log (sync and async), and the ones appended
+// after that on the next scan.
+TEST(DecisionLogTest, ScanLogAfterReadsOnlyWhatFollows) {
+  for (Durability durability : {Durability::kSync, Durability::kAsync}) {
+    SCOPED_TRACE(DurabilityName(durability));
+    TempDir dir;
+    LogOptions opt = OptionsFor(durability);
+    opt.max_segment_bytes = 64 << 10;  // zero-filled segments come after the first (sync)
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendN(**log, 1, 400);
+    ASSERT_TRUE((*log)->Flush().ok());
+    const LogPosition at100 = PositionOf(dir.path(), 100);
+    auto [seqs, s] = SeqsAfter(dir.path(), at100);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(seqs, Range(101, 400));
+    // From the last record: nothing yet; then what was appended since.
+    const LogPosition at400 = PositionOf(dir.path(), 400);
+    std::tie(seqs, s) = SeqsAfter(dir.path(), at400);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_TRUE(seqs.empty());
+    AppendN(**log, 401, 300);
+    ASSERT_TRUE((*log)->Flush().ok());
+    std::tie(seqs, s) = SeqsAfter(dir.path(), at400);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(seqs, Range(401, 700));
+    // fn returning false stops the scan.
+    int calls = 0;
+    ASSERT_TRUE(ScanLogAfter(dir.path(), at100, [&](const LogRecord&) { return ++calls < 3; }).ok());
+    EXPECT_EQ(calls, 3);
+    if (durability == Durability::kSync) {
+      EXPECT_GE((*log)->stats().segments_preallocated, 1u);  // the scan ended at zeros
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+    std::tie(seqs, s) = SeqsAfter(dir.path(), at100);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(seqs, Range(101, 700));
+  }
+}
+
+// Test that ScanLogAfter refuses a position whose record is not there any more and damage in
+// a closed segment after it (ScanLogFrom reads around that), and stops quietly at a torn
+// record at the end of the newest segment.
+TEST(DecisionLogTest, ScanLogAfterRefusesWhatItCannotFollow) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok());
+    AppendN(**log, 1, 120);
+  }
+  const std::vector<RecordPos> pos = Positions(dir.path());
+  ASSERT_EQ(pos.size(), 120u);
+  const LogPosition at10 = PositionOf(dir.path(), 10);
+  // Not a record at that offset, or another seq there: refused.
+  LogPosition off = at10;
+  off.offset += 1;
+  EXPECT_TRUE(absl::IsFailedPrecondition(SeqsAfter(dir.path(), off).second));
+  LogPosition other = at10;
+  other.seq = 11;
+  EXPECT_TRUE(absl::IsFailedPrecondition(SeqsAfter(dir.path(), other).second));
+  LogPosition rewritten = at10;  // the same seq there, but another record (another chain)
+  rewritten.hash[0] ^= 1;
+  EXPECT_TRUE(absl::IsFailedPrecondition(SeqsAfter(dir.path(), rewritten).second));
+  LogPosition gone = at10;
+  gone.segment = 999;
+  EXPECT_TRUE(absl::IsFailedPrecondition(SeqsAfter(dir.path(), gone).second));
+
+  // A damaged record (its length) in a closed segment after the position: the records before
+  // it are delivered, then FailedPrecondition.
+  const RecordPos& victim = pos[59];  // seq 60
+  ASSERT_NE(victim.file, pos.back().file);
+  std::string bytes = ReadAll(victim.file);
+  bytes[victim.offset + 5] = 0x7f;
+  WriteAll(victim.file, bytes);
+  auto [seqs, s] = SeqsAfter(dir.path(), at10);
+  EXPECT_TRUE(absl::IsFailedPrecondition(s)) << s;
+  EXPECT_EQ(seqs, Range(11, 59));
+
+  // A torn record at the end of the newest segment: the scan ends before it.
+  const RecordPos& last = pos.back();
+  bytes = ReadAll(last.file);
+  bytes.resize(last.offset + last.size - 7);
+  WriteAll(last.file, bytes);
+  const LogPosition at100 = PositionOf(dir.path(), 100);
+  std::tie(seqs, s) = SeqsAfter(dir.path(), at100);
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(seqs, Range(101, 119));
+}
+
 // Test that a second writer on the same directory is refused.
 TEST(DecisionLogTest, OneWriterPerDirectory) {
   TempDir dir;

@@ -137,6 +137,77 @@ absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const Record
   return absl::OkStatus();
 }
 
+absl::Status ScanLogAfter(const std::string& dir, const LogPosition& after,
+                          const std::function<bool(const LogRecord&)>& fn) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  auto seg = std::find_if(segments.begin(), segments.end(),
+                          [&](const internal::SegmentFile& f) { return f.number == after.segment; });
+  auto moved = [&](const std::string& why) {
+    return absl::FailedPreconditionError(absl::StrCat(dir, ": after seq ", after.seq, " (segment ",
+                                                      after.segment, " offset ", after.offset,
+                                                      "): ", why));
+  };
+  if (seg == segments.end()) return moved("the segment is gone");
+  FastSha256 sha;
+  uint64_t seq = after.seq;  // the chain so far: its last record's seq and hash
+  core::Sha256Digest head{};
+  for (; seg != segments.end(); ++seg) {
+    const bool newest = seg + 1 == segments.end();
+    EG_ASSIGN_OR_RETURN(internal::MappedFile file,
+                        internal::MappedFile::Open(seg->path, /*populate=*/false));
+    const char* data = file.data();
+    const size_t size = file.size();
+    size_t pos = 0;
+    if (seg->number == after.segment) {
+      const size_t n = after.offset < size ? internal::FrameRecord(data + after.offset,
+                                                                   size - after.offset)
+                                           : 0;
+      LogRecord r;
+      if (n == 0 || !internal::DecodeRecord(data + after.offset, n, &r) || r.seq != after.seq ||
+          r.hash != after.hash)
+        return moved("no such record there any more");
+      head = r.hash;
+      pos = after.offset + n;
+    } else {
+      // A segment after it: its header continues the chain (a rotation being made shows a
+      // header of zeros in the newest segment: nothing to read yet).
+      internal::SegmentHeader h;
+      if (size < internal::kSegmentHeaderSize || !internal::DecodeSegmentHeader(data, sha, &h)) {
+        if (newest) return absl::OkStatus();
+        return moved(absl::StrCat("segment ", seg->number, ": no valid header"));
+      }
+      if (h.segment != seg->number || h.first_seq != seq + 1 || h.prev != head)
+        return moved(absl::StrCat("segment ", seg->number, " does not continue the chain"));
+      pos = internal::kSegmentHeaderSize;
+    }
+    while (pos < size) {
+      const size_t n = internal::FrameRecord(data + pos, size - pos);
+      LogRecord r;
+      bool whole = n > 0 && internal::DecodeRecord(data + pos, n, &r) && r.seq == seq + 1 &&
+                   r.prev_hash == head;
+      if (whole) {
+        // As FrameSegment: a record followed by the next one's magic is whole; the last one
+        // (before zeros or a record being written) proves it by its hash.
+        const size_t next = pos + n;
+        whole = (size - next >= 4 && std::memcmp(data + next, internal::kRecordMagic, 4) == 0) ||
+                internal::StoredHashMatches(data + pos, n, sha);
+      }
+      if (!whole) {
+        if (newest || internal::AllZero(data + pos, size - pos)) break;  // the end of the records
+        return moved(absl::StrCat("segment ", seg->number, " offset ", pos, ": damaged"));
+      }
+      r.segment = seg->number;
+      r.offset = pos;
+      if (!fn(r)) return absl::OkStatus();
+      seq = r.seq;
+      head = r.hash;
+      pos += n;
+    }
+    if (newest) break;
+  }
+  return absl::OkStatus();
+}
+
 std::string FormatProblem(const VerifyProblem& p) {
   std::string out;
   if (!p.segment_file.empty()) absl::StrAppend(&out, p.segment_file, " offset ", p.offset, " ");

@@ -16,7 +16,7 @@
 
 namespace eargate::store::internal {
 
-absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
+absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path, bool populate) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return absl::NotFoundError(absl::StrCat(path, ": ", std::strerror(errno)));
   struct stat st;
@@ -28,7 +28,8 @@ absl::StatusOr<MappedFile> MappedFile::Open(const std::string& path) {
   MappedFile m;
   m.size_ = static_cast<size_t>(st.st_size);
   if (m.size_ > 0) {
-    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    void* p = ::mmap(nullptr, m.size_, PROT_READ, MAP_PRIVATE | (populate ? MAP_POPULATE : 0),
+                     fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);
@@ -71,6 +72,7 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
 
 namespace {
 constexpr char kZeros[4096] = {};
+}  // namespace
 
 bool AllZero(const char* p, size_t n) {
   for (; n >= sizeof kZeros; p += sizeof kZeros, n -= sizeof kZeros) {
@@ -78,7 +80,6 @@ bool AllZero(const char* p, size_t n) {
   }
   return std::memcmp(p, kZeros, n) == 0;
 }
-}  // namespace
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));

@@ -21,7 +21,9 @@ absl::Status Errno(std::string_view what, const std::string& path);
 // A read-only mapping of a whole file (empty files map to nothing). Move-only.
 class MappedFile {
  public:
-  static absl::StatusOr<MappedFile> Open(const std::string& path);
+  // `populate`: read the whole file in now (a reader of all of it); else pages are read as
+  // they are touched (a reader of a part, such as the records after a position).
+  static absl::StatusOr<MappedFile> Open(const std::string& path, bool populate = true);
   MappedFile() = default;
   MappedFile(MappedFile&& o) noexcept { *this = std::move(o); }
   MappedFile& operator=(MappedFile&& o) noexcept;
@@ -45,6 +47,8 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir);
 // zero-filled segment renamed into place by a rotation that a crash cut short).
 absl::StatusOr<bool> SegmentHeaderMissing(const std::string& path);
 bool SegmentHeaderMissing(const char* data, size_t size);  // the file's bytes
+// Whether the n bytes at p are all zero.
+bool AllZero(const char* p, size_t n);
 
 struct RecordRef {
   uint64_t offset = 0;
