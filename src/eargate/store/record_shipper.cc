@@ -1,5 +1,7 @@
 #include "eargate/store/record_shipper.h"
 
+#include <algorithm>
+#include <bit>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -43,6 +45,28 @@ std::string PolicyVersion(simdjson::dom::parser& parser, std::string_view payloa
 
 constexpr const char* kColumns =
     "node, seq, hash, time, kind, decision_id, person, item, outcome, policy_version, payload";
+constexpr size_t kColumnCount = 11;
+
+// Rows go to the store up to kRowsPerInsert in one INSERT statement: one round trip for them
+// rather than one per row (to PostgreSQL one INSERT a row shipped ~9 k records/s, fewer than a
+// busy node writes). A shorter remainder goes as statements of powers of two, so the SQLite
+// backend's statement cache holds at most nine shapes. 256 x 11 parameters stays under
+// SQLite's 32766 and PostgreSQL's 65535.
+constexpr size_t kRowsPerInsert = 256;
+
+// INSERT of `rows` records: ($1..$11), ($12..$22), ...
+std::string InsertSql(size_t rows) {
+  std::string sql = absl::StrCat("INSERT INTO decision_records (", kColumns, ") VALUES ");
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r == 0 ? "(" : ", (";
+    for (size_t c = 1; c <= kColumnCount; ++c) {
+      absl::StrAppend(&sql, c == 1 ? "$" : ", $", r * kColumnCount + c);
+    }
+    sql += ")";
+  }
+  sql += " ON CONFLICT (node, seq) DO NOTHING";
+  return sql;
+}
 
 }  // namespace
 
@@ -93,10 +117,6 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
                                                                   size_t batch) {
   if (batch == 0) batch = 1;
   EG_ASSIGN_OR_RETURN(uint64_t highest, HighestShipped());
-  const std::string insert =
-      absl::StrCat("INSERT INTO decision_records (", kColumns,
-                   ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-                   "ON CONFLICT (node, seq) DO NOTHING");
   ShipResult result;
   result.last_seq = highest;
   std::vector<std::vector<SqlValue>> pending;
@@ -105,13 +125,22 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
   auto flush = [&]() -> absl::Status {
     if (pending.empty()) return absl::OkStatus();
     EG_RETURN_IF_ERROR(db_->Begin());
-    for (const auto& params : pending) {
-      auto n = db_->Exec(insert, params);
+    std::vector<SqlValue> params;
+    for (size_t i = 0; i < pending.size();) {
+      const size_t rows = std::min(kRowsPerInsert, std::bit_floor(pending.size() - i));
+      std::string& sql = insert_sql_[static_cast<size_t>(std::countr_zero(rows))];
+      if (sql.empty()) sql = InsertSql(rows);
+      params.clear();
+      for (size_t r = i; r < i + rows; ++r) {
+        for (SqlValue& v : pending[r]) params.push_back(std::move(v));
+      }
+      auto n = db_->Exec(sql, params);
       if (!n.ok()) {
         (void)db_->ExecScript("ROLLBACK");
         return n.status();
       }
       result.shipped += static_cast<uint64_t>(*n);
+      i += rows;
     }
     absl::Status s = db_->ExecScript("COMMIT");
     if (!s.ok()) {

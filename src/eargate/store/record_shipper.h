@@ -89,6 +89,7 @@ class RecordShipper {
   // it: the next ship reads only what follows (ScanLogAfter), not its segment again.
   std::optional<LogPosition> shipped_;
   std::string shipped_dir_;  // the log it is in
+  std::string insert_sql_[9];  // INSERTs of 1, 2, 4, ... 256 rows, made when first needed
 };
 
 }  // namespace eargate::store
