@@ -190,6 +190,31 @@ test('each node ships its records to the store: one search finds the decisions o
     await new Promise((res) => setTimeout(res, 100));
   }
   assert.deepEqual([...nodes].sort(), ['node-a', 'node-b']);
+  // Each node's /metrics shows how far its shipping got: all of its log, once it is idle.
+  for (const node of [nodeA, nodeB]) {
+    let lag;
+    const t1 = Date.now();
+    while (Date.now() - t1 < 10000) {
+      const m = (await request(node.base, '/metrics')).text;
+      const value = (name) => Number((m.match(new RegExp(`^${name} (\\S+)$`, 'm')) || [])[1]);
+      lag = value('eargate_audit_last_seq') - value('eargate_audit_shipped_seq');
+      if (lag === 0) {
+        assert.ok(value('eargate_audit_shipped_records_total') >= value('eargate_audit_last_seq'));
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    assert.equal(lag, 0, 'shipping lag on /metrics');
+    // The shipping thread gives way to serving: SCHED_IDLE (5, field 41 of its stat) and nice
+    // 19 (field 19).
+    const tasks = fs.readdirSync(`/proc/${node.child.pid}/task`);
+    const ship = tasks.filter((t) => fs.readFileSync(`/proc/${node.child.pid}/task/${t}/comm`, 'utf8').trim() === 'eg-ship');
+    assert.equal(ship.length, 1);
+    const stat = fs.readFileSync(`/proc/${node.child.pid}/task/${ship[0]}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');  // fields[0] is field 3
+    assert.equal(fields[16], '19');
+    assert.equal(fields[38], '5');
+  }
   // The admin changes of node A are shipped with its decisions.
   const changes = await run(eargateBin, ['audit', 'search', '--store', pg.url, '--node', 'node-a']);
   assert.equal(changes.code, 0, changes.stderr);

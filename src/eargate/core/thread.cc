@@ -1,6 +1,9 @@
 #include "eargate/core/thread.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -19,5 +22,18 @@ std::string ThreadName() {
   if (pthread_getname_np(pthread_self(), buf, sizeof(buf)) != 0) return "";
   return buf;
 }
+
+bool LowerThreadPriority() {
+  // Linux: scheduling policy and nice are per thread (a thread id where a pid is asked for).
+  // SCHED_IDLE: any other thread that wakes takes the core at once; nice 19 alone still let
+  // such a thread hold a core for its whole time slice.
+  const pid_t tid = ::gettid();
+  struct sched_param param = {};
+  const bool idle = ::sched_setscheduler(tid, SCHED_IDLE, &param) == 0;
+  const bool nice = ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 19) == 0;
+  return idle || nice;
+}
+
+int ThreadNice() { return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); }
 
 }  // namespace eargate::core

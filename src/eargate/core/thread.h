@@ -13,4 +13,13 @@ void SetThreadName(std::string_view name);
 // The calling thread's name ("" when it cannot be read).
 std::string ThreadName();
 
+// Makes the calling thread a background one (SCHED_IDLE, and nice 19 should that be refused)
+// for work that must not take CPU from serving: it runs on idle CPU only, and any other thread
+// that wakes takes its core at once. Under a load that leaves no core idle it waits. Returns
+// false when the system refused both.
+bool LowerThreadPriority();
+
+// The calling thread's nice value.
+int ThreadNice();
+
 }  // namespace eargate::core

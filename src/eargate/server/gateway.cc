@@ -112,9 +112,14 @@ void Gateway::StopShipping() {
 
 // Copies the log's new records to the store every audit.ship_interval_ms (and once more when
 // stopping). A failure is logged and counted and retried next time: the log keeps the records,
-// and the shipper resumes after the highest seq the store holds.
+// and the shipper resumes after the highest seq the store holds. The thread is a background one
+// (SCHED_IDLE): serving decisions comes first, and a saturated node's shipping lags (the store's
+// copy is for search; /metrics shows the lag) and catches up when load falls.
 void Gateway::ShipLoop(std::string node) {
   core::SetThreadName("eg-ship");
+  if (!core::LowerThreadPriority()) {
+    Log(LogLevel::kWarn, "audit: cannot lower the shipping thread's priority; it competes with serving");
+  }
   std::unique_ptr<store::RecordShipper> shipper;
   bool failing = false;
   for (bool last = false; !last;) {
@@ -131,7 +136,12 @@ void Gateway::ShipLoop(std::string node) {
     }
     if (shipper) {
       auto shipped = shipper->ShipOnce(config_.audit.dir);
-      if (!shipped.ok()) st = shipped.status();
+      if (shipped.ok()) {
+        shipped_seq_.store(shipped->last_seq, std::memory_order_relaxed);
+        shipped_records_.fetch_add(shipped->shipped, std::memory_order_relaxed);
+      } else {
+        st = shipped.status();
+      }
     }
     if (!st.ok()) {
       metrics_->CountFailure(Failure::kAuditShip);

@@ -154,6 +154,12 @@ class Gateway {
 
   // The decision log, or null when audit.dir is not set.
   store::DecisionLog* audit_log() const { return audit_.get(); }
+  // Shipping the log to the store (audit.ship_interval_ms with store.url): whether it runs,
+  // the highest seq of this node's records in the store after the last successful ship (0:
+  // none yet), and the records this process shipped.
+  bool shipping() const { return shipper_.joinable(); }
+  uint64_t shipped_seq() const { return shipped_seq_.load(std::memory_order_relaxed); }
+  uint64_t shipped_records() const { return shipped_records_.load(std::memory_order_relaxed); }
   // Appends a's record without blocking. Returns whether `waiter` was queued: it is delivered
   // to waiter->queue once the record is durable (sync durability) or the log failed. Otherwise
   // the append is complete already (no log or nothing to record, async durability, an error).
@@ -276,6 +282,7 @@ class Gateway {
   std::condition_variable ship_cv_;
   bool ship_stop_ = false;  // guarded by ship_mu_
   std::thread shipper_;
+  std::atomic<uint64_t> shipped_seq_{0}, shipped_records_{0};
 };
 
 // "Bearer <token>" -> token ("" when absent or another scheme). Case-insensitive scheme.

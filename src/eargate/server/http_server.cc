@@ -559,6 +559,9 @@ struct HttpServer::Impl {
       f.pruned_segments = st.pruned_segments;
       f.prune_errors = st.prune_errors;
       f.truncated_bytes = st.truncated_bytes;
+      f.shipping = gw->shipping();
+      f.shipped_seq = gw->shipped_seq();
+      f.shipped_records = gw->shipped_records();
       if (struct statvfs fs; ::statvfs(log->dir().c_str(), &fs) == 0) {
         f.disk_free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
         f.disk_size_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);

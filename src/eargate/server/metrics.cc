@@ -302,6 +302,14 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          "Retention passes refused (a damaged old segment; nothing deleted).", f.prune_errors);
   family("eargate_audit_truncated_bytes", "gauge",
          "Bytes of a torn tail cut off when the log was opened (after a crash).", f.truncated_bytes);
+  if (f.shipping) {
+    family("eargate_audit_shipped_seq", "gauge",
+           "Highest seq of this node's records in the store after the last ship: "
+           "eargate_audit_last_seq minus this is what search across the fleet does not see yet.",
+           f.shipped_seq);
+    family("eargate_audit_shipped_records_total", "counter",
+           "Records this process copied to the store.", f.shipped_records);
+  }
   if (f.disk_free_bytes >= 0) {
     family("eargate_audit_disk_free_bytes", "gauge",
            "Bytes free to the decision log on its filesystem: at zero every access is denied.",

@@ -147,6 +147,9 @@ class Metrics {
     uint64_t pruned_segments = 0;
     uint64_t prune_errors = 0;
     uint64_t truncated_bytes = 0;   // torn tail cut off when the log was opened
+    bool shipping = false;          // copied to the store (audit.ship_interval_ms)
+    uint64_t shipped_seq = 0;       // the store's highest seq of this node's records
+    uint64_t shipped_records = 0;   // records this process shipped
     int64_t disk_free_bytes = -1;   // free to the log on its filesystem (-1: unknown)
     int64_t disk_size_bytes = -1;
   };

@@ -58,6 +58,9 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.checkpoint_sink_errors = 2;
   f.checkpoint_sink_dropped = 5;
   f.truncated_bytes = 99;
+  f.shipping = true;
+  f.shipped_seq = 1200;
+  f.shipped_records = 1100;
   f.up = false;
   f.disk_free_bytes = 5'000'000'000;
   f.disk_size_bytes = 8'000'000'000;
@@ -80,6 +83,8 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "eargate_audit_checkpoint_sink_errors_total 2\n",
            "eargate_audit_checkpoint_sink_dropped_total 5\n",
            "eargate_audit_truncated_bytes 99\n",
+           "# TYPE eargate_audit_shipped_seq gauge\neargate_audit_shipped_seq 1200\n",
+           "# TYPE eargate_audit_shipped_records_total counter\neargate_audit_shipped_records_total 1100\n",
            "# TYPE eargate_audit_disk_free_bytes gauge\neargate_audit_disk_free_bytes 5000000000\n",
            "eargate_audit_disk_size_bytes 8000000000\n",
        }) {
