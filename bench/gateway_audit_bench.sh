@@ -26,10 +26,9 @@ CONNECTIONS=${CONNECTIONS:-32 64 128 256 1024}
 THREADS=${THREADS:-2}
 GW_THREADS=${GW_THREADS:-2}
 AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
-done
-[ -x "$BIN" ] || { echo "no eargate binary at $BIN (build first)"; exit 1; }
+. bench/lib.sh
+need_tools wrk curl python3
+need_bin "$BIN"
 
 tmp=$(mktemp -d)
 logs=$(mktemp -d "$AUDIT_TMP/eargate-audit-bench.XXXXXX")

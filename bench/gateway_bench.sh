@@ -50,7 +50,8 @@ for tool in wrk nginx curl; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-[ -x "$BIN" ] || { echo "no eargate binary at $BIN (build first)"; exit 1; }
+. bench/lib.sh
+need_bin "$BIN"
 
 tmp=$(mktemp -d)
 pids=()

@@ -17,10 +17,9 @@ CONNECTIONS=${CONNECTIONS:-256}
 THREADS=${THREADS:-2}
 GW_THREADS=${GW_THREADS:-2}
 AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
-for tool in wrk curl python3; do
-  command -v "$tool" >/dev/null || { echo "missing $tool (scripts/bootstrap)"; exit 1; }
-done
-[ -x "$BIN" ] || { echo "no eargate binary at $BIN (build first)"; exit 1; }
+. bench/lib.sh
+need_tools wrk
+need_bin "$BIN"
 
 work=$(mktemp -d "$AUDIT_TMP/eargate-ship-bench.XXXXXX")
 gw=""

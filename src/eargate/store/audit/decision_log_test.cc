@@ -544,16 +544,20 @@ TEST(DecisionLogTest, NoZeroFillingWhenTheDiskIsNearlyFull) {
   }
 }
 
+// Writes records 1..n to a new log in `dir` in 4096-byte segments (many rotations) and closes it.
+void WriteClosedLog(const std::string& dir, int n) {
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  auto log = DecisionLog::Open(dir, opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendN(**log, 1, n);
+  ASSERT_TRUE((*log)->Close().ok());
+}
+
 // Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
 TEST(DecisionLogTest, ScanLogFromSkipsOldSegments) {
   TempDir dir;
-  LogOptions opt;
-  opt.max_segment_bytes = 4096;
-  {
-    auto log = DecisionLog::Open(dir.path(), opt);
-    ASSERT_TRUE(log.ok());
-    AppendN(**log, 1, 120);
-  }
+  WriteClosedLog(dir.path(), 120);
   std::vector<uint64_t> seqs;
   std::set<uint64_t> segments;
   ASSERT_TRUE(ScanLogFrom(dir.path(), 100, {}, [&](const LogRecord& r) {
@@ -641,13 +645,7 @@ TEST(DecisionLogTest, ScanLogAfterReadsOnlyWhatFollows) {
 // record at the end of the newest segment.
 TEST(DecisionLogTest, ScanLogAfterRefusesWhatItCannotFollow) {
   TempDir dir;
-  LogOptions opt;
-  opt.max_segment_bytes = 4096;
-  {
-    auto log = DecisionLog::Open(dir.path(), opt);
-    ASSERT_TRUE(log.ok());
-    AppendN(**log, 1, 120);
-  }
+  WriteClosedLog(dir.path(), 120);
   const std::vector<RecordPos> pos = Positions(dir.path());
   ASSERT_EQ(pos.size(), 120u);
   const LogPosition at10 = PositionOf(dir.path(), 10);
