@@ -397,8 +397,12 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
                                               bool prepared, Counts* counts) {
   if (seg_fd >= 0) {
     EG_RETURN_IF_ERROR(SyncWritten(seg_fd, direct.get(), seg_path, counts));
-    // Not synced: a zero tail left by a crash is read as the end of the records.
-    EG_RETURN_IF_ERROR(CutZeroTail());
+    // A zero-filled segment keeps its zero tail (less than the next record, which did not
+    // fit): readers in this process (the shipper, the admin API's search) may have it mapped,
+    // and cutting a mapped file makes their reads of its old end fault (SIGBUS). Readers take
+    // the zeros as the end of the records (doc/audit_log_format.md §2). Close cuts the tail of
+    // the last segment, which may be most of it, once nothing of this process reads.
+    seg_prealloc = false;
     direct.reset();
     ::close(seg_fd);
     seg_fd = -1;

@@ -247,8 +247,15 @@ void CheckPreallocatedSegments(bool direct) {
   }
   std::vector<internal::SegmentFile> segs = internal::ListSegments(dir.path()).value();
   ASSERT_GE(segs.size(), 3u);
-  for (size_t i = 0; i + 1 < segs.size(); ++i)  // closed: cut to their records
-    EXPECT_LT(fs::file_size(segs[i].path), opt.max_segment_bytes) << segs[i].path;
+  // Closed: the first (plain) one ends with its records; zero-filled ones keep a zero tail
+  // shorter than a record (the next one did not fit), read as the end of the records.
+  EXPECT_LT(fs::file_size(segs[0].path), opt.max_segment_bytes);
+  for (size_t i = 1; i + 1 < segs.size(); ++i) {
+    const std::string bytes = ReadAll(segs[i].path);
+    const size_t end = internal::EndWithoutZeros(bytes.data(), 0, bytes.size());
+    EXPECT_EQ(bytes.size(), opt.max_segment_bytes) << segs[i].path;
+    EXPECT_LT(bytes.size() - end, internal::kRecordMin + 200) << segs[i].path;
+  }
   // Open: the zero tail is there, and verify reads it as the end of the records.
   EXPECT_EQ(fs::file_size(segs.back().path), opt.max_segment_bytes);
   auto report = VerifyLog(dir.path());
@@ -552,6 +559,54 @@ void WriteClosedLog(const std::string& dir, int n) {
   ASSERT_TRUE(log.ok()) << log.status();
   AppendN(**log, 1, n);
   ASSERT_TRUE((*log)->Close().ok());
+}
+
+// Test that a reader's mapping of the live segment stays readable through a rotation (the
+// shipper and the admin API's search read the log in the process that writes it): the
+// rotation must not cut the file under the mapping, where reading its old end would fault
+// (SIGBUS kills the process; so does this test, should that come back).
+TEST(DecisionLogTest, RotationLeavesAMappedSegmentReadable) {
+  for (bool direct : {true, false}) {
+    SCOPED_TRACE(direct ? "O_DIRECT" : "page cache");
+    TempDir dir;
+    LogOptions opt;
+    opt.max_segment_bytes = 64 << 10;
+    opt.direct_io = direct;
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    uint64_t n = 0;
+    ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 1, &n, 20), 1u);
+    const internal::SegmentFile live = internal::ListSegments(dir.path()).value().back();
+    auto mapped = internal::MappedFile::Open(live.path, /*populate=*/false);
+    ASSERT_TRUE(mapped.ok()) << mapped.status();
+    ASSERT_EQ(mapped->size(), opt.max_segment_bytes);  // zero-filled, mapped whole
+    // Small records until 5-8 KiB of the segment are left, then one of 9 KiB that does not
+    // fit: the rotation leaves more than a page of zeros after the records.
+    auto left = [&] {
+      EXPECT_TRUE((*log)->Flush().ok());
+      return mapped->size() - internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
+    };
+    const uint64_t opened = (*log)->stats().segments_opened;
+    while (left() > (8u << 10)) AppendN(**log, ++n, 1);
+    ASSERT_EQ((*log)->stats().segments_opened, opened);
+    ASSERT_GT(left(), 5u << 10);
+    const std::string big = absl::StrCat("{\"pad\":\"", std::string(9 << 10, 'x'), "\"}");
+    ASSERT_TRUE((*log)->Append(Entry(n + 1, "d-big", big)).ok());
+    ++n;
+    ASSERT_EQ((*log)->stats().segments_opened, opened + 1);
+    ASSERT_TRUE((*log)->Flush().ok());
+    // Every byte of the old mapping, end included: the records, then zeros.
+    const size_t end = internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
+    EXPECT_GT(end, internal::kSegmentHeaderSize);
+    EXPECT_TRUE(internal::AllZero(mapped->data() + end, mapped->size() - end));
+    EXPECT_EQ(fs::file_size(live.path), opt.max_segment_bytes);
+    ASSERT_TRUE((*log)->Close().ok());
+    auto report = VerifyLog(dir.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact());
+    EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
+    EXPECT_EQ(report->records, n);
+  }
 }
 
 // Test that ScanLogFrom skips whole segments before the seq and delivers everything from it.
