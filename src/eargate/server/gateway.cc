@@ -122,12 +122,17 @@ void Gateway::ShipLoop(std::string node) {
   }
   std::unique_ptr<store::RecordShipper> shipper;
   bool failing = false;
+  bool more = false;  // the last pass stopped at its limit: the next one starts at once
   for (bool last = false; !last;) {
     {
       std::unique_lock<std::mutex> lock(ship_mu_);
-      ship_cv_.wait_for(lock, std::chrono::milliseconds(config_.audit.ship_interval_ms), [&] { return ship_stop_; });
+      if (!more) {
+        ship_cv_.wait_for(lock, std::chrono::milliseconds(config_.audit.ship_interval_ms),
+                          [&] { return ship_stop_; });
+      }
       last = ship_stop_;
     }
+    more = false;
     absl::Status st;
     if (!shipper) {
       auto opened = store::RecordShipper::Open(config_.store.url, node);
@@ -135,10 +140,14 @@ void Gateway::ShipLoop(std::string node) {
       else st = opened.status();
     }
     if (shipper) {
-      auto shipped = shipper->ShipOnce(config_.audit.dir);
+      // A pass ships at most kShipPass records, so that stopping (the last pass) waits for
+      // one pass, not for a backlog this idle-priority thread built up under load.
+      constexpr uint64_t kShipPass = 100000;
+      auto shipped = shipper->ShipOnce(config_.audit.dir, 1000, kShipPass);
       if (shipped.ok()) {
         shipped_seq_.store(shipped->last_seq, std::memory_order_relaxed);
         shipped_records_.fetch_add(shipped->shipped, std::memory_order_relaxed);
+        more = shipped->more;
       } else {
         st = shipped.status();
       }

@@ -114,7 +114,8 @@ absl::StatusOr<uint64_t> RecordShipper::HighestShipped() {
 }
 
 absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::string& dir,
-                                                                  size_t batch) {
+                                                                  size_t batch,
+                                                                  uint64_t max_records) {
   if (batch == 0) batch = 1;
   EG_ASSIGN_OR_RETURN(uint64_t highest, HighestShipped());
   ShipResult result;
@@ -153,6 +154,7 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
     return absl::OkStatus();
   };
   simdjson::dom::parser parser;
+  uint64_t taken = 0;  // records queued by this call
   // Queues a record after the store's highest for the next transaction.
   auto ship = [&](const LogRecord& r) {
     std::vector<SqlValue> params;
@@ -174,9 +176,14 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
     params.emplace_back(std::string(r.payload));
     pending.push_back(std::move(params));
     pending_last = LogPosition{r.seq, r.hash, r.segment, r.offset};
+    ++taken;
     if (pending.size() >= batch) {
       failed = flush();
       if (!failed.ok()) return false;
+    }
+    if (max_records > 0 && taken >= max_records) {
+      result.more = true;  // (or the log ends right here: the next call finds nothing)
+      return false;
     }
     return true;
   };

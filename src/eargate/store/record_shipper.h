@@ -71,11 +71,16 @@ class RecordShipper {
     uint64_t shipped = 0;   // rows inserted
     uint64_t last_seq = 0;  // the highest seq now in the store for the node
     bool resumed = false;   // read only the log after the record shipped last (ScanLogAfter)
+    bool more = false;      // stopped at max_records: the log has more to ship
   };
   // Ships every record of the log in `dir` after HighestShipped(), in transactions of
   // `batch` records. FailedPrecondition when the store's newest row for the node does not
   // match the log (another chain under this node name).
-  absl::StatusOr<ShipResult> ShipOnce(const std::string& dir, size_t batch = 1000);
+  // At most `max_records` (0: no limit) a call, so that a caller far behind can stop between
+  // calls (the gateway ships 100,000 at a time: a shutdown waits for one such pass, not for
+  // the whole backlog).
+  absl::StatusOr<ShipResult> ShipOnce(const std::string& dir, size_t batch = 1000,
+                                      uint64_t max_records = 0);
 
   // Records of the store matching `filter`, ordered by time, node, seq; fn returns false to stop.
   absl::Status Search(const ShippedFilter& filter,

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "eargate/store/decision_log.h"
@@ -223,6 +224,24 @@ TEST_P(ShipperTest, ShipsFromAnOpenLogAndAroundDamage) {
   f.decision_id = "live-d2050";
   EXPECT_TRUE(Search(**shipper, f).empty());
   ASSERT_TRUE((*log)->Close().ok());
+}
+
+// Test that a ship stops at max_records and says there is more, and the next one continues
+// where it stopped (the gateway's passes, which a shutdown waits for one of).
+TEST_P(ShipperTest, ShipsAtMostMaxRecordsAPass) {
+  Append(LogDir("node-a"), 1, 2000);
+  auto a = RecordShipper::Open(url(), "node-a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  std::vector<std::tuple<uint64_t, uint64_t, bool>> passes;  // shipped, last_seq, more
+  for (int i = 0; i < 4; ++i) {
+    auto r = (*a)->ShipOnce(LogDir("node-a"), 300, 700);
+    ASSERT_TRUE(r.ok()) << r.status();
+    passes.emplace_back(r->shipped, r->last_seq, r->more);
+  }
+  using P = std::tuple<uint64_t, uint64_t, bool>;
+  EXPECT_EQ(passes, (std::vector<P>{P{700, 700, true}, P{700, 1400, true}, P{600, 2000, false},
+                                    P{0, 2000, false}}));
+  EXPECT_EQ(Search(**a, {}).size(), 2000u);
 }
 
 INSTANTIATE_STORE_TEST(ShipperTest);
