@@ -71,6 +71,30 @@ TEST_P(RegistryTest, RefusesNewerSchema) {
                          Store::KnownSchemaVersion(GetParam()), "); upgrade eargate"));
 }
 
+// Test that statements with parameters still run when the server has lost the ones this
+// connection prepared (as behind a pooler that hands out another session): the first fails
+// as unavailable, and from then on they run unprepared.
+TEST_P(RegistryTest, StatementsRunWhenPreparedOnesAreGone) {
+  if (GetParam() != "postgresql") GTEST_SKIP() << "PostgreSQL prepares statements by name";
+  auto db = internal::OpenPostgres(url());
+  ASSERT_TRUE(db.ok()) << db.status();
+  const std::string sql = "SELECT count(*) FROM eargate_schema_migrations WHERE version >= $1";
+  auto rows = (*db)->Query(sql, {int64_t{1}});
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  ASSERT_TRUE(internal::PostgresPrepares());
+  ASSERT_TRUE((*db)->ExecScript("DEALLOCATE ALL").ok());  // what another session looks like
+  rows = (*db)->Query(sql, {int64_t{1}});
+  EXPECT_EQ(rows.status().code(), absl::StatusCode::kUnavailable) << rows.status();
+  EXPECT_FALSE(internal::PostgresPrepares());
+  for (int i = 0; i < 3; ++i) {
+    rows = (*db)->Query(sql, {int64_t{1}});
+    ASSERT_TRUE(rows.ok()) << rows.status();
+    EXPECT_EQ((*rows)[0][0], std::to_string(Store::KnownSchemaVersion("postgresql")));
+  }
+  ASSERT_TRUE(store().ImportPeople({Jane()}).ok());  // other connections: unprepared too
+  internal::SetPostgresPrepares(true);  // the other tests run prepared
+}
+
 // Test that a person's facts, their sources and keys round-trip.
 TEST_P(RegistryTest, ImportAndGet) {
   ASSERT_TRUE(store().ImportPeople({Jane()}).ok());

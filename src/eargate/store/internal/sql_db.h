@@ -44,6 +44,11 @@ class SqlDb {
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path);
 // url: a libpq connection URI or keyword string.
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& url);
+// Whether PostgreSQL connections prepare their statements with parameters (on at start; off
+// for the process once the server lost one, as behind a pooler in transaction mode). Tests
+// turn it back on.
+bool PostgresPrepares();
+void SetPostgresPrepares(bool on);
 
 struct Migration {
   const char* backend;

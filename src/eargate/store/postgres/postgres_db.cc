@@ -1,13 +1,22 @@
 // SqlDb on PostgreSQL through libpq: one connection, text-format parameters and results.
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <cstring>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "eargate/store/internal/sql_db.h"
 
 namespace eargate::store::internal {
 namespace {
+
+// Named prepared statements live in a server session: behind a pooler that gives each
+// transaction another session (PgBouncer's transaction mode) they are not found. The first
+// "prepared statement does not exist" (SQLSTATE 26000) turns preparing off for the process;
+// that statement fails (Unavailable, its transaction aborted) and callers retry as after any
+// lost connection.
+std::atomic<bool> g_prepare{true};
 
 class PostgresDb final : public SqlDb {
  public:
@@ -74,6 +83,11 @@ class PostgresDb final : public SqlDb {
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     std::string code = state ? state : "";
+    if (code == "26000") {
+      g_prepare.store(false, std::memory_order_relaxed);
+      prepared_.clear();
+      return absl::UnavailableError(absl::StrCat(msg, " (statements are not prepared from now on)"));
+    }
     if (code == "23505") return absl::AlreadyExistsError(msg);
     if (code == "23503" || code == "23514") return absl::FailedPreconditionError(msg);
     if (PQstatus(conn_) != CONNECTION_OK) return absl::UnavailableError(msg);
@@ -83,6 +97,7 @@ class PostgresDb final : public SqlDb {
   absl::Status Run(std::string_view sql, const std::vector<SqlValue>& params, PGresult** out) {
     if (PQstatus(conn_) != CONNECTION_OK) {
       PQreset(conn_);
+      prepared_.clear();  // a new session has none
       if (PQstatus(conn_) != CONNECTION_OK)
         return absl::UnavailableError(absl::StrCat("postgresql: ", PQerrorMessage(conn_)));
     }
@@ -97,8 +112,17 @@ class PostgresDb final : public SqlDb {
       }
     }
     std::string q(sql);
-    PGresult* res = PQexecParams(conn_, q.c_str(), static_cast<int>(params.size()), nullptr,
-                                 values.data(), nullptr, nullptr, 0);
+    const std::string* name = nullptr;
+    if (!params.empty() && g_prepare.load(std::memory_order_relaxed)) {
+      absl::StatusOr<const std::string*> prepared = Prepared(q);
+      if (!prepared.ok()) return prepared.status();
+      name = *prepared;
+    }
+    PGresult* res = name != nullptr
+                        ? PQexecPrepared(conn_, name->c_str(), static_cast<int>(params.size()),
+                                         values.data(), nullptr, nullptr, 0)
+                        : PQexecParams(conn_, q.c_str(), static_cast<int>(params.size()), nullptr,
+                                       values.data(), nullptr, nullptr, 0);
     absl::Status s = Check(res);
     if (!s.ok()) {
       PQclear(res);
@@ -108,12 +132,33 @@ class PostgresDb final : public SqlDb {
     return absl::OkStatus();
   }
 
+  // Statements with parameters are prepared once per session, by text, and then executed by
+  // name: the shipper's 256-row INSERT is parsed and planned once rather than on every call.
+  // Up to kMaxPrepared texts (searches build theirs from filters); the rest run unprepared.
+  // Its name, or null when it is to run unprepared; the error of a statement that does not
+  // prepare (what running it would have said).
+  absl::StatusOr<const std::string*> Prepared(const std::string& sql) {
+    if (auto it = prepared_.find(sql); it != prepared_.end()) return &it->second;
+    if (prepared_.size() >= kMaxPrepared) return nullptr;
+    std::string name = absl::StrCat("eg_", prepared_.size() + 1);
+    PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr);
+    absl::Status s = Check(res);
+    PQclear(res);
+    if (!s.ok()) return s;
+    return &prepared_.emplace(sql, std::move(name)).first->second;
+  }
+  static constexpr size_t kMaxPrepared = 256;
+
   PGconn* conn_;
+  absl::flat_hash_map<std::string, std::string> prepared_;  // SQL text -> statement name
 };
 
 void IgnoreNotice(void*, const char*) {}
 
 }  // namespace
+
+bool PostgresPrepares() { return g_prepare.load(std::memory_order_relaxed); }
+void SetPostgresPrepares(bool on) { g_prepare.store(on, std::memory_order_relaxed); }
 
 absl::StatusOr<std::unique_ptr<SqlDb>> OpenPostgres(const std::string& url) {
   PGconn* conn = PQconnectdb(url.c_str());
