@@ -154,8 +154,12 @@ absl::StatusOr<std::unique_ptr<SqlDb>> OpenSqlite(const std::string& path) {
   }
   auto out = std::make_unique<SqliteDb>(db);
   sqlite3_busy_timeout(db, 5000);
-  absl::Status s =
-      out->ExecScript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+  // A 16-MiB page cache (the default is 2 MiB): shipped decision records go into five
+  // indexes, one of them on random decision ids, and with the default cache most of their
+  // pages were read back from the file on every transaction (ship rate +13-15 %, 2026-11-27).
+  absl::Status s = out->ExecScript(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+      "PRAGMA cache_size=-16384;");
   if (!s.ok()) return absl::UnavailableError(absl::StrCat("sqlite: ", path, ": ", s.message()));
   return std::unique_ptr<SqlDb>(std::move(out));
 }
