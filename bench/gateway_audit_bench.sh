@@ -60,31 +60,10 @@ PY
 }
 SECONDS_PER_RUN=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)([smh]?)', sys.argv[1]); print(int(m[1]) * {'':1,'s':1,'m':60,'h':3600}[m[2]])" "$DURATION")
 
-# start NAME [serve flags...] -> sets PORT_<NAME>
-start() {
-  local name=$1; shift
-  "$BIN" serve --listen 127.0.0.1:0 --threads "$GW_THREADS" --log-level warn "$@" \
-    > "$tmp/$name.out" 2> "$tmp/$name.err" & pids+=($!)
-  printf -v "PID_$name" '%s' "$!"
-  for _ in $(seq 100); do grep -q listening "$tmp/$name.out" 2>/dev/null && break; sleep 0.1; done
-  local port
-  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/$name.out")
-  [ -n "$port" ] || { echo "eargate ($name) did not start"; cat "$tmp/$name.err"; exit 1; }
-  local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sk-demo-us-person' \
-    -H 'X-Forwarded-For: 8.8.8.8' -H 'X-Eargate-Item: mythos-5' "http://127.0.0.1:$port/v1/authz")
-  [ "$code" = 200 ] || { echo "eargate ($name) authz answered $code, expected 200"; cat "$tmp/$name.err"; exit 1; }
-  printf -v "PORT_$name" '%s' "$port"
-}
-start nolog
-start sync --audit-dir "$logs/sync" --audit-durability sync
-start async --audit-dir "$logs/async" --audit-durability async
-
-cat > "$tmp/authz.lua" <<'LUA'
-wrk.headers["Authorization"] = "Bearer sk-demo-us-person"
-wrk.headers["X-Forwarded-For"] = "8.8.8.8"
-wrk.headers["X-Eargate-Item"] = "mythos-5"
-LUA
+start_gateway nolog "$tmp"
+start_gateway sync "$tmp" --audit-dir "$logs/sync" --audit-durability sync
+start_gateway async "$tmp" --audit-dir "$logs/async" --audit-durability async
+authz_lua "$tmp/authz.lua"
 
 # The gateway's CPU time so far (user + system, clock ticks).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

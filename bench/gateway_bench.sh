@@ -104,11 +104,7 @@ for _ in $(seq 100); do grep -q listening "$tmp/eargate.out" 2>/dev/null && brea
 EG_PORT=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$tmp/eargate.out")
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$NG_PORT/authz" && break; sleep 0.1; done
 
-cat > "$tmp/authz.lua" <<'LUA'
-wrk.headers["Authorization"] = "Bearer sk-demo-us-person"
-wrk.headers["X-Forwarded-For"] = "8.8.8.8"
-wrk.headers["X-Eargate-Item"] = "mythos-5"
-LUA
+authz_lua "$tmp/authz.lua"
 cat > "$tmp/chat.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"model":"mythos-5","messages":[{"role":"user","content":"hi"}]}'

@@ -18,36 +18,28 @@ THREADS=${THREADS:-2}
 GW_THREADS=${GW_THREADS:-2}
 AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
 . bench/lib.sh
-need_tools wrk
+need_tools wrk curl
 need_bin "$BIN"
 
 work=$(mktemp -d "$AUDIT_TMP/eargate-ship-bench.XXXXXX")
-gw=""
+pids=()
 pg_dir=""
 cleanup() {
-  [ -n "$gw" ] && kill "$gw" 2>/dev/null || true
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "$pg_dir" ] && tests/support/pg_harness.sh stop "$pg_dir" >/dev/null 2>&1 || true
   wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$BIN" serve --listen 127.0.0.1:0 --threads "$GW_THREADS" --log-level warn \
-  --audit-dir "$work/log" --audit-durability sync > "$work/gw.out" 2> "$work/gw.err" &
-gw=$!
-for _ in $(seq 100); do grep -q listening "$work/gw.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/gw.out")
-[ -n "$port" ] || { echo "eargate did not start"; cat "$work/gw.err"; exit 1; }
-cat > "$work/authz.lua" <<'LUA'
-wrk.headers["Authorization"] = "Bearer sk-demo-us-person"
-wrk.headers["X-Forwarded-For"] = "8.8.8.8"
-wrk.headers["X-Eargate-Item"] = "mythos-5"
-LUA
+start_gateway node "$work" --audit-dir "$work/log" --audit-durability sync
+port=$PORT_node
+authz_lua "$work/authz.lua"
 rate=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s "$work/authz.lua" \
   "http://127.0.0.1:$port/v1/authz" | awk '/Requests\/sec/ {print $2}')
-kill "$gw"
-wait "$gw" 2>/dev/null || true
-gw=""
+kill "$PID_node"
+wait "$PID_node" 2>/dev/null || true
+pids=()
 records=$("$BIN" audit verify --dir "$work/log" | sed -n 's/^intact: \([0-9]*\) records.*/\1/p')
 [ -n "$records" ] || { echo "audit verify failed"; exit 1; }
 echo "machine: $(nproc) cores, $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')" >&2

@@ -65,17 +65,19 @@ struct Op {
   uint64_t segment = 0;  // kRotate: the new segment's number
 };
 
-// Writes a batch's records (kWrite ops only) in order: to the page cache, or with O_DIRECT
-// into `direct`'s buffer (written by the sync).
+// Writes bytes (records, a header) to the segment: to the page cache, or with O_DIRECT into
+// `direct`'s buffer (written by its Flush: the sync's).
+absl::Status WriteToSegment(int fd, internal::DirectWriter* direct, const std::string& bytes,
+                          const std::string& path) {
+  if (direct == nullptr) return WriteAll(fd, bytes.data(), bytes.size(), path);
+  direct->Append(bytes);
+  return absl::OkStatus();
+}
+
+// Writes a batch's records (kWrite ops only) in order.
 absl::Status WriteOps(int fd, internal::DirectWriter* direct, const std::vector<Op>& batch,
                       const std::string& path) {
-  for (const Op& op : batch) {
-    if (direct != nullptr) {
-      direct->Append(op.bytes);
-    } else {
-      EG_RETURN_IF_ERROR(WriteAll(fd, op.bytes.data(), op.bytes.size(), path));
-    }
-  }
+  for (const Op& op : batch) EG_RETURN_IF_ERROR(WriteToSegment(fd, direct, op.bytes, path));
   return absl::OkStatus();
 }
 
@@ -402,7 +404,6 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
     // and cutting a mapped file makes their reads of its old end fault (SIGBUS). Readers take
     // the zeros as the end of the records (doc/audit_log_format.md §2). Close cuts the tail of
     // the last segment, which may be most of it, once nothing of this process reads.
-    seg_prealloc = false;
     direct.reset();
     ::close(seg_fd);
     seg_fd = -1;
@@ -430,12 +431,8 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
       return d.status();
     }
   }
-  if (direct) {
-    direct->Append(header);
-    EG_RETURN_IF_ERROR(direct->Flush());
-  } else {
-    EG_RETURN_IF_ERROR(WriteAll(seg_fd, header.data(), header.size(), seg_path));
-  }
+  EG_RETURN_IF_ERROR(WriteToSegment(seg_fd, direct.get(), header, seg_path));
+  if (direct) EG_RETURN_IF_ERROR(direct->Flush());
   if (::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
   if (number > 2) DropCache(dir + "/" + internal::SegmentFileName(number - 2));
   return SyncDir(dir);
@@ -662,11 +659,7 @@ absl::Status DecisionLog::Impl::Apply(std::vector<Op>& batch, Counts* counts, bo
   for (Op& op : batch) {
     switch (op.type) {
       case Op::kWrite:
-        if (direct) {
-          direct->Append(op.bytes);
-        } else {
-          EG_RETURN_IF_ERROR(WriteAll(seg_fd, op.bytes.data(), op.bytes.size(), seg_path));
-        }
+        EG_RETURN_IF_ERROR(WriteToSegment(seg_fd, direct.get(), op.bytes, seg_path));
         dirty = true;
         break;
       case Op::kRotate:

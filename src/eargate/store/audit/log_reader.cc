@@ -183,15 +183,9 @@ absl::Status ScanLogAfter(const std::string& dir, const LogPosition& after,
     while (pos < size) {
       const size_t n = internal::FrameRecord(data + pos, size - pos);
       LogRecord r;
-      bool whole = n > 0 && internal::DecodeRecord(data + pos, n, &r) && r.seq == seq + 1 &&
-                   r.prev_hash == head;
-      if (whole) {
-        // As FrameSegment: a record followed by the next one's magic is whole; the last one
-        // (before zeros or a record being written) proves it by its hash.
-        const size_t next = pos + n;
-        whole = (size - next >= 4 && std::memcmp(data + next, internal::kRecordMagic, 4) == 0) ||
-                internal::StoredHashMatches(data + pos, n, sha);
-      }
+      const bool whole = n > 0 && internal::DecodeRecord(data + pos, n, &r) &&
+                         r.seq == seq + 1 && r.prev_hash == head &&
+                         internal::RecordIsWhole(data, size, pos, n, sha);
       if (!whole) {
         if (newest || internal::AllZero(data + pos, size - pos)) break;  // the end of the records
         return moved(absl::StrCat("segment ", seg->number, " offset ", pos, ": damaged"));

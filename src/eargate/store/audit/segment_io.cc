@@ -107,6 +107,13 @@ bool SegmentHeaderMissing(const char* data, size_t size) {
   return size < kSegmentHeaderSize || AllZero(data, kSegmentHeaderSize);
 }
 
+bool RecordIsWhole(const char* data, size_t size, size_t pos, size_t n, FastSha256& sha) {
+  const size_t next = pos + n;
+  const bool next_plausible =
+      next == size || (size - next >= 4 && std::memcmp(data + next, kRecordMagic, 4) == 0);
+  return next_plausible || StoredHashMatches(data + pos, n, sha);
+}
+
 SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
   SegmentFrames f;
   if (size < kSegmentHeaderSize) {
@@ -124,9 +131,7 @@ SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
     size_t n = FrameRecord(data + pos, size - pos);
     if (n > 0) {
       size_t next = pos + n;
-      bool next_plausible =
-          next == size || (size - next >= 4 && std::memcmp(data + next, kRecordMagic, 4) == 0);
-      if (next_plausible || StoredHashMatches(data + pos, n, sha)) {
+      if (RecordIsWhole(data, size, pos, n, sha)) {
         f.records.push_back({pos, static_cast<uint32_t>(n)});
         pos = next;
         continue;

@@ -72,6 +72,11 @@ struct SegmentFrames {
 // preallocated zeros is the bytes before them.
 size_t EndWithoutZeros(const char* data, size_t begin, size_t end);
 
+// Whether the record framed at data[pos, pos + n) of a segment's `size` bytes is whole: the
+// file ends with it or the next record's magic follows it, or else its stored hash matches
+// (the last record before zeros, or one being written).
+bool RecordIsWhole(const char* data, size_t size, size_t pos, size_t n, FastSha256& sha);
+
 // Splits a segment's bytes into records (no hash checks but where resynchronising after
 // damaged bytes needs them). A file shorter than a header has header_ok false and no records.
 // A zero tail after a whole record is neither a record nor damage (data_end).
