@@ -165,13 +165,17 @@ test('a person added, changed and deleted elsewhere reaches the other node with 
 });
 
 test('each node keeps its own log: the admin changes are in the log of the node that made them', async () => {
-  const a = await admin(nodeA, 'GET', '/admin/v1/decisions?kind=admin_change');
+  const a = await admin(nodeA, 'GET', '/admin/v1/decisions?kind=admin_change&order=oldest');
   const b = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=admin_change');
   assert.equal(a.status, 200, a.text);
   const whats = a.json.records.map((r) => r.record.what);
   assert.deepEqual(whats, ['api_key.revoke', 'person.create', 'api_key.create', 'person.update', 'person.delete']);
   for (const r of a.json.records) assert.equal(r.record.who.name, 'fleet-officer');
   assert.deepEqual(b.json.records, []);
+  // The newest first by default.
+  const newest = await admin(nodeA, 'GET', '/admin/v1/decisions?kind=admin_change&limit=1');
+  assert.deepEqual(newest.json.records.map((r) => r.record.what), ['person.delete']);
+  assert.equal(newest.json.truncated, true);
   // Decisions: node B decided requests too, in its own chain.
   const d = await admin(nodeB, 'GET', '/admin/v1/decisions?kind=decision&limit=1');
   assert.equal(d.json.records.length, 1);
@@ -219,6 +223,25 @@ test('each node ships its records to the store: one search finds the decisions o
   const changes = await run(eargateBin, ['audit', 'search', '--store', pg.url, '--node', 'node-a']);
   assert.equal(changes.code, 0, changes.stderr);
   assert.ok(changes.stdout.includes('api_key.revoke'), changes.stdout);
+  // Node B's admin API searches the fleet: node A's admin changes, and both nodes' decisions;
+  // one decision by the id its answer carried, whichever node made it.
+  const fleet = await admin(nodeB, 'GET', '/admin/v1/decisions?scope=fleet&kind=admin_change&node=node-a&order=oldest');
+  assert.equal(fleet.status, 200, fleet.text);
+  assert.deepEqual(fleet.json.records.map((r) => r.record.what),
+    ['api_key.revoke', 'person.create', 'api_key.create', 'person.update', 'person.delete']);
+  const decisions = await admin(nodeB, 'GET', '/admin/v1/decisions?scope=fleet&limit=10000');
+  assert.deepEqual([...new Set(decisions.json.records.map((r) => r.node))].sort(), ['node-a', 'node-b']);
+  const answered = await authz(nodeA, keys.unknown);
+  const id = answered.headers['x-eargate-decision-id'];
+  assert.ok(id, 'decision id header');
+  let found = [];
+  for (const t0 = Date.now(); found.length === 0 && Date.now() - t0 < 10000;) {
+    found = (await admin(nodeB, 'GET', `/admin/v1/decisions?scope=fleet&decision_id=${id}`)).json.records;
+    if (found.length === 0) await new Promise((res) => setTimeout(res, 100));
+  }
+  assert.equal(found.length, 1);
+  assert.equal(found[0].node, 'node-a');
+  assert.equal(found[0].decision_id, id);
 });
 
 test('a malformed import file changes nothing; an unknown role is refused', async () => {

@@ -29,6 +29,7 @@ struct AuditFlags {
   std::string dir = DefaultAuditDir();
   std::string from, to, person, item, outcome, format = "jsonl", output, store, node = "local";
   std::string decision_id;
+  std::string order = "oldest";
   size_t limit = 0;
   bool follow = false;
   double interval = 1.0;
@@ -57,8 +58,13 @@ bool MakeFilter(const AuditFlags& f, store::RecordFilter* filter) {
       return false;
     }
   }
+  if (f.order != "oldest" && f.order != "newest") {
+    std::cerr << "--order: must be one of oldest, newest (got '" << f.order << "')\n";
+    return false;
+  }
   filter->person = f.person;
   filter->item = f.item;
+  filter->decision_id = f.decision_id;
   return true;
 }
 
@@ -82,7 +88,8 @@ int Dump(const AuditFlags& f, bool is_search) {
   std::string buf;
   if (f.format == "csv") buf = store::RecordCsvHeader();
   size_t n = 0;
-  absl::Status s = store::ScanLog(f.dir, filter, [&](const store::LogRecord& r) {
+  const auto scan = is_search && f.order == "newest" ? store::ScanLogNewestFirst : store::ScanLog;
+  absl::Status s = scan(f.dir, filter, [&](const store::LogRecord& r) {
     if (f.format == "csv")
       store::AppendRecordCsv(r, &buf);
     else
@@ -112,8 +119,8 @@ int SearchStore(const AuditFlags& f, bool node_given) {
   store::ShippedFilter filter;
   if (!MakeFilter(f, &filter.records)) return kExitBadInput;
   if (node_given) filter.node = f.node;
-  filter.decision_id = f.decision_id;
   filter.limit = f.limit;
+  filter.newest_first = f.order == "newest";
   auto shipper = store::RecordShipper::Open(f.store, "search");
   if (!shipper.ok()) {
     std::cerr << "audit search: --store: " << shipper.status().message() << "\n";
@@ -237,7 +244,7 @@ void Register(CLI::App& app) {
   exp->add_option("--output,-o", flags->output, "file to write (default stdout)");
   SetAction(exp, [flags] { return Dump(*flags, false); });
 
-  auto* search = audit->add_subcommand("search", "find records by person, item, outcome and time");
+  auto* search = audit->add_subcommand("search", "find records by person, item, outcome, time or decision id");
   add_dir(search);
   search->add_option("--person", flags->person, "person or organization id");
   search->add_option("--item", flags->item, "item id");
@@ -245,16 +252,19 @@ void Register(CLI::App& app) {
   search->add_option("--from", flags->from, "first time, inclusive");
   search->add_option("--to", flags->to, "last time, inclusive");
   search->add_option("--format", flags->format, "jsonl (default) or csv");
+  search->add_option("--decision-id", flags->decision_id,
+                     "one decision (the id a 451 answer or X-Eargate-Decision-Id names)");
+  search->add_option("--order", flags->order,
+                     "oldest (default: log order; with --store, by time) or newest first");
   search->add_option("--limit", flags->limit, "at most this many records (default all)");
   search->add_option("--store", flags->store,
                      "search the records shipped to this store (`audit ship`) by every node "
                      "instead of --dir");
   auto* search_node = search->add_option("--node", flags->node, "with --store: only this node");
-  search->add_option("--decision-id", flags->decision_id, "with --store: one decision");
   SetAction(search, [flags, search_node] {
     if (!flags->store.empty()) return SearchStore(*flags, search_node->count() > 0);
-    if (search_node->count() > 0 || !flags->decision_id.empty()) {
-      std::cerr << "--node and --decision-id need --store\n";
+    if (search_node->count() > 0) {
+      std::cerr << "--node needs --store\n";
       return kExitBadInput;
     }
     return Dump(*flags, true);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "eargate/server/gateway.h"
 #include "eargate/server/log.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/record_shipper.h"
 #include "eargate/store/admin_change.h"
 #include "eargate/store/people_io.h"
 #include "eargate/wire/decision_json.h"
@@ -281,11 +283,18 @@ std::string OneLine(std::string_view body) {
 
 }  // namespace
 
+// The store's decision_records (every node's shipped records), searched for scope=fleet over
+// a connection of its own, opened at the first such search and again after a failure.
+struct FleetSearch {
+  std::mutex mu;
+  std::unique_ptr<store::RecordShipper> db;
+};
+
 // --- The endpoints
 
 class AdminHandlers {
  public:
-  explicit AdminHandlers(Gateway* gw) : gw_(gw), st_(*gw->store()) {}
+  AdminHandlers(Gateway* gw, FleetSearch* fleet) : gw_(gw), st_(*gw->store()), fleet_(*fleet) {}
 
   using Fn = int (AdminHandlers::*)(const Request&, std::string*);
   struct Route {
@@ -530,16 +539,18 @@ class AdminHandlers {
     return 200;
   }
 
-  // --- Decision search over this node's decision log
+  // --- Decision search: this node's decision log, or every node's records in the store
 
   int SearchDecisions(const Request& r, std::string* out) {
-    r.AllowQuery({"person", "item", "outcome", "kind", "from", "to", "limit"});
-    const std::string& dir = gw_->config().audit.dir;
-    if (dir.empty())
-      throw Fail{503, "server_error", "no_decision_log", "this node keeps no decision log (audit.dir)"};
+    r.AllowQuery({"person", "item", "outcome", "kind", "decision_id", "from", "to", "order",
+                  "scope", "node", "limit"});
+    const std::string scope = OneOf(r, "scope", {"node", "fleet"});
+    const bool newest = OneOf(r, "order", {"newest", "oldest"}) == "newest";
+    if (!r.Param("node").empty() && scope != "fleet") BadRequest("node: only with scope=fleet");
     store::RecordFilter filter;
     filter.person = r.Param("person");
     filter.item = r.Param("item");
+    filter.decision_id = r.Param("decision_id");
     if (std::string o = r.Param("outcome"); !o.empty()) {
       auto outcome = core::ParseOutcome(o);
       if (!outcome) BadRequest(StrCat("outcome: must be allow, review or deny (got '", o, "')"));
@@ -557,24 +568,70 @@ class AdminHandlers {
       *slot = *t;
     }
     if (filter.from && filter.to && *filter.from > *filter.to) BadRequest("from: after to");
-    int64_t limit = Limit(r, 100, 10000);
+    const int64_t limit = Limit(r, 100, 10000);
     std::string items = "[";
     int64_t n = 0;
     bool truncated = false;
-    absl::Status s = store::ScanLog(dir, filter, [&](const store::LogRecord& rec) {
+    // Takes one record's JSON (with newline) while fewer than `limit` are in; then notes that
+    // more match and stops.
+    auto take = [&](auto append) {
       if (n == limit) {
         truncated = true;
         return false;
       }
       if (n++) items.push_back(',');
-      store::AppendRecordJson(rec, &items);
+      append();
       items.pop_back();  // newline
       return true;
-    });
-    if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) StoreFailed(s);
+    };
+    if (scope == "fleet") {
+      store::ShippedFilter f;
+      f.records = filter;
+      f.node = r.Param("node");
+      f.limit = static_cast<size_t>(limit) + 1;
+      f.newest_first = newest;
+      std::lock_guard<std::mutex> lock(fleet_.mu);
+      absl::Status s;
+      if (!fleet_.db) {
+        auto opened = store::RecordShipper::Open(gw_->config().store.url, "admin-search");
+        if (opened.ok()) fleet_.db = std::move(*opened);
+        else s = opened.status();
+      }
+      if (fleet_.db) {
+        s = fleet_.db->Search(f, [&](const store::ShippedRecord& rec) {
+          return take([&] { store::AppendShippedJson(rec, &items); });
+        });
+      }
+      if (!s.ok()) {
+        fleet_.db.reset();  // reconnect at the next search
+        StoreFailed(s);
+      }
+    } else {
+      const std::string& dir = gw_->config().audit.dir;
+      if (dir.empty())
+        throw Fail{503, "server_error", "no_decision_log", "this node keeps no decision log (audit.dir)"};
+      auto fn = [&](const store::LogRecord& rec) {
+        return take([&] { store::AppendRecordJson(rec, &items); });
+      };
+      absl::Status s = newest ? store::ScanLogNewestFirst(dir, filter, fn) : store::ScanLog(dir, filter, fn);
+      // InvalidArgument: no segment yet (nothing decided): no records.
+      if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) StoreFailed(s);
+    }
     items.push_back(']');
-    Obj(out).Raw("records", items).Bool("truncated", truncated).Close();
+    Obj(out).Str("scope", scope).Raw("records", items).Bool("truncated", truncated).Close();
     return 200;
+  }
+
+  // The query parameter `name`: one of `values`, the first when absent.
+  static std::string OneOf(const Request& r, std::string_view name,
+                           std::initializer_list<std::string_view> values) {
+    std::string v = r.Param(name);
+    if (v.empty()) return std::string(*values.begin());
+    if (std::find(values.begin(), values.end(), v) == values.end()) {
+      std::vector<std::string_view> names(values);
+      BadRequest(StrCat(name, ": must be ", core::StrJoin(names, " or "), " (got '", v, "')"));
+    }
+    return v;
   }
 
   // --- Admin tokens
@@ -745,6 +802,7 @@ class AdminHandlers {
 
   Gateway* gw_;
   store::Store& st_;
+  FleetSearch& fleet_;
 };
 
 const std::vector<AdminHandlers::Route>& AdminHandlers::Routes() {
@@ -771,7 +829,8 @@ const std::vector<AdminHandlers::Route>& AdminHandlers::Routes() {
   return kRoutes;
 }
 
-AdminApi::AdminApi(Gateway* gateway) : gw_(gateway) {}
+AdminApi::AdminApi(Gateway* gateway) : gw_(gateway), fleet_(std::make_unique<FleetSearch>()) {}
+AdminApi::~AdminApi() = default;
 
 int AdminApi::Handle(std::string_view method, std::string_view target,
                      std::string_view authorization, std::string_view body, std::string* out) {
@@ -829,7 +888,7 @@ int AdminApi::Handle(std::string_view method, std::string_view target,
       throw Fail{403, "permission_error", "forbidden",
                  StrCat("role ", store::Name(req.who.role), " may not ", route->what, "; needs ",
                         store::Name(route->role), " or above")};
-    AdminHandlers h(gw_);
+    AdminHandlers h(gw_, fleet_.get());
     return (h.*(route->fn))(req, out);
   } catch (const Fail& f) {
     out->clear();

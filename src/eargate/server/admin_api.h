@@ -11,7 +11,8 @@
 //   | role    | may                                                                     |
 //   |---------|-------------------------------------------------------------------------|
 //   | viewer  | read: whoami, people, a person's keys (no secrets), dispositions,       |
-//   |         | current screening hits, decision search                                 |
+//   |         | current screening hits, decision search (this node's log, or the fleet's |
+//   |         | records shipped to the store)                                           |
 //   | analyst | + clear a screening hit (record a disposition) and withdraw a clearance |
 //   | officer | + create, update, delete people; create and revoke API keys             |
 //   | admin   | + list, create and revoke admin tokens                                  |
@@ -34,18 +35,21 @@
 // Thread-safety: Handle() may be called from any thread concurrently.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace eargate::server {
 
 class Gateway;
+struct FleetSearch;
 
 class AdminApi {
  public:
   // `gateway` supplies the store, the decision log, the screening lists, the serving state
   // and the clock; it must outlive the AdminApi.
   explicit AdminApi(Gateway* gateway);
+  ~AdminApi();
 
   // One request. `target` is the request target ("/admin/v1/people?limit=10"). Returns the
   // HTTP status; *out is the JSON body.
@@ -54,6 +58,7 @@ class AdminApi {
 
  private:
   Gateway* gw_;
+  std::unique_ptr<FleetSearch> fleet_;  // the store's shipped records, for scope=fleet
 };
 
 // A new secret: prefix + 43 characters of base64url (32 random bytes from the OS CSPRNG).

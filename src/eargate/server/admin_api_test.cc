@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "eargate/core/sha256.h"
 #include "eargate/core/strings.h"
 #include "eargate/server/gateway.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/record_shipper.h"
 #include "gtest/gtest.h"
 
 namespace eargate::server {
@@ -266,6 +268,11 @@ TEST_F(AdminApiTest, BadInputNamesTheField) {
             "from: not an RFC 3339 time or date (got 'yesterday')");
   EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?limit=0", ""),
             "limit: must be an integer in [1, 10000] (got '0')");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?order=latest", ""),
+            "order: must be newest or oldest (got 'latest')");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?scope=world", ""),
+            "scope: must be node or fleet (got 'world')");
+  EXPECT_EQ(msg("vera", "GET", "/admin/v1/decisions?node=n1", ""), "node: only with scope=fleet");
   EXPECT_EQ(msg("otto", "DELETE", "/admin/v1/keys/abc", ""),
             "key_sha256: must be 64 lower-case hex digits (the SHA-256 of the key)");
   EXPECT_EQ(msg("anna", "POST", "/admin/v1/screening/dispositions", R"({"person_id":"cust-7","list":"us_ofac_sdn","entry_id":"9001"})"),
@@ -346,12 +353,70 @@ TEST_F(AdminApiTest, PeopleAndKeys) {
   EXPECT_NE(changes[3].find(R"("before":{"person_id":"cust-7","key_sha256":")"), std::string::npos);
   EXPECT_NE(changes[4].find(R"("after":null)"), std::string::npos);
 
-  // The decision search finds them by kind and person.
+  // The decision search finds them by kind and person: the newest first, or the oldest.
   Reply found = Call("vera", "GET", "/admin/v1/decisions?kind=admin_change&person=cust-7&limit=2");
   ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(found.body.rfind(R"({"scope":"node","records":[{"seq":)", 0), 0u) << found.body;
   EXPECT_NE(found.body.find("\"truncated\":true"), std::string::npos);
-  EXPECT_NE(found.body.find("person.create"), std::string::npos);
-  EXPECT_EQ(found.body.find("api_key.revoke"), std::string::npos);
+  EXPECT_LT(found.body.find("person.delete"), found.body.find("api_key.revoke")) << found.body;
+  EXPECT_EQ(found.body.find("person.create"), std::string::npos);
+  Reply oldest = Call("vera", "GET", "/admin/v1/decisions?kind=admin_change&person=cust-7&limit=2&order=oldest");
+  ASSERT_EQ(oldest.status, 200) << oldest.body;
+  EXPECT_LT(oldest.body.find("person.create"), oldest.body.find("api_key.create")) << oldest.body;
+  EXPECT_EQ(oldest.body.find("api_key.revoke"), std::string::npos);
+  Reply all = Call("vera", "GET", "/admin/v1/decisions?kind=admin_change&person=cust-7");
+  EXPECT_NE(all.body.find("\"truncated\":false"), std::string::npos) << all.body;
+
+  // scope=fleet: the records every node shipped to the store (none yet, then this node's).
+  Reply none = Call("vera", "GET", "/admin/v1/decisions?scope=fleet&kind=admin_change");
+  ASSERT_EQ(none.status, 200) << none.body;
+  EXPECT_EQ(none.body, R"({"scope":"fleet","records":[],"truncated":false})");
+  auto shipper = store::RecordShipper::Open(config_.store.url, "node-a");
+  ASSERT_TRUE(shipper.ok()) << shipper.status();
+  ASSERT_TRUE((*shipper)->ShipOnce(config_.audit.dir).ok());
+  Reply fleet = Call("vera", "GET", "/admin/v1/decisions?scope=fleet&kind=admin_change&person=cust-7&limit=2");
+  ASSERT_EQ(fleet.status, 200) << fleet.body;
+  EXPECT_EQ(fleet.body.rfind(R"({"scope":"fleet","records":[{"node":"node-a","seq":)", 0), 0u) << fleet.body;
+  EXPECT_NE(fleet.body.find("\"truncated\":true"), std::string::npos);
+  EXPECT_NE(fleet.body.find("person.delete"), std::string::npos) << fleet.body;
+  EXPECT_EQ(Call("vera", "GET", "/admin/v1/decisions?scope=fleet&node=node-b&kind=all").body,
+            R"({"scope":"fleet","records":[],"truncated":false})");
+}
+
+// Test that a decision is found by the id its answer carried (X-Eargate-Decision-Id), on this
+// node's log and among the records shipped to the store.
+TEST_F(AdminApiTest, DecisionFoundById) {
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan).status, 201);
+  Reply key = Call("otto", "POST", "/admin/v1/people/cust-7/keys");
+  ASSERT_EQ(key.status, 201) << key.body;
+  ASSERT_TRUE(gw_->ReloadRegistry().ok());
+  std::string auth = "Bearer " + Field(key.body, "key");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    Caller caller;
+    caller.authorization = auth;
+    Access a = gw_->Authorize(*gw_->state(), caller, "mythos-5", core::Layer::kApplication,
+                              core::Channel::kApi);
+    ASSERT_EQ(a.status, Access::Status::kDecided);
+    ASSERT_TRUE(gw_->AppendRecord(a));
+    ids.push_back(a.decision_id);
+  }
+  ASSERT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 3u);
+  for (const char* scope : {"node", "fleet"}) {
+    SCOPED_TRACE(scope);
+    if (std::string(scope) == "fleet") {
+      auto shipper = store::RecordShipper::Open(config_.store.url, "node-a");
+      ASSERT_TRUE(shipper.ok()) << shipper.status();
+      ASSERT_TRUE((*shipper)->ShipOnce(config_.audit.dir).ok());
+    }
+    Reply r = Call("vera", "GET", core::StrCat("/admin/v1/decisions?scope=", scope, "&decision_id=", ids[1]));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body.find(ids[0]), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find(ids[2]), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(core::StrCat(R"("decision_id":")", ids[1], R"(","person":"cust-7")")),
+              std::string::npos)
+        << r.body;
+  }
 }
 
 // Test that a key's last use reaches the store (api_keys.last_used_at): noted when the gateway

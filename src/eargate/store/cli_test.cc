@@ -93,6 +93,21 @@ TEST_F(CliTest, SearchAndExport) {
   CliRun bad = Eargate(absl::StrCat("audit export --dir ", dir_, "/audit --from yesterday"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.out, "--from: must be an RFC 3339 time or a date (got 'yesterday')\n");
+
+  // One decision by its id (as a 451 answer names it), and the newest records first.
+  CliRun one = Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --decision-id d-4"));
+  EXPECT_EQ(one.exit_code, 0) << one.out;
+  EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
+  EXPECT_EQ(one.out.rfind(R"({"seq":4,)", 0), 0u) << one.out;
+  CliRun newest =
+      Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --order newest --limit 2"));
+  EXPECT_EQ(newest.exit_code, 0) << newest.out;
+  EXPECT_EQ(newest.out.rfind(R"({"seq":6,)", 0), 0u) << newest.out;
+  EXPECT_NE(newest.out.find("\n{\"seq\":5,"), std::string::npos) << newest.out;
+  EXPECT_EQ(std::count(newest.out.begin(), newest.out.end(), '\n'), 2) << newest.out;
+  CliRun bad_order = Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --order latest"));
+  EXPECT_EQ(bad_order.exit_code, 2);
+  EXPECT_EQ(bad_order.out, "--order: must be one of oldest, newest (got 'latest')\n");
 }
 
 // Test that a people file with one bad row imports nothing and says why, with exit 2.
@@ -138,7 +153,13 @@ TEST_F(CliTest, ShipAndSearchStore) {
 
   CliRun no_store = Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --node n1"));
   EXPECT_EQ(no_store.exit_code, 2);
-  EXPECT_EQ(no_store.out, "--node and --decision-id need --store\n");
+  EXPECT_EQ(no_store.out, "--node needs --store\n");
+  // Newest first from the store: n2 before n1 at the same time, record 6 before 5.
+  CliRun newest = Eargate(absl::StrCat("audit search --store ", store, " --order newest --limit 3"));
+  EXPECT_EQ(newest.exit_code, 0) << newest.out;
+  EXPECT_EQ(newest.out.rfind(R"({"node":"n2","seq":6,)", 0), 0u) << newest.out;
+  EXPECT_NE(newest.out.find("\n{\"node\":\"n1\",\"seq\":6,"), std::string::npos) << newest.out;
+  EXPECT_NE(newest.out.find("\n{\"node\":\"n2\",\"seq\":5,"), std::string::npos) << newest.out;
   CliRun bad_url = Eargate(absl::StrCat("audit ship --dir ", dir_, "/audit --store mysql://x"));
   EXPECT_EQ(bad_url.exit_code, 2);
   EXPECT_NE(bad_url.out.find("must start with sqlite:// or postgresql://"), std::string::npos)

@@ -22,6 +22,7 @@ struct RecordFilter {
   std::optional<core::Timestamp> from, to;
   std::string person;
   std::string item;
+  std::string decision_id;
   std::optional<core::Outcome> outcome;
   std::optional<RecordKind> kind;
   bool Matches(const LogRecord& r) const;
@@ -32,6 +33,12 @@ struct RecordFilter {
 // InvalidArgument when it holds no segments.
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn);
+
+// Like ScanLog, but newest first: segments from the newest back, each segment's records from
+// its last back. Record times are not guaranteed to grow with seq (a clock stepped back), so
+// a scan with `from` still reads to the oldest segment unless fn stops it.
+absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filter,
+                                const std::function<bool(const LogRecord&)>& fn);
 
 // Like ScanLog, but skips whole segments that hold only records before `from_seq` (read from
 // the next segment's header), so a reader that resumes does not rescan the log.

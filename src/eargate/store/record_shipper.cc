@@ -253,7 +253,7 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
     absl::StrAppend(&sql, " AND ", std::string(cond), " $", params.size());
   };
   if (!f.node.empty()) where("node =", f.node);
-  if (!f.decision_id.empty()) where("decision_id =", f.decision_id);
+  if (!f.records.decision_id.empty()) where("decision_id =", f.records.decision_id);
   if (!f.records.person.empty()) where("person =", f.records.person);
   if (!f.records.item.empty()) where("item =", f.records.item);
   if (f.records.outcome)
@@ -261,7 +261,7 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
   if (f.records.kind) where("kind =", std::string(KindName(*f.records.kind)));
   if (f.records.from) where("time >=", static_cast<int64_t>(*f.records.from));
   if (f.records.to) where("time <=", static_cast<int64_t>(*f.records.to));
-  sql += " ORDER BY time, node, seq";
+  sql += f.newest_first ? " ORDER BY time DESC, node DESC, seq DESC" : " ORDER BY time, node, seq";
   if (f.limit > 0) absl::StrAppend(&sql, " LIMIT ", f.limit);
   EG_ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
   for (const auto& row : rows) {

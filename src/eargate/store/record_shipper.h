@@ -53,8 +53,8 @@ void AppendShippedJson(const ShippedRecord& r, std::string* out);
 struct ShippedFilter {
   RecordFilter records;
   std::string node;
-  std::string decision_id;
-  size_t limit = 0;  // 0: all
+  size_t limit = 0;           // 0: all
+  bool newest_first = false;  // order by time, node, seq descending
 };
 
 class RecordShipper {
@@ -82,7 +82,8 @@ class RecordShipper {
   absl::StatusOr<ShipResult> ShipOnce(const std::string& dir, size_t batch = 1000,
                                       uint64_t max_records = 0);
 
-  // Records of the store matching `filter`, ordered by time, node, seq; fn returns false to stop.
+  // Records of the store matching `filter`, ordered by time, node, seq (ascending, or
+  // descending with newest_first); fn returns false to stop.
   absl::Status Search(const ShippedFilter& filter,
                       const std::function<bool(const ShippedRecord&)>& fn);
 

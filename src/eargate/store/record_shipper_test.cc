@@ -120,8 +120,16 @@ TEST_P(ShipperTest, ShipsResumesAndSearchesAcrossNodes) {
   f.records.from = 1781352000 + 10;
   f.records.to = 1781352000 + 19;
   EXPECT_EQ(Search(**a, f).size(), 10u);
+  // Newest first, the first few.
+  f.newest_first = true;
+  f.limit = 3;
+  found = Search(**a, f);
+  ASSERT_EQ(found.size(), 3u);
+  EXPECT_EQ(found[0].seq, 19u);
+  EXPECT_EQ(found[1].seq, 18u);
+  EXPECT_EQ(found[2].seq, 17u);
   f = {};
-  f.decision_id = "node-a-d42";
+  f.records.decision_id = "node-a-d42";
   found = Search(**a, f);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].seq, 42u);
@@ -221,7 +229,7 @@ TEST_P(ShipperTest, ShipsFromAnOpenLogAndAroundDamage) {
   f.node = "live";
   std::vector<ShippedRecord> rows = Search(**shipper, f);
   EXPECT_EQ(rows.size(), total);
-  f.decision_id = "live-d2050";
+  f.records.decision_id = "live-d2050";
   EXPECT_TRUE(Search(**shipper, f).empty());
   ASSERT_TRUE((*log)->Close().ok());
 }

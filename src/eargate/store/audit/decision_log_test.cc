@@ -187,6 +187,52 @@ TEST(DecisionLogTest, AppendsAndReadsBack) {
   EXPECT_GE(report->checkpoints_checked, 1u);
 }
 
+// Test that a newest-first scan returns the same records as a scan in log order, reversed,
+// across segments, and that a decision id finds its one record.
+TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;  // several segments
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendN(**log, 1, 120);
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  ASSERT_GT(internal::ListSegments(dir.path()).value().size(), 3u);
+  RecordFilter f;
+  f.person = "cust-1";
+  std::vector<uint64_t> forward, backward;
+  ASSERT_TRUE(ScanLog(dir.path(), f, [&](const LogRecord& r) {
+                forward.push_back(r.seq);
+                return true;
+              }).ok());
+  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), f, [&](const LogRecord& r) {
+                backward.push_back(r.seq);
+                return backward.size() < 1000;
+              }).ok());
+  ASSERT_EQ(forward.size(), 60u);
+  EXPECT_EQ(backward, std::vector<uint64_t>(forward.rbegin(), forward.rend()));
+  // Stopped after the newest three.
+  backward.clear();
+  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), f, [&](const LogRecord& r) {
+                backward.push_back(r.seq);
+                return backward.size() < 3;
+              }).ok());
+  EXPECT_EQ(backward, (std::vector<uint64_t>{forward[59], forward[58], forward[57]}));
+
+  RecordFilter by_id;
+  by_id.decision_id = "d-77";
+  std::vector<uint64_t> found;
+  ASSERT_TRUE(ScanLog(dir.path(), by_id, [&](const LogRecord& r) {
+                found.push_back(r.seq);
+                return true;
+              }).ok());
+  EXPECT_EQ(found, std::vector<uint64_t>{77});
+  EXPECT_EQ(ScanLogNewestFirst(dir.path() + "/nope", f, [](const LogRecord&) { return true; }).code(),
+            absl::StatusCode::kNotFound);
+}
+
 // Test that the chain continues across reopen and segment rotation, with checkpoints.
 TEST(DecisionLogTest, RotatesAndContinuesAfterReopen) {
   TempDir dir;

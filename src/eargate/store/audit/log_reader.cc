@@ -87,6 +87,7 @@ bool RecordFilter::Matches(const LogRecord& r) const {
   if (to && r.time > *to) return false;
   if (!person.empty() && r.person_id != person) return false;
   if (!item.empty() && r.item != item) return false;
+  if (!decision_id.empty() && r.decision_id != decision_id) return false;
   if (outcome && r.outcome_code != static_cast<uint8_t>(*outcome)) return false;
   if (kind && r.kind != *kind) return false;
   return true;
@@ -130,6 +131,27 @@ absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const Record
       if (!internal::DecodeRecord(file.data() + ref.offset, ref.size, &r)) continue;
       r.segment = seg.number;
       r.offset = ref.offset;
+      if (!filter.Matches(r)) continue;
+      if (!fn(r)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filter,
+                                const std::function<bool(const LogRecord&)>& fn) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  if (segments.empty())
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  FastSha256 sha;
+  for (auto seg = segments.rbegin(); seg != segments.rend(); ++seg) {
+    EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg->path));
+    internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+    for (auto ref = frames.records.rbegin(); ref != frames.records.rend(); ++ref) {
+      LogRecord r;
+      if (!internal::DecodeRecord(file.data() + ref->offset, ref->size, &r)) continue;
+      r.segment = seg->number;
+      r.offset = ref->offset;
       if (!filter.Matches(r)) continue;
       if (!fn(r)) return absl::OkStatus();
     }
