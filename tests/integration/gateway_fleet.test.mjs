@@ -7,11 +7,11 @@
 // flips the decision) and deleted (admin API on one node) reaches the other node's decisions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
-import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, keys, ips } from './lib.mjs';
+import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, keys, ips, waitFor } from './lib.mjs';
 
 const harness = path.join(sourceDir, 'tests/support/pg_harness.sh');
 const sha256 = (s) => crypto.createHash('sha256').update(s).digest('hex');
@@ -242,6 +242,53 @@ test('each node ships its records to the store: one search finds the decisions o
   assert.equal(found.length, 1);
   assert.equal(found[0].node, 'node-a');
   assert.equal(found[0].decision_id, id);
+});
+
+test('a change through the admin API does not wait behind a decision search', async () => {
+  // A fleet search held up in the store: another session locks decision_records.
+  const locker = spawn('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', pg.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let said = '';
+  locker.stdout.on('data', (d) => { said += d; });
+  locker.stderr.on('data', (d) => { said += d; });
+  locker.stdin.write('BEGIN;\nLOCK TABLE decision_records IN ACCESS EXCLUSIVE MODE;\n\\echo locked\n');
+  try {
+    await waitFor(() => said.includes('locked'));
+    let searchDone = false;
+    const search = admin(nodeA, 'GET', '/admin/v1/decisions?scope=fleet&person=nobody-at-all')
+      .then((r) => { searchDone = true; return r; });
+    // Until the search waits for the lock in PostgreSQL.
+    await waitFor(async () => {
+      const q = await run('psql', ['-X', '-At', pg.url, '-c',
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%ORDER BY time DESC%'"]);
+      return q.stdout.trim() === '1';
+    });
+    // A person created meanwhile: answered while the search still waits.
+    // (Behind the search it would wait for the lock: failed after 10 s rather than hung.)
+    const put = await Promise.race([
+      admin(nodeA, 'PUT', '/admin/v1/people/while-searching', {
+        id: 'while-searching', kind: 'natural', name: 'Ada Lovelace',
+        citizenships: [{ country: 'GB' }], permanent_residencies: [], us_person: false,
+        end_user_categories: [], end_uses: [], organization: null,
+      }),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('the change waited behind the search')), 10000)),
+    ]);
+    assert.equal(put.status, 201, put.text);
+    assert.equal(searchDone, false, 'the search finished before the lock was released');
+    // The search's thread yields to serving: nice 10.
+    const tasks = fs.readdirSync(`/proc/${nodeA.child.pid}/task`);
+    const comm = (t) => fs.readFileSync(`/proc/${nodeA.child.pid}/task/${t}/comm`, 'utf8').trim();
+    const find = tasks.filter((t) => comm(t) === 'eg-admin-find');
+    assert.equal(find.length, 1);
+    const stat = fs.readFileSync(`/proc/${nodeA.child.pid}/task/${find[0]}/stat`, 'utf8');
+    assert.equal(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16], '10');
+    locker.stdin.end('COMMIT;\n');
+    const r = await search;
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.records, []);
+  } finally {
+    locker.stdin.end();
+    if (locker.exitCode === null) await new Promise((res) => locker.on('exit', res));
+  }
 });
 
 test('a malformed import file changes nothing; an unknown role is refused', async () => {

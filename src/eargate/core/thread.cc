@@ -34,6 +34,10 @@ bool LowerThreadPriority() {
   return idle || nice;
 }
 
+bool SetThreadNice(int nice) {
+  return ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), nice) == 0;
+}
+
 int ThreadNice() { return ::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())); }
 
 }  // namespace eargate::core

@@ -19,6 +19,11 @@ std::string ThreadName();
 // false when the system refused both.
 bool LowerThreadPriority();
 
+// Sets the calling thread's nice value (0 normal, 19 lowest): under load it gets a share of a
+// core by weight (nice 10: about a tenth of a nice-0 thread's), and all it wants when cores
+// are idle. False when the system refused.
+bool SetThreadNice(int nice);
+
 // The calling thread's nice value.
 int ThreadNice();
 

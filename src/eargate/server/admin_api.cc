@@ -832,6 +832,11 @@ const std::vector<AdminHandlers::Route>& AdminHandlers::Routes() {
 AdminApi::AdminApi(Gateway* gateway) : gw_(gateway), fleet_(std::make_unique<FleetSearch>()) {}
 AdminApi::~AdminApi() = default;
 
+bool AdminApi::IsDecisionSearch(std::string_view method, std::string_view target) {
+  std::string_view path = target.substr(0, target.find('?'));
+  return method == "GET" && (path == "/admin/v1/decisions" || path == "/admin/v1/decisions/");
+}
+
 int AdminApi::Handle(std::string_view method, std::string_view target,
                      std::string_view authorization, std::string_view body, std::string* out) {
   out->clear();

@@ -56,6 +56,11 @@ class AdminApi {
   int Handle(std::string_view method, std::string_view target, std::string_view authorization,
              std::string_view body, std::string* out);
 
+  // Whether the request is a decision search: a read that may scan a node's whole log, which
+  // the server runs apart from the other admin requests so that a change (a key revoked)
+  // never waits behind one.
+  static bool IsDecisionSearch(std::string_view method, std::string_view target);
+
  private:
   Gateway* gw_;
   std::unique_ptr<FleetSearch> fleet_;  // the store's shipped records, for scope=fleet

@@ -24,6 +24,7 @@
 #include "eargate/core/json.h"
 #include "eargate/core/strings.h"
 #include "eargate/core/thread.h"
+#include "eargate/server/admin_api.h"
 #include "eargate/server/http_relay.h"
 #include "eargate/server/http_request.h"
 #include "eargate/server/log.h"
@@ -113,6 +114,27 @@ bool IsHopByHop(std::string_view name) {
 
 bool StartsWithCI(std::string_view s, std::string_view prefix) {
   return s.size() >= prefix.size() && IEquals(s.substr(0, prefix.size()), prefix);
+}
+
+// Admin requests run off the I/O threads (admin_api.h: store round trips, an fdatasync per
+// change), one at a time on "eg-admin"; decision searches, which may read a node's whole log,
+// on "eg-admin-find" at nice 10, so that a change (a key revoked) never waits behind a search
+// and a long search takes little from serving under load (a nice-10 thread gets about a
+// tenth of a serving thread's share of a core) and all it wants of an idle core.
+struct AdminThreadPools {
+  net::thread_pool changes{1};
+  net::thread_pool search{1};
+  AdminThreadPools() {
+    net::post(changes, [] { core::SetThreadName("eg-admin"); });
+    net::post(search, [] {
+      core::SetThreadName("eg-admin-find");
+      (void)core::SetThreadNice(10);
+    });
+  }
+};
+AdminThreadPools& AdminThreads() {
+  static AdminThreadPools pools;
+  return pools;
 }
 
 struct Route {
@@ -862,12 +884,12 @@ struct HttpServer::Impl {
           case Endpoint::kScreen:
             res = PostOnly(req, [&](std::string* body) { return gw->Screen(CallerOf(req, c), req.body(), body); });
             break;
-          case Endpoint::kAdmin: {  // admin_api.h: on its own thread (store round trips, fsync)
-            static net::thread_pool admin_thread(1);
+          case Endpoint::kAdmin: {
             std::string body;
             Caller caller = CallerOf(req, c);
+            const bool search = AdminApi::IsDecisionSearch(ToView(req.method_string()), ToView(req.target()));
             int st = co_await net::co_spawn(
-                admin_thread,
+                search ? AdminThreads().search : AdminThreads().changes,
                 [&]() -> net::awaitable<int> {  // on the pool's executor, not an io_context's
                   co_return gw->Admin(ToView(req.method_string()), ToView(req.target()), caller, req.body(), &body);
                 },
