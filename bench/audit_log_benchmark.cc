@@ -1,7 +1,8 @@
 // The decision log's speed: appends per second in sync mode (group commit, many threads) and
 // async mode, and verify speed. Targets (issue 5): >= 100,000 records/s sync with group
 // commit; verify >= 1,000,000 records/s. The records are ~420-byte decision payloads. And what
-// a fleet node's shipper reads each second (BM_ShipRead).
+// a fleet node's shipper reads each second (BM_ShipRead), and a search for a person's most
+// recent records (BM_SearchRecent).
 //
 //   build/release/bench/audit_log_benchmark [--benchmark_filter=Sync]
 //
@@ -304,6 +305,70 @@ BENCHMARK(BM_ShipRead)
     ->ArgNames({"after", "records"})
     ->UseRealTime()
     ->Iterations(20)
+    ->Unit(benchmark::kMillisecond);
+
+// Decision search on a node's log (the admin API's GET /admin/v1/decisions, `eargate audit
+// search`): 500,000 records of 1,000 people in 64-MiB segments; one person's 10 most recent
+// records. Arg 0: 0 = in log order, keeping the last 10 matches (the whole log read, as the
+// search did before it could go newest first); 1 = ScanLogNewestFirst, stopped at 10; 2 = a
+// person with no records (the whole log read newest first: the worst case).
+void BM_SearchRecent(benchmark::State& state) {
+  using eargate::store::LogRecord;
+  constexpr int64_t kRecords = 500000, kPeople = 1000, kWanted = 10;
+  const int mode = static_cast<int>(state.range(0));
+  const std::string dir = NewDir();
+  {
+    LogOptions opt;
+    opt.durability = Durability::kAsync;
+    auto log = DecisionLog::Open(dir, opt);
+    if (!log.ok()) std::abort();
+    LogEntry e = Entry();
+    std::string person;
+    for (int64_t i = 0; i < kRecords; ++i) {
+      person = absl::StrCat("cust-", i % kPeople);
+      e.person_id = person;
+      e.time = 1781352000 + i / 100;
+      (void)(*log)->Append(e);
+    }
+    (void)(*log)->Close();
+  }
+  eargate::store::RecordFilter filter;
+  filter.person = mode == 2 ? "cust-none" : "cust-7";
+  int64_t scanned_ok = 0;
+  for (auto _ : state) {
+    std::vector<uint64_t> found;
+    absl::Status s;
+    if (mode == 0) {
+      s = eargate::store::ScanLog(dir, filter, [&](const LogRecord& r) {
+        found.push_back(r.seq);
+        if (found.size() > 2 * kWanted) found.erase(found.begin(), found.end() - kWanted);
+        return true;
+      });
+      if (found.size() > kWanted) found.erase(found.begin(), found.end() - kWanted);
+    } else {
+      s = eargate::store::ScanLogNewestFirst(dir, filter, [&](const LogRecord& r) {
+        found.push_back(r.seq);
+        return found.size() < kWanted;
+      });
+    }
+    const size_t want = mode == 2 ? 0 : kWanted;
+    if (!s.ok() || found.size() != want) {
+      state.SkipWithError("search failed");
+      break;
+    }
+    ++scanned_ok;
+  }
+  state.counters["log_records"] = static_cast<double>(kRecords);
+  state.counters["searches"] = static_cast<double>(scanned_ok);
+  fs::remove_all(dir);
+}
+BENCHMARK(BM_SearchRecent)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->ArgName("mode")
+    ->UseRealTime()
+    ->Iterations(5)
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
