@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -543,7 +544,7 @@ class AdminHandlers {
 
   int SearchDecisions(const Request& r, std::string* out) {
     r.AllowQuery({"person", "item", "outcome", "kind", "decision_id", "from", "to", "order",
-                  "scope", "node", "limit"});
+                  "scope", "node", "limit", "after"});
     const std::string scope = OneOf(r, "scope", {"node", "fleet"});
     const bool newest = OneOf(r, "order", {"newest", "oldest"}) == "newest";
     if (!r.Param("node").empty() && scope != "fleet") BadRequest("node: only with scope=fleet");
@@ -569,6 +570,36 @@ class AdminHandlers {
     }
     if (filter.from && filter.to && *filter.from > *filter.to) BadRequest("from: after to");
     const int64_t limit = Limit(r, 100, 10000);
+    // Paging: `after` is the `next` of the page before: on a node, the last record's seq; in
+    // the fleet, "TIME,SEQ,NODE" of the last record (its place in the order of time, node, seq).
+    const std::string after = r.Param("after");
+    std::optional<store::ShippedKey> after_key;
+    if (!after.empty()) {
+      auto bad = [&] { BadRequest("after: not a cursor of this search (pass back its `next`)"); };
+      // A whole decimal number from the front of v; the rest after it in *rest.
+      auto number = [&](std::string_view v, auto* n, std::string_view* rest) {
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *n);
+        if (ec != std::errc() || end == v.data()) bad();
+        *rest = v.substr(static_cast<size_t>(end - v.data()));
+      };
+      std::string_view rest;
+      if (scope == "node") {
+        uint64_t seq = 0;
+        number(after, &seq, &rest);
+        if (!rest.empty() || seq == 0 || (newest && seq == 1)) bad();
+        if (newest) filter.max_seq = seq - 1;
+        else filter.min_seq = seq + 1;
+      } else {
+        store::ShippedKey key;
+        number(after, &key.time, &rest);
+        if (rest.empty() || rest[0] != ',') bad();
+        number(rest.substr(1), &key.seq, &rest);
+        if (rest.size() < 2 || rest[0] != ',') bad();
+        key.node = std::string(rest.substr(1));
+        after_key = std::move(key);
+      }
+    }
+    std::string next;  // the cursor of the last record taken
     std::string items = "[";
     int64_t n = 0;
     bool truncated = false;
@@ -590,6 +621,7 @@ class AdminHandlers {
       f.node = r.Param("node");
       f.limit = static_cast<size_t>(limit) + 1;
       f.newest_first = newest;
+      f.after = after_key;
       std::lock_guard<std::mutex> lock(fleet_.mu);
       absl::Status s;
       if (!fleet_.db) {
@@ -599,7 +631,10 @@ class AdminHandlers {
       }
       if (fleet_.db) {
         s = fleet_.db->Search(f, [&](const store::ShippedRecord& rec) {
-          return take([&] { store::AppendShippedJson(rec, &items); });
+          return take([&] {
+            store::AppendShippedJson(rec, &items);
+            next = StrCat(rec.time, ",", rec.seq, ",", rec.node);
+          });
         });
       }
       if (!s.ok()) {
@@ -611,14 +646,20 @@ class AdminHandlers {
       if (dir.empty())
         throw Fail{503, "server_error", "no_decision_log", "this node keeps no decision log (audit.dir)"};
       auto fn = [&](const store::LogRecord& rec) {
-        return take([&] { store::AppendRecordJson(rec, &items); });
+        return take([&] {
+          store::AppendRecordJson(rec, &items);
+          next = StrCat(rec.seq);
+        });
       };
       absl::Status s = newest ? store::ScanLogNewestFirst(dir, filter, fn) : store::ScanLog(dir, filter, fn);
       // InvalidArgument: no segment yet (nothing decided): no records.
       if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) StoreFailed(s);
     }
     items.push_back(']');
-    Obj(out).Str("scope", scope).Raw("records", items).Bool("truncated", truncated).Close();
+    Obj o(out);
+    o.Str("scope", scope).Raw("records", items).Bool("truncated", truncated);
+    if (truncated) o.Str("next", next);
+    o.Close();
     return 200;
   }
 

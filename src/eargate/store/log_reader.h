@@ -25,6 +25,8 @@ struct RecordFilter {
   std::string decision_id;
   std::optional<core::Outcome> outcome;
   std::optional<RecordKind> kind;
+  // Sequence numbers, inclusive; 0: no bound. Scans skip whole segments outside them.
+  uint64_t min_seq = 0, max_seq = 0;
   bool Matches(const LogRecord& r) const;
 };
 

@@ -261,6 +261,16 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
   if (f.records.kind) where("kind =", std::string(KindName(*f.records.kind)));
   if (f.records.from) where("time >=", static_cast<int64_t>(*f.records.from));
   if (f.records.to) where("time <=", static_cast<int64_t>(*f.records.to));
+  if (f.records.min_seq != 0) where("seq >=", static_cast<int64_t>(f.records.min_seq));
+  if (f.records.max_seq != 0) where("seq <=", static_cast<int64_t>(f.records.max_seq));
+  if (f.after) {
+    params.push_back(static_cast<int64_t>(f.after->time));
+    params.push_back(f.after->node);
+    params.push_back(static_cast<int64_t>(f.after->seq));
+    const size_t n = params.size();
+    absl::StrAppend(&sql, " AND (time, node, seq) ", f.newest_first ? "<" : ">", " ($", n - 2,
+                    ", $", n - 1, ", $", n, ")");
+  }
   sql += f.newest_first ? " ORDER BY time DESC, node DESC, seq DESC" : " ORDER BY time, node, seq";
   if (f.limit > 0) absl::StrAppend(&sql, " LIMIT ", f.limit);
   EG_ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));

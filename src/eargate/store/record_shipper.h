@@ -49,12 +49,23 @@ struct ShippedRecord {
 // One JSON object with newline: node, then the fields of the export form (§7).
 void AppendShippedJson(const ShippedRecord& r, std::string* out);
 
+// A shipped record's place in a search's order (time, node, seq): where a page ended.
+struct ShippedKey {
+  core::Timestamp time = 0;
+  std::string node;
+  uint64_t seq = 0;
+};
+
 // Which shipped records a search returns: the log's filter plus the node ("": every node).
+// (records.min_seq/max_seq bound each node's seq.)
 struct ShippedFilter {
   RecordFilter records;
   std::string node;
   size_t limit = 0;           // 0: all
   bool newest_first = false;  // order by time, node, seq descending
+  // Only records after this one in the search's order (before it, newest first): the next
+  // page of a search that stopped at its limit.
+  std::optional<ShippedKey> after;
 };
 
 class RecordShipper {

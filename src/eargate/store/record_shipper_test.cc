@@ -128,6 +128,29 @@ TEST_P(ShipperTest, ShipsResumesAndSearchesAcrossNodes) {
   EXPECT_EQ(found[0].seq, 19u);
   EXPECT_EQ(found[1].seq, 18u);
   EXPECT_EQ(found[2].seq, 17u);
+  // Paged: each page after the last record of the one before, in both orders, is the whole
+  // search in pieces.
+  for (bool newest : {false, true}) {
+    SCOPED_TRACE(newest ? "newest first" : "oldest first");
+    f = {};
+    f.records.person = "cust-2";
+    f.newest_first = newest;
+    const std::vector<ShippedRecord> whole = Search(**a, f);
+    ASSERT_GT(whole.size(), 20u);
+    std::vector<ShippedRecord> paged;
+    f.limit = 7;
+    for (int page = 0; page < 100; ++page) {
+      std::vector<ShippedRecord> got = Search(**a, f);
+      paged.insert(paged.end(), got.begin(), got.end());
+      if (got.size() < f.limit) break;
+      f.after = ShippedKey{got.back().time, got.back().node, got.back().seq};
+    }
+    ASSERT_EQ(paged.size(), whole.size());
+    for (size_t i = 0; i < whole.size(); ++i) {
+      EXPECT_EQ(paged[i].node, whole[i].node);
+      EXPECT_EQ(paged[i].seq, whole[i].seq);
+    }
+  }
   f = {};
   f.records.decision_id = "node-a-d42";
   found = Search(**a, f);

@@ -221,6 +221,26 @@ TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {
               }).ok());
   EXPECT_EQ(backward, (std::vector<uint64_t>{forward[59], forward[58], forward[57]}));
 
+  // Seq bounds (a page after another): newest first below 50, in log order from 100 on.
+  RecordFilter below = f;
+  below.max_seq = 50;
+  backward.clear();
+  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), below, [&](const LogRecord& r) {
+                backward.push_back(r.seq);
+                return true;
+              }).ok());
+  EXPECT_EQ(backward.size(), 25u);
+  EXPECT_EQ(backward.front(), 49u);  // cust-1: odd seqs
+  EXPECT_EQ(backward.back(), 1u);
+  RecordFilter from = f;
+  from.min_seq = 100;
+  forward.clear();
+  ASSERT_TRUE(ScanLog(dir.path(), from, [&](const LogRecord& r) {
+                forward.push_back(r.seq);
+                return true;
+              }).ok());
+  EXPECT_EQ(forward, (std::vector<uint64_t>{101, 103, 105, 107, 109, 111, 113, 115, 117, 119}));
+
   RecordFilter by_id;
   by_id.decision_id = "d-77";
   std::vector<uint64_t> found;

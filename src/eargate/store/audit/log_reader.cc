@@ -90,6 +90,8 @@ bool RecordFilter::Matches(const LogRecord& r) const {
   if (!decision_id.empty() && r.decision_id != decision_id) return false;
   if (outcome && r.outcome_code != static_cast<uint8_t>(*outcome)) return false;
   if (kind && r.kind != *kind) return false;
+  if (min_seq != 0 && r.seq < min_seq) return false;
+  if (max_seq != 0 && r.seq > max_seq) return false;
   return true;
 }
 
@@ -109,7 +111,7 @@ uint64_t FirstSeqOf(const std::string& path, FastSha256& sha) {
 
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn) {
-  return ScanLogFrom(dir, 0, filter, fn);
+  return ScanLogFrom(dir, filter.min_seq, filter, fn);
 }
 
 absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
@@ -145,6 +147,10 @@ absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filt
     return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
   FastSha256 sha;
   for (auto seg = segments.rbegin(); seg != segments.rend(); ++seg) {
+    if (filter.max_seq != 0) {
+      const uint64_t first = FirstSeqOf(seg->path, sha);
+      if (first > filter.max_seq) continue;  // all of it is after max_seq
+    }
     EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg->path));
     internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
     for (auto ref = frames.records.rbegin(); ref != frames.records.rend(); ++ref) {
@@ -152,6 +158,7 @@ absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filt
       if (!internal::DecodeRecord(file.data() + ref->offset, ref->size, &r)) continue;
       r.segment = seg->number;
       r.offset = ref->offset;
+      if (r.seq < filter.min_seq) return absl::OkStatus();  // the rest is older still
       if (!filter.Matches(r)) continue;
       if (!fn(r)) return absl::OkStatus();
     }
