@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -32,6 +33,7 @@ struct AuditFlags {
   std::string order = "oldest";
   size_t limit = 0;
   bool follow = false;
+  bool shipped = false;
   double interval = 1.0;
 };
 
@@ -184,7 +186,36 @@ int Ship(const AuditFlags& f) {
   return kExitOk;
 }
 
+// `verify --shipped`: the store's copy of the node's records against the log. Prints each
+// difference; returns whether the copy is faithful, or nullopt when it could not be read.
+std::optional<bool> CheckShipped(const AuditFlags& f) {
+  auto shipper = store::RecordShipper::Open(f.store, f.node);
+  absl::StatusOr<store::RecordShipper::CopyReport> copy =
+      shipper.ok() ? (*shipper)->CheckCopy(f.dir) : shipper.status();
+  if (!copy.ok()) {
+    std::cerr << "audit verify: --shipped: " << copy.status().message() << "\n";
+    return std::nullopt;
+  }
+  for (const auto& d : copy->differences)
+    std::cout << "TAMPERED store copy (node " << f.node << ") " << d << "\n";
+  if (copy->differing > copy->differences.size())
+    std::cout << "TAMPERED store copy (node " << f.node << "): "
+              << copy->differing - copy->differences.size() << " more differences\n";
+  std::cout << "store copy of node " << f.node << ": "
+            << (copy->faithful() ? "faithful: " : "differs: ") << copy->rows_checked
+            << " rows compared with the log, shipped up to seq " << copy->last_shipped
+            << " (the log's last " << copy->last_in_log << ")";
+  if (copy->older > 0) std::cout << ", " << copy->older << " rows older than the log not checked";
+  if (!copy->faithful()) std::cout << ", " << copy->differing << " differences";
+  std::cout << "\n";
+  return copy->faithful();
+}
+
 int Verify(const AuditFlags& f) {
+  if (f.shipped && f.store.empty()) {
+    std::cerr << "--shipped needs --store\n";
+    return kExitBadInput;
+  }
   store::VerifyOptions opt;
   if (!f.store.empty()) {
     auto st = store::Store::Open(f.store);
@@ -214,7 +245,13 @@ int Verify(const AuditFlags& f) {
             << report->checkpoints_checked << " checkpoints checked";
   if (!report->intact()) std::cout << ", " << report->problems.size() << " problems";
   std::cout << "\n";
-  return report->intact() ? kExitOk : kExitTampered;
+  bool faithful = true;
+  if (f.shipped) {
+    std::optional<bool> copy = CheckShipped(f);
+    if (!copy) return kExitBadInput;
+    faithful = *copy;
+  }
+  return report->intact() && faithful ? kExitOk : kExitTampered;
 }
 
 void Register(CLI::App& app) {
@@ -233,7 +270,12 @@ void Register(CLI::App& app) {
       "--store", flags->store,
       "also check the checkpoints kept in this store (sqlite://..., postgresql://...)");
   verify->add_option("--node", flags->node,
-                     "the node whose checkpoints to read from the store (default local)");
+                     "the node whose checkpoints (and with --shipped, records) to read from the "
+                     "store (default local)");
+  verify->add_flag("--shipped", flags->shipped,
+                   "with --store: also compare the node's records shipped to the store (the "
+                   "copy `audit search --store` and the admin API's fleet search read) with the "
+                   "log, field by field; a difference exits 1");
   SetAction(verify, [flags] { return Verify(*flags); });
 
   auto* exp = audit->add_subcommand("export", "write records as JSONL or CSV for an auditor");

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "eargate/core/csv.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/internal/sql_db.h"
 #include "gtest/gtest.h"
 
 namespace eargate::store {
@@ -150,6 +151,29 @@ TEST_F(CliTest, ShipAndSearchStore) {
   CliRun one = Eargate(absl::StrCat("audit search --store ", store, " --node n2 --decision-id d-3"));
   EXPECT_EQ(std::count(one.out.begin(), one.out.end(), '\n'), 1) << one.out;
   EXPECT_NE(one.out.find(R"("record":{"n":3}})"), std::string::npos) << one.out;
+
+  // The store's copy against the log: faithful, then one edited row named (exit 1).
+  const std::string verify = absl::StrCat("audit verify --dir ", dir_, "/audit --store ", store, " --node n1 --shipped");
+  CliRun faithful = Eargate(verify);
+  EXPECT_EQ(faithful.exit_code, 0) << faithful.out;
+  EXPECT_NE(faithful.out.find("\nstore copy of node n1: faithful: 6 rows compared with the log, "
+                              "shipped up to seq 6 (the log's last 6)\n"),
+            std::string::npos)
+      << faithful.out;
+  {
+    auto db = internal::OpenSqlite(dir_ + "/store.db");
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("UPDATE decision_records SET outcome = 'allow' WHERE node = 'n1' AND seq = 5").ok());
+  }
+  CliRun edited = Eargate(verify);
+  EXPECT_EQ(edited.exit_code, 1) << edited.out;
+  EXPECT_NE(edited.out.find("TAMPERED store copy (node n1) seq 5: outcome differs from the log\n"),
+            std::string::npos)
+      << edited.out;
+  EXPECT_NE(edited.out.find("store copy of node n1: differs: 6 rows compared"), std::string::npos) << edited.out;
+  CliRun alone = Eargate(absl::StrCat("audit verify --dir ", dir_, "/audit --shipped"));
+  EXPECT_EQ(alone.exit_code, 2);
+  EXPECT_EQ(alone.out, "--shipped needs --store\n");
 
   CliRun no_store = Eargate(absl::StrCat("audit search --dir ", dir_, "/audit --node n1"));
   EXPECT_EQ(no_store.exit_code, 2);

@@ -34,6 +34,23 @@ int64_t ToInt(const std::optional<std::string>& v) {
   return 0;
 }
 
+// A row of kColumns.
+ShippedRecord FromRow(const std::vector<std::optional<std::string>>& row) {
+  ShippedRecord r;
+  r.node = row[0].value_or("");
+  r.seq = static_cast<uint64_t>(ToInt(row[1]));
+  r.hash = row[2].value_or("");
+  r.time = ToInt(row[3]);
+  r.kind = row[4].value_or("");
+  r.decision_id = row[5].value_or("");
+  r.person = row[6].value_or("");
+  r.item = row[7].value_or("");
+  r.outcome = row[8].value_or("");
+  r.policy_version = row[9].value_or("");
+  r.payload = row[10].value_or("");
+  return r;
+}
+
 // The payload's "policy" (the policy version), or "".
 std::string PolicyVersion(simdjson::dom::parser& parser, std::string_view payload) {
   simdjson::dom::element doc;
@@ -41,6 +58,23 @@ std::string PolicyVersion(simdjson::dom::parser& parser, std::string_view payloa
   if (parser.parse(payload.data(), payload.size()).get(doc) != simdjson::SUCCESS) return "";
   if (doc["policy"].get_string().get(v) != simdjson::SUCCESS) return "";
   return std::string(v);
+}
+
+// A log record as the store holds it (what ShipOnce inserts and CheckCopy compares).
+ShippedRecord ToShipped(const std::string& node, const LogRecord& r, simdjson::dom::parser& parser) {
+  ShippedRecord s;
+  s.node = node;
+  s.seq = r.seq;
+  s.hash = core::HexEncode(r.hash);
+  s.time = r.time;
+  s.kind = std::string(KindName(r.kind));
+  s.decision_id = std::string(r.decision_id);
+  s.person = std::string(r.person_id);
+  s.item = std::string(r.item);
+  s.outcome = std::string(OutcomeName(r.outcome_code));
+  s.policy_version = PolicyVersion(parser, r.payload);
+  s.payload = std::string(r.payload);
+  return s;
 }
 
 constexpr const char* kColumns =
@@ -157,23 +191,23 @@ absl::StatusOr<RecordShipper::ShipResult> RecordShipper::ShipOnce(const std::str
   uint64_t taken = 0;  // records queued by this call
   // Queues a record after the store's highest for the next transaction.
   auto ship = [&](const LogRecord& r) {
+    ShippedRecord s = ToShipped(node_, r, parser);
     std::vector<SqlValue> params;
-    params.reserve(11);
-    params.emplace_back(node_);
-    params.emplace_back(static_cast<int64_t>(r.seq));
-    params.emplace_back(core::HexEncode(r.hash));
-    params.emplace_back(static_cast<int64_t>(r.time));
-    params.emplace_back(std::string(KindName(r.kind)));
-    params.emplace_back(std::string(r.decision_id));
-    params.emplace_back(std::string(r.person_id));
-    params.emplace_back(std::string(r.item));
-    params.emplace_back(std::string(OutcomeName(r.outcome_code)));
-    std::string policy = PolicyVersion(parser, r.payload);
-    if (policy.empty())
+    params.reserve(kColumnCount);
+    params.emplace_back(std::move(s.node));
+    params.emplace_back(static_cast<int64_t>(s.seq));
+    params.emplace_back(std::move(s.hash));
+    params.emplace_back(static_cast<int64_t>(s.time));
+    params.emplace_back(std::move(s.kind));
+    params.emplace_back(std::move(s.decision_id));
+    params.emplace_back(std::move(s.person));
+    params.emplace_back(std::move(s.item));
+    params.emplace_back(std::move(s.outcome));
+    if (s.policy_version.empty())
       params.emplace_back(nullptr);
     else
-      params.emplace_back(std::move(policy));
-    params.emplace_back(std::string(r.payload));
+      params.emplace_back(std::move(s.policy_version));
+    params.emplace_back(std::move(s.payload));
     pending.push_back(std::move(params));
     pending_last = LogPosition{r.seq, r.hash, r.segment, r.offset};
     ++taken;
@@ -275,21 +309,84 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
   if (f.limit > 0) absl::StrAppend(&sql, " LIMIT ", f.limit);
   EG_ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
   for (const auto& row : rows) {
-    ShippedRecord r;
-    r.node = row[0].value_or("");
-    r.seq = static_cast<uint64_t>(ToInt(row[1]));
-    r.hash = row[2].value_or("");
-    r.time = ToInt(row[3]);
-    r.kind = row[4].value_or("");
-    r.decision_id = row[5].value_or("");
-    r.person = row[6].value_or("");
-    r.item = row[7].value_or("");
-    r.outcome = row[8].value_or("");
-    r.policy_version = row[9].value_or("");
-    r.payload = row[10].value_or("");
-    if (!fn(r)) break;
+    if (!fn(FromRow(row))) break;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<RecordShipper::CopyReport> RecordShipper::CheckCopy(const std::string& dir) {
+  CopyReport report;
+  EG_ASSIGN_OR_RETURN(report.last_shipped, HighestShipped());
+  constexpr int64_t kChunk = 10000;
+  const std::string sql = absl::StrCat("SELECT ", kColumns, " FROM decision_records WHERE node = $1 "
+                                       "AND seq > $2 ORDER BY seq LIMIT ", kChunk);
+  std::vector<ShippedRecord> rows;
+  size_t next = 0;
+  bool rows_done = false;
+  absl::Status failed;
+  // The next row in seq order, or null after the last (or a failed query: `failed`).
+  auto row = [&]() -> ShippedRecord* {
+    if (next == rows.size() && !rows_done) {
+      const int64_t after = rows.empty() ? 0 : static_cast<int64_t>(rows.back().seq);
+      auto got = db_->Query(sql, {node_, after});
+      rows.clear();
+      next = 0;
+      if (!got.ok()) {
+        failed = got.status();
+        rows_done = true;
+        return nullptr;
+      }
+      for (const auto& r : *got) rows.push_back(FromRow(r));
+      rows_done = rows.size() < static_cast<size_t>(kChunk);
+    }
+    // Rows shipped while this runs (a gateway ships as it serves) are of records the scan may
+    // not have seen: only rows up to the highest seq at the start are compared.
+    return next < rows.size() && rows[next].seq <= report.last_shipped ? &rows[next] : nullptr;
+  };
+  auto differ = [&](uint64_t seq, std::string what) {
+    ++report.differing;
+    if (report.differences.size() < CopyReport::kMaxDifferences)
+      report.differences.push_back(absl::StrCat("seq ", seq, ": ", what));
+  };
+  simdjson::dom::parser parser;
+  uint64_t log_first = 0;
+  EG_RETURN_IF_ERROR(ScanLog(dir, {}, [&](const LogRecord& r) {
+    if (log_first == 0) log_first = r.seq;
+    report.last_in_log = r.seq;
+    for (ShippedRecord* s = row(); s != nullptr && s->seq < r.seq; ++next, s = row()) {
+      if (s->seq < log_first) ++report.older;
+      else differ(s->seq, "in the store's copy, not in the log");
+    }
+    if (!failed.ok()) return false;
+    ShippedRecord* s = row();
+    if (s == nullptr || s->seq > r.seq) {
+      if (r.seq < report.last_shipped) differ(r.seq, "in the log, missing from the store's copy");
+      return true;
+    }
+    const ShippedRecord want = ToShipped(node_, r, parser);
+    std::vector<std::string_view> fields;
+    if (s->hash != want.hash) fields.push_back("hash");
+    if (s->time != want.time) fields.push_back("time");
+    if (s->kind != want.kind) fields.push_back("kind");
+    if (s->decision_id != want.decision_id) fields.push_back("decision_id");
+    if (s->person != want.person) fields.push_back("person");
+    if (s->item != want.item) fields.push_back("item");
+    if (s->outcome != want.outcome) fields.push_back("outcome");
+    if (s->policy_version != want.policy_version) fields.push_back("policy_version");
+    if (s->payload != want.payload) fields.push_back("payload");
+    if (!fields.empty())
+      differ(r.seq, absl::StrCat(core::StrJoin(fields, ", "),
+                                 fields.size() == 1 ? " differs" : " differ", " from the log"));
+    ++report.rows_checked;
+    ++next;
+    return true;
+  }));
+  for (ShippedRecord* s = row(); s != nullptr; ++next, s = row()) {
+    if (report.last_in_log == 0 || s->seq < log_first) ++report.older;
+    else differ(s->seq, "in the store's copy, after the log's last record");
+  }
+  if (!failed.ok()) return failed;
+  return report;
 }
 
 }  // namespace eargate::store

@@ -93,6 +93,27 @@ class RecordShipper {
   absl::StatusOr<ShipResult> ShipOnce(const std::string& dir, size_t batch = 1000,
                                       uint64_t max_records = 0);
 
+  // How the store's copy of this node's records compares with the log in `dir`: row by row,
+  // every field (hash, time, kind, decision id, person, item, outcome, policy version,
+  // payload) against the record with that seq. The rows are a copy anyone with write access
+  // to the store could edit; the log's hash chain is what `verify` proves, and this proves the
+  // copy against it.
+  struct CopyReport {
+    uint64_t rows_checked = 0;  // rows compared with their record
+    uint64_t older = 0;         // rows before the log's first record (pruned by retention)
+    uint64_t last_shipped = 0;  // the highest seq in the store for the node
+    uint64_t last_in_log = 0;
+    uint64_t differing = 0;     // rows (or records) that differ or are missing
+    // "seq 42: person, payload differ from the log" (at most kMaxDifferences of them).
+    std::vector<std::string> differences;
+    static constexpr size_t kMaxDifferences = 1000;
+    bool faithful() const { return differing == 0; }
+  };
+  // Reads the log once and the node's rows in seq order, 10,000 at a time. A record after the
+  // highest seq shipped is not shipped yet (no difference); one before it without a row was
+  // deleted from the copy; a row without a record (after the log's first) was added to it.
+  absl::StatusOr<CopyReport> CheckCopy(const std::string& dir);
+
   // Records of the store matching `filter`, ordered by time, node, seq (ascending, or
   // descending with newest_first); fn returns false to stop.
   absl::Status Search(const ShippedFilter& filter,

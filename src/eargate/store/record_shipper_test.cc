@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "eargate/store/decision_log.h"
 #include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/sql_db.h"
 #include "eargate/store/testing/store_fixture.h"
 #include "gtest/gtest.h"
 
@@ -273,6 +274,53 @@ TEST_P(ShipperTest, ShipsAtMostMaxRecordsAPass) {
   EXPECT_EQ(passes, (std::vector<P>{P{700, 700, true}, P{700, 1400, true}, P{600, 2000, false},
                                     P{0, 2000, false}}));
   EXPECT_EQ(Search(**a, {}).size(), 2000u);
+}
+
+// Test that the store's copy of a node's records is checked against its log field by field:
+// faithful as shipped; an edited row, a deleted one and an added one are each named, and records
+// not shipped yet are no difference.
+TEST_P(ShipperTest, ChecksTheStoresCopyAgainstTheLog) {
+  Append(LogDir("node-a"), 1, 60);
+  auto a = RecordShipper::Open(url(), "node-a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE((*a)->ShipOnce(LogDir("node-a")).ok());
+  Append(LogDir("node-a"), 61, 5);  // in the log, not shipped yet
+  auto report = (*a)->CheckCopy(LogDir("node-a"));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->faithful()) << (report->differences.empty() ? "" : report->differences[0]);
+  EXPECT_EQ(report->rows_checked, 60u);
+  EXPECT_EQ(report->last_shipped, 60u);
+  EXPECT_EQ(report->last_in_log, 65u);
+
+  auto db = GetParam() == "sqlite" ? internal::OpenSqlite(url().substr(9)) : internal::OpenPostgres(url());
+  ASSERT_TRUE(db.ok()) << db.status();
+  for (const char* sql :
+       {"UPDATE decision_records SET person = 'cust-9', payload = '{}' WHERE node = 'node-a' AND seq = 7",
+        "UPDATE decision_records SET outcome = 'allow' WHERE node = 'node-a' AND seq = 11",
+        "DELETE FROM decision_records WHERE node = 'node-a' AND seq = 20",
+        "UPDATE decision_records SET decision_id = 'forged' WHERE node = 'node-a' AND seq = 59",
+        "INSERT INTO decision_records (node, seq, hash, time, kind, decision_id, person, item, outcome, "
+        "policy_version, payload) SELECT node, 70, hash, time, kind, decision_id, person, item, outcome, "
+        "policy_version, payload FROM decision_records WHERE node = 'node-a' AND seq = 58"}) {
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+  report = (*a)->CheckCopy(LogDir("node-a"));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_FALSE(report->faithful());
+  EXPECT_EQ(report->differences,
+            (std::vector<std::string>{"seq 7: person, payload differ from the log",
+                                      "seq 11: outcome differs from the log",
+                                      "seq 20: in the log, missing from the store's copy",
+                                      "seq 59: decision_id differs from the log",
+                                      // The forged row 70 claims that 61-65 were shipped:
+                                      "seq 61: in the log, missing from the store's copy",
+                                      "seq 62: in the log, missing from the store's copy",
+                                      "seq 63: in the log, missing from the store's copy",
+                                      "seq 64: in the log, missing from the store's copy",
+                                      "seq 65: in the log, missing from the store's copy",
+                                      "seq 70: in the store's copy, after the log's last record"}));
+  EXPECT_EQ(report->differing, 10u);
+  EXPECT_EQ(report->rows_checked, 59u);
 }
 
 INSTANTIATE_STORE_TEST(ShipperTest);
