@@ -317,31 +317,30 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
 absl::StatusOr<RecordShipper::CopyReport> RecordShipper::CheckCopy(const std::string& dir) {
   CopyReport report;
   EG_ASSIGN_OR_RETURN(report.last_shipped, HighestShipped());
-  constexpr int64_t kChunk = 10000;
+  // Rows by ranges of kChunk seqs (a node's seqs are consecutive): on a table whose
+  // statistics lag a bulk of shipping, PostgreSQL planned "seq > $2 ORDER BY seq LIMIT n" as a
+  // sort of every row after $2 (196 ms a chunk of 10,000 at 247 k rows, against 27 ms).
+  constexpr uint64_t kChunk = 10000;
   const std::string sql = absl::StrCat("SELECT ", kColumns, " FROM decision_records WHERE node = $1 "
-                                       "AND seq > $2 ORDER BY seq LIMIT ", kChunk);
+                                       "AND seq > $2 AND seq <= $3 ORDER BY seq");
   std::vector<ShippedRecord> rows;
   size_t next = 0;
-  bool rows_done = false;
+  uint64_t fetched_to = 0;  // rows up to this seq were fetched
   absl::Status failed;
-  // The next row in seq order, or null after the last (or a failed query: `failed`).
+  // The next row in seq order up to the highest seq at the start (rows shipped while this runs
+  // are of records the scan may not have seen), or null after the last (or a failed query:
+  // `failed`).
   auto row = [&]() -> ShippedRecord* {
-    if (next == rows.size() && !rows_done) {
-      const int64_t after = rows.empty() ? 0 : static_cast<int64_t>(rows.back().seq);
-      auto got = db_->Query(sql, {node_, after});
+    while (next == rows.size() && fetched_to < report.last_shipped && failed.ok()) {
+      const uint64_t to = std::min(report.last_shipped, fetched_to + kChunk);
+      auto got = db_->Query(sql, {node_, static_cast<int64_t>(fetched_to), static_cast<int64_t>(to)});
       rows.clear();
       next = 0;
-      if (!got.ok()) {
-        failed = got.status();
-        rows_done = true;
-        return nullptr;
-      }
-      for (const auto& r : *got) rows.push_back(FromRow(r));
-      rows_done = rows.size() < static_cast<size_t>(kChunk);
+      fetched_to = to;
+      if (!got.ok()) failed = got.status();
+      else for (const auto& r : *got) rows.push_back(FromRow(r));
     }
-    // Rows shipped while this runs (a gateway ships as it serves) are of records the scan may
-    // not have seen: only rows up to the highest seq at the start are compared.
-    return next < rows.size() && rows[next].seq <= report.last_shipped ? &rows[next] : nullptr;
+    return next < rows.size() ? &rows[next] : nullptr;
   };
   auto differ = [&](uint64_t seq, std::string what) {
     ++report.differing;

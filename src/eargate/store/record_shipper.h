@@ -109,7 +109,7 @@ class RecordShipper {
     static constexpr size_t kMaxDifferences = 1000;
     bool faithful() const { return differing == 0; }
   };
-  // Reads the log once and the node's rows in seq order, 10,000 at a time. A record after the
+  // Reads the log once and the node's rows in seq order, 10,000 seqs at a time. A record after the
   // highest seq shipped is not shipped yet (no difference); one before it without a row was
   // deleted from the copy; a row without a record (after the log's first) was added to it.
   absl::StatusOr<CopyReport> CheckCopy(const std::string& dir);
