@@ -200,55 +200,40 @@ TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {
     ASSERT_TRUE((*log)->Close().ok());
   }
   ASSERT_GT(internal::ListSegments(dir.path()).value().size(), 3u);
+  // The seqs a scan delivers, up to `max`.
+  using Scan = absl::Status (*)(const std::string&, const RecordFilter&,
+                                const std::function<bool(const LogRecord&)>&);
+  auto seqs = [&](Scan scan, const RecordFilter& filter, size_t max = 1000) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE(scan(dir.path(), filter, [&](const LogRecord& r) {
+                  out.push_back(r.seq);
+                  return out.size() < max;
+                }).ok());
+    return out;
+  };
   RecordFilter f;
   f.person = "cust-1";
-  std::vector<uint64_t> forward, backward;
-  ASSERT_TRUE(ScanLog(dir.path(), f, [&](const LogRecord& r) {
-                forward.push_back(r.seq);
-                return true;
-              }).ok());
-  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), f, [&](const LogRecord& r) {
-                backward.push_back(r.seq);
-                return backward.size() < 1000;
-              }).ok());
+  const std::vector<uint64_t> forward = seqs(ScanLog, f);
   ASSERT_EQ(forward.size(), 60u);
-  EXPECT_EQ(backward, std::vector<uint64_t>(forward.rbegin(), forward.rend()));
+  EXPECT_EQ(seqs(ScanLogNewestFirst, f), std::vector<uint64_t>(forward.rbegin(), forward.rend()));
   // Stopped after the newest three.
-  backward.clear();
-  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), f, [&](const LogRecord& r) {
-                backward.push_back(r.seq);
-                return backward.size() < 3;
-              }).ok());
-  EXPECT_EQ(backward, (std::vector<uint64_t>{forward[59], forward[58], forward[57]}));
+  EXPECT_EQ(seqs(ScanLogNewestFirst, f, 3),
+            (std::vector<uint64_t>{forward[59], forward[58], forward[57]}));
 
   // Seq bounds (a page after another): newest first below 50, in log order from 100 on.
   RecordFilter below = f;
   below.max_seq = 50;
-  backward.clear();
-  ASSERT_TRUE(ScanLogNewestFirst(dir.path(), below, [&](const LogRecord& r) {
-                backward.push_back(r.seq);
-                return true;
-              }).ok());
-  EXPECT_EQ(backward.size(), 25u);
-  EXPECT_EQ(backward.front(), 49u);  // cust-1: odd seqs
-  EXPECT_EQ(backward.back(), 1u);
+  const std::vector<uint64_t> older = seqs(ScanLogNewestFirst, below);
+  ASSERT_EQ(older.size(), 25u);
+  EXPECT_EQ(older.front(), 49u);  // cust-1: odd seqs
+  EXPECT_EQ(older.back(), 1u);
   RecordFilter from = f;
   from.min_seq = 100;
-  forward.clear();
-  ASSERT_TRUE(ScanLog(dir.path(), from, [&](const LogRecord& r) {
-                forward.push_back(r.seq);
-                return true;
-              }).ok());
-  EXPECT_EQ(forward, (std::vector<uint64_t>{101, 103, 105, 107, 109, 111, 113, 115, 117, 119}));
+  EXPECT_EQ(seqs(ScanLog, from), (std::vector<uint64_t>{101, 103, 105, 107, 109, 111, 113, 115, 117, 119}));
 
   RecordFilter by_id;
   by_id.decision_id = "d-77";
-  std::vector<uint64_t> found;
-  ASSERT_TRUE(ScanLog(dir.path(), by_id, [&](const LogRecord& r) {
-                found.push_back(r.seq);
-                return true;
-              }).ok());
-  EXPECT_EQ(found, std::vector<uint64_t>{77});
+  EXPECT_EQ(seqs(ScanLog, by_id), std::vector<uint64_t>{77});
   EXPECT_EQ(ScanLogNewestFirst(dir.path() + "/nope", f, [](const LogRecord&) { return true; }).code(),
             absl::StatusCode::kNotFound);
 }
