@@ -196,6 +196,11 @@ std::optional<bool> CheckShipped(const AuditFlags& f) {
     std::cerr << "audit verify: --shipped: " << copy.status().message() << "\n";
     return std::nullopt;
   }
+  if (copy->last_shipped == 0) {
+    std::cout << "store copy of node " << f.node << ": the store holds no records of this node "
+              << "(a gateway's node name is its audit.node, by default <host name>:<audit.dir>)\n";
+    return true;
+  }
   for (const auto& d : copy->differences)
     std::cout << "TAMPERED store copy (node " << f.node << ") " << d << "\n";
   if (copy->differing > copy->differences.size())

@@ -171,6 +171,10 @@ TEST_F(CliTest, ShipAndSearchStore) {
             std::string::npos)
       << edited.out;
   EXPECT_NE(edited.out.find("store copy of node n1: differs: 6 rows compared"), std::string::npos) << edited.out;
+  CliRun other = Eargate(absl::StrCat("audit verify --dir ", dir_, "/audit --store ", store, " --node n9 --shipped"));
+  EXPECT_EQ(other.exit_code, 0) << other.out;
+  EXPECT_NE(other.out.find("store copy of node n9: the store holds no records of this node"), std::string::npos)
+      << other.out;
   CliRun alone = Eargate(absl::StrCat("audit verify --dir ", dir_, "/audit --shipped"));
   EXPECT_EQ(alone.exit_code, 2);
   EXPECT_EQ(alone.out, "--shipped needs --store\n");

@@ -317,6 +317,7 @@ absl::Status RecordShipper::Search(const ShippedFilter& f,
 absl::StatusOr<RecordShipper::CopyReport> RecordShipper::CheckCopy(const std::string& dir) {
   CopyReport report;
   EG_ASSIGN_OR_RETURN(report.last_shipped, HighestShipped());
+  if (report.last_shipped == 0) return report;  // nothing of this node in the store
   // Rows by ranges of kChunk seqs (a node's seqs are consecutive): on a table whose
   // statistics lag a bulk of shipping, PostgreSQL planned "seq > $2 ORDER BY seq LIMIT n" as a
   // sort of every row after $2 (196 ms a chunk of 10,000 at 247 k rows, against 27 ms).

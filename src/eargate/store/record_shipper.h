@@ -102,7 +102,7 @@ class RecordShipper {
     uint64_t rows_checked = 0;  // rows compared with their record
     uint64_t older = 0;         // rows before the log's first record (pruned by retention)
     uint64_t last_shipped = 0;  // the highest seq in the store for the node
-    uint64_t last_in_log = 0;
+    uint64_t last_in_log = 0;   // (not read when the store holds no row of the node)
     uint64_t differing = 0;     // rows (or records) that differ or are missing
     // "seq 42: person, payload differ from the log" (at most kMaxDifferences of them).
     std::vector<std::string> differences;
