@@ -109,6 +109,38 @@ uint64_t FirstSeqOf(const std::string& path, FastSha256& sha) {
 }
 }  // namespace
 
+namespace {
+// The log's segments in number order; InvalidArgument when it has none.
+absl::StatusOr<std::vector<internal::SegmentFile>> SegmentsToScan(const std::string& dir) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  if (segments.empty())
+    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  return segments;
+}
+
+// Calls fn for the readable records of `seg` that match `filter`, in file order or from the
+// last back. False when the scan is over: fn stopped it, or (newest first) a record is
+// older than filter.min_seq, as is everything before it.
+absl::StatusOr<bool> ScanSegment(const internal::SegmentFile& seg, bool newest_first,
+                                 const RecordFilter& filter, FastSha256& sha,
+                                 const std::function<bool(const LogRecord&)>& fn) {
+  EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
+  const internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
+  const size_t n = frames.records.size();
+  for (size_t k = 0; k < n; ++k) {
+    const internal::RecordRef& ref = frames.records[newest_first ? n - 1 - k : k];
+    LogRecord r;
+    if (!internal::DecodeRecord(file.data() + ref.offset, ref.size, &r)) continue;
+    r.segment = seg.number;
+    r.offset = ref.offset;
+    if (newest_first && r.seq < filter.min_seq) return false;
+    if (!filter.Matches(r)) continue;
+    if (!fn(r)) return false;
+  }
+  return true;
+}
+}  // namespace
+
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
                      const std::function<bool(const LogRecord&)>& fn) {
   return ScanLogFrom(dir, filter.min_seq, filter, fn);
@@ -116,52 +148,28 @@ absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
 
 absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
                          const std::function<bool(const LogRecord&)>& fn) {
-  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
-  if (segments.empty())
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  EG_ASSIGN_OR_RETURN(auto segments, SegmentsToScan(dir));
   FastSha256 sha;
   for (size_t si = 0; si < segments.size(); ++si) {
-    const auto& seg = segments[si];
     if (from_seq > 1 && si + 1 < segments.size()) {
       uint64_t next_first = FirstSeqOf(segments[si + 1].path, sha);
       if (next_first != 0 && next_first <= from_seq) continue;  // all of it is before from_seq
     }
-    EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg.path));
-    internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
-    for (const auto& ref : frames.records) {
-      LogRecord r;
-      if (!internal::DecodeRecord(file.data() + ref.offset, ref.size, &r)) continue;
-      r.segment = seg.number;
-      r.offset = ref.offset;
-      if (!filter.Matches(r)) continue;
-      if (!fn(r)) return absl::OkStatus();
-    }
+    EG_ASSIGN_OR_RETURN(bool more, ScanSegment(segments[si], false, filter, sha, fn));
+    if (!more) break;
   }
   return absl::OkStatus();
 }
 
 absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filter,
                                 const std::function<bool(const LogRecord&)>& fn) {
-  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
-  if (segments.empty())
-    return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
+  EG_ASSIGN_OR_RETURN(auto segments, SegmentsToScan(dir));
   FastSha256 sha;
   for (auto seg = segments.rbegin(); seg != segments.rend(); ++seg) {
-    if (filter.max_seq != 0) {
-      const uint64_t first = FirstSeqOf(seg->path, sha);
-      if (first > filter.max_seq) continue;  // all of it is after max_seq
-    }
-    EG_ASSIGN_OR_RETURN(internal::MappedFile file, internal::MappedFile::Open(seg->path));
-    internal::SegmentFrames frames = internal::FrameSegment(file.data(), file.size(), sha);
-    for (auto ref = frames.records.rbegin(); ref != frames.records.rend(); ++ref) {
-      LogRecord r;
-      if (!internal::DecodeRecord(file.data() + ref->offset, ref->size, &r)) continue;
-      r.segment = seg->number;
-      r.offset = ref->offset;
-      if (r.seq < filter.min_seq) return absl::OkStatus();  // the rest is older still
-      if (!filter.Matches(r)) continue;
-      if (!fn(r)) return absl::OkStatus();
-    }
+    // All of it after max_seq (0: an unreadable header; read it).
+    if (filter.max_seq != 0 && FirstSeqOf(seg->path, sha) > filter.max_seq) continue;
+    EG_ASSIGN_OR_RETURN(bool more, ScanSegment(*seg, true, filter, sha, fn));
+    if (!more) break;
   }
   return absl::OkStatus();
 }
