@@ -9,20 +9,25 @@
 # where one long run per gateway compared whatever the host did at the time.)
 # Each run also reports the gateway's own CPU time per request (user + system, from
 # /proc/PID/stat): what the log costs the server, apart from wrk's share of the two cores.
+# At the end, each gateway's capacity: its highest rate over the connection counts (a server's
+# throughput is the most it serves, at whatever load that takes; a closed loop's rate at one
+# connection count also measures the clients' waiting), and the sync/no-log ratio of
+# capacities, both of the medians and round by round (in round r, each gateway's best rate
+# over the connection counts: paired, as the runs of a round are close in time).
 # A sync run is bounded by the disk: with C connections each waiting for its record's
 # fdatasync, throughput <= C / fdatasync latency, so the script samples fdatasync latency on the
 # log's filesystem during the sync runs (and before and after) and prints that bound as well,
 # then the sync gateway's own syncs from /metrics: records per sync and their durations.
 #
 #   bench/gateway_audit_bench.sh [EARGATE_BIN]
-#   env: DURATION=2s ROUNDS=5 CONNECTIONS="32 64 128 256 1024" THREADS=2 GW_THREADS=2
+#   env: DURATION=2s ROUNDS=5 CONNECTIONS="32 64 128 256 512 1024 2048" THREADS=2 GW_THREADS=2
 #        AUDIT_TMP=/var/tmp
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-${EARGATE_BIN:-build/release/apps/eargate/eargate}}
 DURATION=${DURATION:-2s}
 ROUNDS=${ROUNDS:-5}
-CONNECTIONS=${CONNECTIONS:-32 64 128 256 1024}
+CONNECTIONS=${CONNECTIONS:-32 64 128 256 512 1024 2048}
 THREADS=${THREADS:-2}
 GW_THREADS=${GW_THREADS:-2}
 AUDIT_TMP=${AUDIT_TMP:-/var/tmp}
@@ -112,6 +117,7 @@ for c in $CONNECTIONS; do
       [ "$name" = sync ] && wait "$probe_pid"
     done
     echo "${rps[nolog]} ${rps[sync]} ${rps[async]} ${cpu[nolog]} ${cpu[sync]} ${cpu[async]}" >> "$tmp/rounds"
+    echo "$c $r ${rps[nolog]} ${rps[sync]} ${rps[async]}" >> "$tmp/all_rounds"
   done
   log_figures > "$tmp/figures1.$c"
   python3 - "$c" "$tmp/rounds" "$tmp/probe.$c" "$tmp/figures0.$c" "$tmp/figures1.$c" <<'PY'
@@ -155,6 +161,29 @@ if syncs > 0:
           f" p50 {pct(0.5)}, p90 {pct(0.9)}, p99 {pct(0.99)} (eargate_audit_sync_duration_seconds)")
 PY
 done
+echo "capacity (each gateway's highest rate over -c${CONNECTIONS// /, -c}):"
+python3 - "$tmp/all_rounds" <<'PY'
+import collections, statistics, sys
+runs = collections.defaultdict(dict)  # (connections, round) -> rates by gateway
+for line in open(sys.argv[1]):
+    c, r, *rates = line.split()
+    runs[int(c), int(r)] = dict(zip(("nolog", "sync", "async"), map(float, rates)))
+conns = sorted({c for c, _ in runs})
+rounds = sorted({r for _, r in runs})
+med = statistics.median
+peak = {}
+for g in ("nolog", "sync", "async"):
+    by_c = {c: med(runs[c, r][g] for r in rounds) for c in conns}
+    best = max(by_c, key=by_c.get)
+    peak[g] = by_c[best]
+    print(f"  {g:>5}: {peak[g]:.0f} req/s at -c{best} (median of {len(rounds)} rounds)")
+for g in ("sync", "async"):
+    paired = [max(runs[c, r][g] for c in conns) / max(runs[c, r]["nolog"] for c in conns) for r in rounds]
+    mark = (" (target >= 0.80) " + ("ok" if peak[g] / peak["nolog"] >= 0.8 and med(paired) >= 0.8 else "BELOW")
+            if g == "sync" else "")
+    print(f"  {g}/no-log capacity ratio {peak[g] / peak['nolog']:.2f} (of the medians);"
+          f" round by round {med(paired):.2f} ({min(paired):.2f}..{max(paired):.2f}){mark}")
+PY
 read -r f50 f90 f99 < <(fsync_probe)
 echo "fdatasync (after the runs): p50 $f50 ms  p90 $f90 ms  p99 $f99 ms" >&2
 for name in sync async; do
