@@ -282,7 +282,7 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
     RenderHistogram("eargate_audit_sync_duration_seconds", "", bounds, f.sync_buckets,
                     static_cast<double>(f.sync_micros) / 1e6, out);
   }
-  family("eargate_audit_segments_opened_total", "counter", "Log segments opened (rotations).",
+  family("eargate_audit_segments_opened_total", "counter", "Log segments opened for writing (the one in use at start, then rotations).",
          f.segments_opened);
   family("eargate_audit_segments_preallocated_total", "counter",
          "Of those, segments that were zero-filled ahead (their syncs write no inode).",
@@ -301,7 +301,8 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
   family("eargate_audit_prune_errors_total", "counter",
          "Retention passes refused (a damaged old segment; nothing deleted).", f.prune_errors);
   family("eargate_audit_truncated_bytes", "gauge",
-         "Bytes of a torn tail cut off when the log was opened (after a crash).", f.truncated_bytes);
+         "Bytes of a torn tail dropped (cut off, or zeroed in a zero-filled segment) when the log was opened (after a crash).",
+         f.truncated_bytes);
   if (f.shipping) {
     family("eargate_audit_shipped_seq", "gauge",
            "Highest seq of this node's records in the store after the last ship: "

@@ -208,14 +208,14 @@ class DecisionLog {
     // Those syncs by duration (kSyncBucketMicros; not cumulative): the disk's latency tail,
     // which is what sync-mode answers wait for beyond their CPU.
     std::array<uint64_t, kSyncBucketMicros.size() + 1> sync_buckets{};
-    uint64_t segments_opened = 0;
+    uint64_t segments_opened = 0;        // for writing: the one in use at Open, then rotations
     uint64_t segments_preallocated = 0;  // of those, opened zero-filled (doc/audit_log_format.md §6)
     uint64_t segments_direct = 0;        // of those, written with O_DIRECT (LogOptions::direct_io)
     uint64_t checkpoints = 0;
     uint64_t checkpoint_syncs = 0;  // fdatasyncs of the checkpoint file: at most one a second
     uint64_t checkpoint_sink_errors = 0;
     uint64_t checkpoint_sink_dropped = 0;  // never handed to a stuck sink (the file has them)
-    uint64_t truncated_bytes = 0;  // torn tail cut off when opening
+    uint64_t truncated_bytes = 0;  // torn tail dropped when opening (cut, or zeroed)
     uint64_t pruned_segments = 0;  // deleted by retention
     uint64_t prune_errors = 0;     // retention refused (a damaged old segment); nothing deleted
     uint64_t last_seq = 0;

@@ -272,8 +272,8 @@ struct DecisionLog::Impl {
   // The preparer zero-fills the next segment in kNextSegmentFile, a file of its own (its
   // dirty pages and its inode lock are none of the live segment's syncs' business), syncing
   // each chunk; its pages stay cached for the records to overwrite. A rotation renames it
-  // into place (claimed under mu: next_ready -> next_claimed) and cuts the zero tail off the
-  // segment it closes.
+  // into place (claimed under mu: next_ready -> next_claimed); the segment it closes keeps
+  // its zero tail (shorter than a record), and the last one keeps its own when the log closes.
   std::thread preparer;
   absl::CondVar prep_cv;
   bool next_ready ABSL_GUARDED_BY(mu) = false;
@@ -290,8 +290,6 @@ struct DecisionLog::Impl {
   // Writes and syncs the next chunk of zeros of kNextSegmentFile (creating it first; closing
   // it, fd = -1, after the last); *done counts the bytes written.
   absl::Status ZeroNextChunk(int* fd, uint64_t* done, const char* zeros);
-  // Truncates the segment being closed to its records (its file offset: writes are in order).
-  absl::Status CutZeroTail();
 
   ~Impl() {
     if (seg_fd >= 0) ::close(seg_fd);
@@ -300,8 +298,11 @@ struct DecisionLog::Impl {
   }
 
   absl::Status Recover();
-  absl::Status OpenSegmentForAppend(uint64_t number, uint64_t size);
-  // Closes the current segment (synced, counted in `counts`, its zero tail cut) and opens
+  // Opens the newest segment, `file`, to append after its last whole record (valid_end),
+  // dropping the torn bytes up to torn_end (zeros may follow them).
+  absl::Status OpenSegmentForAppend(uint64_t number, const internal::MappedFile& file,
+                                    uint64_t valid_end, uint64_t torn_end);
+  // Closes the current segment (synced, counted in `counts`) and opens
   // segment `number` with `header`: the zero-filled kNextSegmentFile renamed when `prepared`,
   // else a new file.
   absl::Status CreateSegment(uint64_t number, const std::string& header, bool prepared,
@@ -376,22 +377,46 @@ void DecisionLog::Impl::Prune(uint64_t newest, uint64_t* pruned, uint64_t* error
   prune_kept_until = r->kept_until;
 }
 
-absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, uint64_t size) {
+absl::Status DecisionLog::Impl::OpenSegmentForAppend(uint64_t number, const internal::MappedFile& file,
+                                                     uint64_t valid_end, uint64_t torn_end) {
   seg_path = dir + "/" + internal::SegmentFileName(number);
   seg_fd = ::open(seg_path.c_str(), O_WRONLY | O_CLOEXEC);
   if (seg_fd < 0) return Errno("open", seg_path);
-  // A zero tail (preallocation) goes with a torn one: the preparer fills the next segment.
-  if (::ftruncate(seg_fd, static_cast<off_t>(size)) != 0) return Errno("truncate", seg_path);
-  seg_prealloc = false;
-  if (::lseek(seg_fd, static_cast<off_t>(size), SEEK_SET) < 0) return Errno("seek", seg_path);
-  return absl::OkStatus();
-}
-
-absl::Status DecisionLog::Impl::CutZeroTail() {
-  if (!seg_prealloc) return absl::OkStatus();
-  const off_t end = direct ? static_cast<off_t>(direct->end()) : ::lseek(seg_fd, 0, SEEK_CUR);
-  if (end < 0 || ::ftruncate(seg_fd, end) != 0) return Errno("truncate", seg_path);
-  seg_prealloc = false;
+  // A zero-filled segment (sync mode, this log's segment size, zeros after its data), as a
+  // close or a crash left it: the records go on into its zeros. Nothing is cut: a reader with
+  // the file mapped (a `verify` run meanwhile) never finds its end gone (SIGBUS), and the
+  // records keep their syncs without an inode to write (doc/audit_log_format.md §6).
+  seg_prealloc = options.durability == Durability::kSync && file.size() == options.max_segment_bytes &&
+                 torn_end < file.size();
+  if (seg_prealloc) {
+    if (torn_end > valid_end) {  // the torn bytes become zeros, like the rest of the tail
+      const std::string zeros(torn_end - valid_end, '\0');
+      if (::pwrite(seg_fd, zeros.data(), zeros.size(), static_cast<off_t>(valid_end)) !=
+              static_cast<ssize_t>(zeros.size()) ||
+          ::fdatasync(seg_fd) != 0) {
+        return Errno("zero the torn tail of", seg_path);
+      }
+    }
+    if (DirectIo()) {
+      const uint64_t block = valid_end - valid_end % internal::DirectWriter::kBlock;
+      auto d = internal::DirectWriter::Open(
+          seg_path, valid_end, std::string_view(file.data() + block, valid_end - block));
+      if (d.ok()) {
+        direct = std::move(*d);
+      } else if (!absl::IsUnimplemented(d.status())) {
+        return d.status();
+      }
+    }
+  } else if (file.size() != valid_end) {
+    // A plain segment (or one of another size): its torn tail, and any zeros, are cut off.
+    if (::ftruncate(seg_fd, static_cast<off_t>(valid_end)) != 0 || ::fdatasync(seg_fd) != 0)
+      return Errno("truncate", seg_path);
+  }
+  if (::lseek(seg_fd, static_cast<off_t>(valid_end), SEEK_SET) < 0) return Errno("seek", seg_path);
+  // Counted like a segment a rotation opens (a new log counts its first one too).
+  stats.segments_opened = 1;
+  stats.segments_preallocated = seg_prealloc ? 1 : 0;
+  stats.segments_direct = direct ? 1 : 0;
   return absl::OkStatus();
 }
 
@@ -402,8 +427,8 @@ absl::Status DecisionLog::Impl::CreateSegment(uint64_t number, const std::string
     // A zero-filled segment keeps its zero tail (less than the next record, which did not
     // fit): readers in this process (the shipper, the admin API's search) may have it mapped,
     // and cutting a mapped file makes their reads of its old end fault (SIGBUS). Readers take
-    // the zeros as the end of the records (doc/audit_log_format.md §2). Close cuts the tail of
-    // the last segment, which may be most of it, once nothing of this process reads.
+    // the zeros as the end of the records (doc/audit_log_format.md §2). Nothing cuts them
+    // (Close neither: the next Open writes on into the last segment's).
     direct.reset();
     ::close(seg_fd);
     seg_fd = -1;
@@ -534,7 +559,8 @@ absl::Status DecisionLog::Impl::Recover() {
                                             valid_end, "); run `eargate audit verify`"));
   }
   // The torn bytes, not the zeros after them (preallocated space).
-  stats.truncated_bytes += internal::EndWithoutZeros(file.data(), valid_end, frames.data_end) - valid_end;
+  const uint64_t torn_end = internal::EndWithoutZeros(file.data(), valid_end, frames.data_end);
+  stats.truncated_bytes += torn_end - valid_end;
   next_seq = expect;
   head = prev;
   segment = last.number;
@@ -544,9 +570,7 @@ absl::Status DecisionLog::Impl::Recover() {
                                             " but the log ends at seq ", next_seq - 1,
                                             ": records were removed; run `eargate audit verify`"));
   }
-  EG_RETURN_IF_ERROR(OpenSegmentForAppend(last.number, valid_end));
-  if (file.size() != valid_end && ::fdatasync(seg_fd) != 0) return Errno("fdatasync", seg_path);
-  return absl::OkStatus();
+  return OpenSegmentForAppend(last.number, file, valid_end, torn_end);
 }
 
 void DecisionLog::Impl::PushCheckpointLocked() {
@@ -1188,8 +1212,8 @@ absl::Status DecisionLog::Close() {
   }
   d.closed = true;
   if (d.seg_fd >= 0) {
-    // Everything written is durable (or the log failed): the zero tail is not needed.
-    (void)d.CutZeroTail();
+    // Everything written is durable (or the log failed). The last segment keeps its zero
+    // tail, if any: a reader may have it mapped; the next Open writes on into it.
     d.direct.reset();
     ::close(d.seg_fd);
     d.seg_fd = -1;

@@ -273,10 +273,11 @@ bool DirectIoSupported(const std::string& dir) {
   return ok;
 }
 
-// Test preallocation (sync mode): segments are zero-filled ahead and renamed into place; a
-// closed segment has no zero tail, the open one's zeros are neither records nor damage (verify
-// while open, reopen after a crash), and a rotation cut before its header reached the disk
-// (a segment of zeros) or a torn record followed by zeros is recovered.
+// Test preallocation (sync mode): segments are zero-filled ahead and renamed into place; the
+// open one's zeros are neither records nor damage (verify while open, reopen after a crash),
+// they stay when the log closes and a reopened log writes on into them, and a rotation cut
+// before its header reached the disk (a segment of zeros) or a torn record followed by zeros
+// is recovered (the torn bytes become zeros: nothing is cut).
 // With `direct`, the zero-filled segments are written with O_DIRECT where the filesystem
 // takes it (the default), else through the page cache: the same files either way.
 void CheckPreallocatedSegments(bool direct) {
@@ -325,8 +326,33 @@ void CheckPreallocatedSegments(bool direct) {
   fs::copy(dir.path(), crash2.path(), fs::copy_options::recursive);
   ASSERT_TRUE((*log)->Close().ok());
   EXPECT_FALSE(fs::exists(fs::path(dir.path()) / internal::kNextSegmentFile));
-  EXPECT_LT(fs::file_size(internal::ListSegments(dir.path()).value().back().path),
-            opt.max_segment_bytes);
+  {
+    // Closed: the last segment keeps its zero tail; reopened, the records go on into it.
+    const std::vector<internal::SegmentFile> closed = internal::ListSegments(dir.path()).value();
+    const std::string bytes = ReadAll(closed.back().path);
+    EXPECT_EQ(bytes.size(), opt.max_segment_bytes);
+    const size_t room = bytes.size() - internal::EndWithoutZeros(bytes.data(), 0, bytes.size());
+    log->reset();  // its lock on the directory
+    auto reopened = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    EXPECT_EQ((*reopened)->stats().truncated_bytes, 0u);
+    EXPECT_EQ((*reopened)->stats().segments_opened, 1u);
+    EXPECT_EQ((*reopened)->stats().segments_preallocated, 1u);
+    EXPECT_EQ((*reopened)->stats().segments_direct, direct && DirectIoSupported(dir.path()) ? 1u : 0u);
+    AppendN(**reopened, n + 1, 3);
+    ASSERT_TRUE((*reopened)->Flush().ok());
+    const std::vector<internal::SegmentFile> now = internal::ListSegments(dir.path()).value();
+    if (room > 2048) {
+      EXPECT_EQ(now.size(), closed.size()) << "a new segment instead of the zeros";
+    }
+    EXPECT_EQ(fs::file_size(closed.back().path), opt.max_segment_bytes);
+    ASSERT_TRUE((*reopened)->Close().ok());
+    auto r = VerifyLog(dir.path());
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->intact()) << (r->problems.empty() ? "" : FormatProblem(r->problems[0]));
+    EXPECT_TRUE(r->notes.empty()) << NoteText(*r);
+    EXPECT_EQ(r->records, n + 3);
+  }
   {
     // ... and a rotation cut before the header of the zero-filled segment was on disk.
     const std::string last = internal::ListSegments(crash2.path()).value().back().path;
@@ -369,8 +395,13 @@ void CheckPreallocatedSegments(bool direct) {
   ASSERT_TRUE(reopened.ok()) << reopened.status();
   EXPECT_EQ((*reopened)->stats().truncated_bytes, 9u);
   EXPECT_EQ((*reopened)->stats().last_seq, n - 1);
+  // The torn bytes are zeros now, the file as long as it was.
+  bytes = ReadAll(newest);
+  EXPECT_EQ(bytes.size(), opt.max_segment_bytes);
+  EXPECT_TRUE(internal::AllZero(bytes.data() + pos.back().offset, bytes.size() - pos.back().offset));
   AppendN(**reopened, n, 5);
   ASSERT_TRUE((*reopened)->Close().ok());
+  EXPECT_EQ(fs::file_size(newest), opt.max_segment_bytes);
   report = VerifyLog(crash.path());
   ASSERT_TRUE(report.ok()) << report.status();
   EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
@@ -655,6 +686,51 @@ TEST(DecisionLogTest, RotationLeavesAMappedSegmentReadable) {
     auto report = VerifyLog(dir.path());
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->intact());
+    EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
+    EXPECT_EQ(report->records, n);
+  }
+}
+
+// Test that a mapping of the last segment stays readable while the log closes and opens again
+// (an `audit verify` or `audit search` run by hand while a gateway stops or starts): neither
+// cuts the file under it (SIGBUS kills the process; so does this test, should that come back),
+// and the reopened log's records go on into the zeros, seen through the mapping.
+TEST(DecisionLogTest, CloseAndReopenLeaveAMappedSegmentReadable) {
+  for (bool direct : {true, false}) {
+    SCOPED_TRACE(direct ? "O_DIRECT" : "page cache");
+    TempDir dir;
+    LogOptions opt;
+    opt.max_segment_bytes = 64 << 10;
+    opt.direct_io = direct;
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    uint64_t n = 0;
+    ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 1, &n, 20), 1u);
+    AppendN(**log, n + 1, 5);  // a few records into the zero-filled segment
+    n += 5;
+    ASSERT_TRUE((*log)->Flush().ok());
+    const internal::SegmentFile live = internal::ListSegments(dir.path()).value().back();
+    auto mapped = internal::MappedFile::Open(live.path, /*populate=*/false);
+    ASSERT_TRUE(mapped.ok()) << mapped.status();
+    ASSERT_EQ(mapped->size(), opt.max_segment_bytes);  // zero-filled, mapped whole
+    const size_t end = internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
+    ASSERT_LT(end, mapped->size() / 2);
+    ASSERT_TRUE((*log)->Close().ok());
+    log->reset();
+    // Every byte of the mapping, its end included: the records, then zeros.
+    EXPECT_TRUE(internal::AllZero(mapped->data() + end, mapped->size() - end));
+    auto reopened = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(reopened.ok()) << reopened.status();
+    AppendN(**reopened, n + 1, 5);
+    n += 5;
+    ASSERT_TRUE((*reopened)->Flush().ok());
+    const size_t end2 = internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
+    EXPECT_GT(end2, end);  // the new records, in the same file
+    EXPECT_TRUE(internal::AllZero(mapped->data() + end2, mapped->size() - end2));
+    ASSERT_TRUE((*reopened)->Close().ok());
+    auto report = VerifyLog(dir.path());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
     EXPECT_TRUE(report->notes.empty()) << NoteText(*report);
     EXPECT_EQ(report->records, n);
   }

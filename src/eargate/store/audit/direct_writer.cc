@@ -50,7 +50,12 @@ void DirectWriter::Buffer::Append(const char* p, size_t n) {
   size += n;
 }
 
-absl::StatusOr<std::unique_ptr<DirectWriter>> DirectWriter::Open(const std::string& path) {
+absl::StatusOr<std::unique_ptr<DirectWriter>> DirectWriter::Open(const std::string& path, uint64_t at,
+                                                                 std::string_view block_head) {
+  if (block_head.size() != at % kBlock) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": resuming at offset ", at, " needs the ",
+                                                   at % kBlock, " bytes before it in its block"));
+  }
   struct statx stx;
   if (::statx(AT_FDCWD, path.c_str(), 0, STATX_DIOALIGN, &stx) != 0) return Errno("statx", path);
   if (!(stx.stx_mask & STATX_DIOALIGN) || stx.stx_dio_offset_align == 0 ||
@@ -63,7 +68,11 @@ absl::StatusOr<std::unique_ptr<DirectWriter>> DirectWriter::Open(const std::stri
     if (errno == EINVAL) return absl::UnimplementedError(absl::StrCat(path, ": no O_DIRECT"));
     return Errno("open", path);
   }
-  return std::unique_ptr<DirectWriter>(new DirectWriter(fd, path));
+  std::unique_ptr<DirectWriter> w(new DirectWriter(fd, path));
+  absl::MutexLock lock(&w->mu_);
+  w->buf_offset_ = at - block_head.size();
+  if (!block_head.empty()) w->buf_.Append(block_head.data(), block_head.size());
+  return w;
 }
 
 DirectWriter::~DirectWriter() { ::close(fd_); }

@@ -29,10 +29,13 @@ class DirectWriter {
   // at most this alignment (statx STATX_DIOALIGN) is used; others are refused.
   static constexpr size_t kBlock = 4096;
 
-  // Opens `path` (which must exist) for O_DIRECT writes from offset 0. Fails with
-  // Unimplemented when its filesystem does not take O_DIRECT with kBlock alignment (tmpfs
-  // before Linux 6.6, a device with larger blocks): the caller writes through the page cache.
-  static absl::StatusOr<std::unique_ptr<DirectWriter>> Open(const std::string& path);
+  // Opens `path` (which must exist) for O_DIRECT writes from offset `at`; `block_head` is the
+  // file's bytes from the start of at's block to `at` (at % kBlock of them), written again
+  // unchanged with the first flush. Fails with Unimplemented when its filesystem does not take
+  // O_DIRECT with kBlock alignment (tmpfs before Linux 6.6, a device with larger blocks): the
+  // caller writes through the page cache.
+  static absl::StatusOr<std::unique_ptr<DirectWriter>> Open(const std::string& path, uint64_t at = 0,
+                                                            std::string_view block_head = {});
   ~DirectWriter();
   DirectWriter(const DirectWriter&) = delete;
   DirectWriter& operator=(const DirectWriter&) = delete;
