@@ -542,6 +542,82 @@ class AdminHandlers {
 
   // --- Decision search: this node's decision log, or every node's records in the store
 
+  // --- The decision log's background verification (store::LogWatch)
+
+  // GET /admin/v1/audit/verify: whether one runs, and what the last one found.
+  int GetVerify(const Request& r, std::string* out) {
+    r.AllowQuery({});
+    store::LogWatch& watch = Watch();
+    const std::optional<store::LogWatch::Run> run = watch.last();
+    Obj o(out);
+    o.Bool("running", watch.running()).Int("runs", static_cast<int64_t>(watch.runs()));
+    o.Int("interval_minutes", gw_->config().audit.verify_interval_minutes);
+    if (!run) {
+      o.Raw("last", "null").Close();
+      return 200;
+    }
+    std::string last;
+    Obj l(&last);
+    l.Time("started", absl::ToUnixSeconds(run->started))
+        .Time("finished", absl::ToUnixSeconds(run->finished))
+        .Num("seconds", absl::ToDoubleSeconds(run->finished - run->started))
+        .Bool("intact", run->intact())
+        .StrOrNull("error", std::string(run->status.message()));
+    if (const store::VerifyReport* rep = run->report ? &*run->report : nullptr) {
+      l.Int("records", static_cast<int64_t>(rep->records))
+          .Int("segments", static_cast<int64_t>(rep->segments))
+          .Int("last_seq", static_cast<int64_t>(rep->last_seq))
+          .Str("head", core::StrCat("sha256:", core::HexEncode(rep->head)))
+          .Int("checkpoints_checked", static_cast<int64_t>(rep->checkpoints_checked))
+          .Int("problems_total", static_cast<int64_t>(rep->problems.size()));
+      constexpr size_t kMaxProblems = 1000;  // the whole report: `eargate audit verify`
+      std::string problems = "[";
+      for (size_t i = 0; i < rep->problems.size() && i < kMaxProblems; ++i) {
+        const store::VerifyProblem& p = rep->problems[i];
+        if (i > 0) problems += ',';
+        Obj(&problems)
+            .StrOrNull("segment", p.segment_file)
+            .Int("offset", static_cast<int64_t>(p.offset))
+            .Int("seq", static_cast<int64_t>(p.seq))
+            .Str("message", p.message)
+            .Str("text", store::FormatProblem(p))
+            .Close();
+      }
+      problems += ']';
+      std::string notes = "[";
+      for (size_t i = 0; i < rep->notes.size(); ++i) {
+        if (i > 0) notes += ',';
+        core::AppendJsonString(rep->notes[i], &notes);
+      }
+      notes += ']';
+      l.Raw("problems", problems).Raw("notes", notes);
+    }
+    l.Close();
+    o.Raw("last", last).Close();
+    return 200;
+  }
+
+  // POST /admin/v1/audit/verify: starts a verification now (202); GET shows its result.
+  int StartVerify(const Request& r, std::string* out) {
+    r.AllowQuery({});
+    store::LogWatch& watch = Watch();
+    if (!watch.RunNow()) {
+      throw Fail{409, "invalid_request_error", "verify_running",
+                 "a verification of the decision log is running; GET /admin/v1/audit/verify shows it"};
+    }
+    Log(LogLevel::kInfo, StrCat("admin: ", r.who.name, " (", store::Name(r.who.role),
+                                ") started a verification of the decision log"));
+    Obj(out).Bool("started", true).Int("runs", static_cast<int64_t>(watch.runs())).Close();
+    return 202;
+  }
+
+  store::LogWatch& Watch() {
+    store::LogWatch* w = gw_->log_watch();
+    if (w == nullptr)
+      throw Fail{404, "invalid_request_error", "no_decision_log", "this gateway keeps no decision log (audit.dir)"};
+    return *w;
+  }
+
   int SearchDecisions(const Request& r, std::string* out) {
     r.AllowQuery({"person", "item", "outcome", "kind", "decision_id", "from", "to", "order",
                   "scope", "node", "limit", "after"});
@@ -863,6 +939,8 @@ const std::vector<AdminHandlers::Route>& AdminHandlers::Routes() {
       {"DELETE", {"screening", "dispositions"}, Role::kAnalyst, "withdraw clearances", &H::WithdrawClearance},
       {"GET", {"screening", "hits"}, Role::kViewer, "list screening hits", &H::ListHits},
       {"GET", {"decisions"}, Role::kViewer, "search decisions", &H::SearchDecisions},
+      {"GET", {"audit", "verify"}, Role::kViewer, "read the decision log's last verification", &H::GetVerify},
+      {"POST", {"audit", "verify"}, Role::kAnalyst, "start a verification of the decision log", &H::StartVerify},
       {"GET", {"tokens"}, Role::kAdmin, "list admin tokens", &H::ListTokens},
       {"POST", {"tokens"}, Role::kAdmin, "create admin tokens", &H::CreateToken},
       {"DELETE", {"tokens", "*"}, Role::kAdmin, "revoke admin tokens", &H::RevokeToken},

@@ -8,10 +8,12 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "eargate/core/sha256.h"
 #include "eargate/core/strings.h"
@@ -191,6 +193,8 @@ TEST_F(AdminApiTest, RoleMatrix) {
       {"GET", "/admin/v1/screening/dispositions", "", "viewer"},
       {"GET", "/admin/v1/screening/hits", "", "viewer"},
       {"GET", "/admin/v1/decisions", "", "viewer"},
+      {"GET", "/admin/v1/audit/verify", "", "viewer"},
+      {"POST", "/admin/v1/audit/verify", "", "analyst"},  // 202, or 409 while one runs
       // Bodies that are bad on purpose: the role check comes first, then 400.
       {"POST", "/admin/v1/screening/dispositions", "{}", "analyst"},
       {"DELETE", "/admin/v1/screening/dispositions", "", "analyst"},
@@ -459,6 +463,63 @@ TEST_F(AdminApiTest, DecisionFoundById) {
               std::string::npos)
         << r.body;
   }
+}
+
+// Test the decision log's checkpoints in the store and its verification on request: the
+// checkpoints reach the store (as this node's) and are checked with the log's own; an edited
+// record is named by the next verification, through GET /admin/v1/audit/verify.
+TEST_F(AdminApiTest, VerifiesTheLogAgainstTheStoresCheckpoints) {
+  ASSERT_EQ(Call("otto", "PUT", "/admin/v1/people/cust-7", kIvan).status, 201);
+  ASSERT_EQ(Call("otto", "POST", "/admin/v1/people/cust-7/keys").status, 201);
+  Start();  // closing the log takes a checkpoint, which the sink hands to the store
+  const std::string node = gw_->node();
+  EXPECT_NE(node.find(":" + config_.audit.dir), std::string::npos) << node;
+  auto stored = gw_->store()->ListCheckpoints(node);
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_FALSE(stored->empty()) << "no checkpoint of node " << node << " in the store";
+  const size_t in_file = store::ReadCheckpoints(config_.audit.dir).size();
+  ASSERT_GE(in_file, stored->size());
+
+  Reply before = Call("vera", "GET", "/admin/v1/audit/verify");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_NE(before.body.find(R"("runs":0,"interval_minutes":1440,"last":null)"), std::string::npos) << before.body;
+  auto verify = [&](uint64_t runs) {
+    Reply started = Call("anna", "POST", "/admin/v1/audit/verify");
+    EXPECT_EQ(started.status, 202) << started.body;
+    for (int i = 0; i < 1000 && gw_->log_watch()->runs() <= runs; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(gw_->log_watch()->runs(), runs + 1);
+    Reply r = Call("vera", "GET", "/admin/v1/audit/verify");
+    EXPECT_EQ(r.status, 200);
+    return r.body;
+  };
+  std::string body = verify(0);
+  EXPECT_NE(body.find(R"("intact":true,"error":null)"), std::string::npos) << body;
+  EXPECT_NE(body.find(core::StrCat(R"("checkpoints_checked":)", in_file + stored->size(), ",")), std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("problems_total":0,"problems":[])"), std::string::npos) << body;
+
+  // An edit of the first record (the person's creation) in the segment, in place.
+  const std::string seg = config_.audit.dir + "/audit-0000000000000001.seg";
+  std::string bytes;
+  {
+    std::ifstream in(seg, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const size_t at = bytes.find("Ivan");
+  ASSERT_NE(at, std::string::npos);
+  {
+    std::fstream f(seg, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put('J');
+  }
+  body = verify(1);
+  EXPECT_NE(body.find(R"("intact":false,"error":null)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("problems_total":1,)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("segment":"audit-0000000000000001.seg")"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"x("seq":1,"message":"contents do not match the stored hash (record edited)")x"),
+            std::string::npos)
+      << body;
 }
 
 // Test that a key's last use reaches the store (api_keys.last_used_at): noted when the gateway

@@ -188,6 +188,7 @@ class Parser {
                        {"direct_io", [&](const YAML::Node& v, const std::string& kk) { Bool(v, kk, &c->audit.direct_io); }},
                        {"ship_interval_ms", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.ship_interval_ms, 86400000); }},
                        {"node", [&](const YAML::Node& v, const std::string& kk) { Scalar(v, kk, &c->audit.node); }},
+                       {"verify_interval_minutes", [&](const YAML::Node& v, const std::string& kk) { Uint(v, kk, &c->audit.verify_interval_minutes, 525600); }},
                    });
              }},
             {"store",

@@ -66,9 +66,14 @@ struct AuditConfig {
   // store's decision_records table this often, for search across a fleet (`eargate audit search
   // --store`); 0 = never. The log stays the record of truth.
   uint32_t ship_interval_ms = 1000;
-  // audit.node: this node's name in the store's decision_records (one name per log); "" =
-  // "<host name>:<audit.dir>".
+  // audit.node: this node's name in the store's decision_records and audit_checkpoints (one
+  // name per log); "" = "<host name>:<audit.dir>".
   std::string node;
+  // audit.verify_interval_minutes: the gateway verifies its whole log in the background (as
+  // `eargate audit verify` does, with the store's checkpoints when there is a store) a minute
+  // after start and then this often; 0 = only when asked (POST /admin/v1/audit/verify).
+  // Results: /metrics eargate_audit_verify_*, GET /admin/v1/audit/verify, the log.
+  uint32_t verify_interval_minutes = 1440;
 };
 
 // The store (issue 5): the person registry, API keys, admin tokens and screening

@@ -131,6 +131,24 @@ TEST(ConfigTest, AuditSegmentSizeAndDirectIo) {
   EXPECT_NE(s.message().find("audit.direct_io"), std::string::npos) << s.message();
 }
 
+// Test that audit.verify_interval_minutes defaults to a day, takes 0 (only when asked) and is
+// range-checked (at most a year).
+TEST(ConfigTest, AuditVerifyInterval) {
+  Config c;
+  ASSERT_TRUE(ParseConfig("", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.verify_interval_minutes, 1440u);
+  ASSERT_TRUE(ParseConfig("audit:\n  verify_interval_minutes: 0\n", "x.yaml", &c).ok());
+  EXPECT_EQ(c.audit.verify_interval_minutes, 0u);
+  for (const std::string bad : {"-1", "525601", "daily"}) {
+    absl::Status s = ParseConfig("audit:\n  verify_interval_minutes: " + bad + "\n", "gw.yaml", &c);
+    ASSERT_FALSE(s.ok()) << bad;
+    EXPECT_NE(s.message().find("gw.yaml:2:28: audit.verify_interval_minutes: must be an integer in [0, 525600] (got '" +
+                               bad + "')"),
+              std::string::npos)
+        << s.message();
+  }
+}
+
 // Test that validation checks files, URLs, CIDRs and limits, listing every problem.
 TEST(ConfigTest, ValidateListsEveryProblem) {
   Config c;

@@ -164,6 +164,36 @@ void Gateway::ShipLoop(std::string node) {
   }
 }
 
+namespace {
+
+// What a background verification of the decision log found, for the operator's log.
+void LogVerifyRun(const store::LogWatch::Run& run) {
+  if (!run.report) {
+    Log(LogLevel::kError, StrCat("audit: the background verification could not read the log: ",
+                                 std::string(run.status.message())));
+    return;
+  }
+  const store::VerifyReport& r = *run.report;
+  constexpr size_t kNamed = 20;
+  for (size_t i = 0; i < r.problems.size() && i < kNamed; ++i)
+    Log(LogLevel::kError, StrCat("audit: TAMPERED ", store::FormatProblem(r.problems[i])));
+  const std::string what =
+      StrCat(r.records, " records in ", r.segments, " segments, last seq ", r.last_seq, ", ",
+             r.checkpoints_checked, " checkpoints checked, ",
+             absl::FormatDuration(absl::Trunc(run.finished - run.started, absl::Milliseconds(1))));
+  if (r.intact()) {
+    Log(LogLevel::kInfo, StrCat("audit: background verification: intact: ", what));
+  } else {
+    Log(LogLevel::kError, StrCat("audit: background verification: TAMPERED: ", r.problems.size(),
+                                 " problems", r.problems.size() > kNamed ? " (the first 20 named above)" : "",
+                                 "; ", what, "; run `eargate audit verify` for the whole report"));
+  }
+  if (!run.status.ok())
+    Log(LogLevel::kWarn, StrCat("audit: background verification: ", std::string(run.status.message())));
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
                                                          const core::Clock* clock) {
   std::unique_ptr<Gateway> gw(new Gateway(config, metrics, clock));
@@ -194,6 +224,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
   } else {
     Log(LogLevel::kWarn, "no screening lists configured: people are not screened (screening.lists)");
   }
+  gw->node_ = config.audit.node;
+  if (gw->node_.empty() && !config.audit.dir.empty()) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    gw->node_ = StrCat(host, ":", std::filesystem::absolute(config.audit.dir).lexically_normal().string());
+  }
   if (!config.audit.dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(config.audit.dir, ec);
@@ -203,10 +239,32 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     opts.max_segment_bytes = uint64_t{config.audit.segment_mib} << 20;
     opts.direct_io = config.audit.direct_io;
     opts.clock = clock;
+    if (!config.store.url.empty()) {
+      // Every checkpoint of the chain head goes to the store too, apart from the log's own
+      // file (doc/audit_log_format.md §5): `eargate audit verify --store` and the background
+      // verifier check the log against it.
+      store::StoreOptions store_options;
+      store_options.clock = clock;
+      auto cps = store::Store::Open(config.store.url, store_options);
+      if (!cps.ok()) return absl::Status(cps.status().code(), StrCat("store.url: ", std::string(cps.status().message())));
+      gw->checkpoint_store_ = std::move(*cps);
+      opts.checkpoint_sink = gw->checkpoint_store_->CheckpointSinkFor(gw->node_);
+    }
     auto log = store::DecisionLog::Open(config.audit.dir, opts);
     if (!log.ok()) return log.status();
     gw->audit_ = std::move(*log);
-    Log(LogLevel::kInfo, StrCat("decision log ", config.audit.dir, " (", config.audit.durability, ")"));
+    Log(LogLevel::kInfo, StrCat("decision log ", config.audit.dir, " (", config.audit.durability, ")",
+                                gw->checkpoint_store_ ? StrCat("; checkpoints also to the store as node '", gw->node_, "'") : ""));
+    store::LogWatch::Options watch;
+    watch.dir = config.audit.dir;
+    watch.every = config.audit.verify_interval_minutes == 0
+                      ? absl::InfiniteDuration()
+                      : absl::Minutes(config.audit.verify_interval_minutes);
+    if (store::Store* cs = gw->checkpoint_store_.get()) {
+      watch.extra_checkpoints = [cs, node = gw->node_] { return cs->ListCheckpoints(node); };
+      watch.extra_checkpoints_name = StrCat("store checkpoints (node ", gw->node_, ")");
+    }
+    gw->log_watch_ = std::make_unique<store::LogWatch>(std::move(watch), LogVerifyRun);
   } else {
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
@@ -243,12 +301,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     if (!watcher.ok()) return watcher.status();
     gw->registry_watcher_ = std::move(*watcher);
     if (gw->audit_ && config.audit.ship_interval_ms > 0) {
-      std::string node = config.audit.node;
-      if (node.empty()) {
-        char host[256] = {};
-        ::gethostname(host, sizeof host - 1);
-        node = StrCat(host, ":", std::filesystem::absolute(config.audit.dir).lexically_normal().string());
-      }
+      const std::string node = gw->node_;
       Log(LogLevel::kInfo, StrCat("audit: shipping records to the store as node '", node, "' every ",
                                   config.audit.ship_interval_ms, " ms"));
       gw->shipper_ = std::thread([raw, node] { raw->ShipLoop(node); });

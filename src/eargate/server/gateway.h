@@ -38,6 +38,7 @@
 #include "eargate/server/metrics.h"
 #include "eargate/server/people.h"
 #include "eargate/store/decision_log.h"
+#include "eargate/store/log_watch.h"
 #include "eargate/store/registry_watcher.h"
 #include "eargate/store/store.h"
 
@@ -154,6 +155,10 @@ class Gateway {
 
   // The decision log, or null when audit.dir is not set.
   store::DecisionLog* audit_log() const { return audit_.get(); }
+  // Its background verifier (audit.verify_interval_minutes), or null without a log.
+  store::LogWatch* log_watch() const { return log_watch_.get(); }
+  // This node's name in the store (audit.node, or "<host name>:<audit.dir>").
+  const std::string& node() const { return node_; }
   // Shipping the log to the store (audit.ship_interval_ms with store.url): whether it runs,
   // the highest seq of this node's records in the store after the last successful ship (0:
   // none yet), and the records this process shipped.
@@ -244,7 +249,12 @@ class Gateway {
   std::shared_ptr<const screen::Index> screen_index_;
   std::string lists_signature_;
   std::string loaded_signature_;  // FileSignature of the state Create loaded (the watcher's start)
+  // The decision log's checkpoints to the store (a connection of their own; it outlives the
+  // log, whose sink thread uses it until Close), and the background verifier's reads of them.
+  std::unique_ptr<store::Store> checkpoint_store_;
   std::unique_ptr<store::DecisionLog> audit_;          // null: no decision log
+  std::unique_ptr<store::LogWatch> log_watch_;         // null: no decision log
+  std::string node_;                                   // audit.node, or its default
   std::unique_ptr<store::Store> store_;                // null: people from the people file
   std::unique_ptr<store::Store> revocation_store_;     // a second connection for ApplyRevocations
   std::unique_ptr<store::RegistryWatcher> registry_watcher_;

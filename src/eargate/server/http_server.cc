@@ -588,6 +588,17 @@ struct HttpServer::Impl {
         f.disk_free_bytes = static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
         f.disk_size_bytes = static_cast<int64_t>(fs.f_blocks) * static_cast<int64_t>(fs.f_frsize);
       }
+      if (const store::LogWatch* watch = gw->log_watch()) {
+        f.verify_runs = watch->runs();
+        if (auto run = watch->last(); run && run->report) {
+          f.verified = true;
+          f.verify_intact = run->report->intact();
+          f.verify_problems = run->report->problems.size();
+          f.verify_records = run->report->records;
+          f.verify_finished_unix = absl::ToUnixSeconds(run->finished);
+          f.verify_seconds = absl::ToDoubleSeconds(run->finished - run->started);
+        }
+      }
       Metrics::RenderDecisionLog(f, &body);
     }
     return MakeResponse(req, http::status::ok, std::move(body),

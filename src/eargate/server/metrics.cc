@@ -318,6 +318,23 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
     family("eargate_audit_disk_size_bytes", "gauge", "Size of the decision log's filesystem.",
            f.disk_size_bytes);
   }
+  family("eargate_audit_verify_runs_total", "counter",
+         "Background verifications of the whole log finished (audit.verify_interval_minutes).",
+         f.verify_runs);
+  if (f.verified) {
+    family("eargate_audit_verify_last_intact", "gauge",
+           "1 if the last background verification found the log intact, 0 if it found records "
+           "edited, removed or reordered (GET /admin/v1/audit/verify names them).",
+           f.verify_intact ? 1 : 0);
+    family("eargate_audit_verify_last_problems", "gauge",
+           "Problems (tampering or damage) the last background verification found.", f.verify_problems);
+    family("eargate_audit_verify_last_records", "gauge",
+           "Records the last background verification checked.", f.verify_records);
+    family("eargate_audit_verify_last_finished_timestamp_seconds", "gauge",
+           "When the last background verification finished (Unix time).", f.verify_finished_unix);
+    family("eargate_audit_verify_last_duration_seconds", "gauge",
+           "How long the last background verification took.", f.verify_seconds);
+  }
 }
 
 }  // namespace eargate::server

@@ -152,6 +152,15 @@ class Metrics {
     uint64_t shipped_records = 0;   // records this process shipped
     int64_t disk_free_bytes = -1;   // free to the log on its filesystem (-1: unknown)
     int64_t disk_size_bytes = -1;
+    // The background verification (store::LogWatch): runs finished, and the last one's
+    // figures once there is one (verified: it read the log; intact: no problems).
+    uint64_t verify_runs = 0;
+    bool verified = false;
+    bool verify_intact = false;
+    uint64_t verify_problems = 0;
+    uint64_t verify_records = 0;
+    int64_t verify_finished_unix = 0;
+    double verify_seconds = 0;
   };
   static void RenderDecisionLog(const DecisionLogFigures& f, std::string* out);
 

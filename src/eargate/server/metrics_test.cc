@@ -64,6 +64,17 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.up = false;
   f.disk_free_bytes = 5'000'000'000;
   f.disk_size_bytes = 8'000'000'000;
+  std::string before_verified;
+  Metrics::RenderDecisionLog(f, &before_verified);
+  EXPECT_NE(before_verified.find("eargate_audit_verify_runs_total 0\n"), std::string::npos);
+  EXPECT_EQ(before_verified.find("eargate_audit_verify_last_intact"), std::string::npos);
+  f.verify_runs = 2;
+  f.verified = true;
+  f.verify_intact = false;
+  f.verify_problems = 3;
+  f.verify_records = 1234;
+  f.verify_finished_unix = 1780000000;
+  f.verify_seconds = 1.5;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
   for (const char* want : {
@@ -87,6 +98,12 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "# TYPE eargate_audit_shipped_records_total counter\neargate_audit_shipped_records_total 1100\n",
            "# TYPE eargate_audit_disk_free_bytes gauge\neargate_audit_disk_free_bytes 5000000000\n",
            "eargate_audit_disk_size_bytes 8000000000\n",
+           "# TYPE eargate_audit_verify_runs_total counter\neargate_audit_verify_runs_total 2\n",
+           "# TYPE eargate_audit_verify_last_intact gauge\neargate_audit_verify_last_intact 0\n",
+           "eargate_audit_verify_last_problems 3\n",
+           "eargate_audit_verify_last_records 1234\n",
+           "eargate_audit_verify_last_finished_timestamp_seconds 1780000000\n",
+           "eargate_audit_verify_last_duration_seconds 1.5\n",
        }) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }

@@ -32,6 +32,7 @@
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/segment_io.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/log_watch.h"
 #include "gtest/gtest.h"
 
 namespace eargate::store {
@@ -1352,6 +1353,91 @@ TEST(DecisionLogTest, FailedWriteStopsTheLogUntilReopened) {
     EXPECT_TRUE(report->intact()) << (report->problems.empty() ? "" : FormatProblem(report->problems[0]));
     EXPECT_GE(report->records, acknowledged + 5);
   }
+}
+
+// Test the background verifier against a log being written meanwhile (rotations, checkpoints):
+// every run intact while nobody edits; an edited record in a closed segment is named by the
+// next run (twice found, so reported), and a watch without a period runs only when asked.
+TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 16 << 10;  // a rotation every ~40 records
+  opt.checkpoint_every = 10;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendN(**log, 1, 200);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> written{200};
+  std::thread writer([&] {
+    while (!stop) {
+      AppendN(**log, written + 1, 5);
+      written += 5;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::vector<LogWatch::Run> runs;
+  std::mutex mu;
+  LogWatch::Options wo;
+  wo.dir = dir.path();
+  wo.first_after = absl::ZeroDuration();
+  wo.every = absl::Milliseconds(20);
+  wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(std::vector<Checkpoint>{}); };
+  auto watch = std::make_unique<LogWatch>(wo, [&](const LogWatch::Run& r) {
+    std::lock_guard<std::mutex> lock(mu);
+    runs.push_back(r);
+  });
+  auto wait_runs = [&](uint64_t n) {
+    for (int i = 0; i < 1000 && watch->runs() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return watch->runs() >= n;
+  };
+  ASSERT_TRUE(wait_runs(5));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& r : runs) {
+      ASSERT_TRUE(r.intact()) << r.status << " "
+                              << (r.report && !r.report->problems.empty() ? FormatProblem(r.report->problems[0]) : "");
+      EXPECT_GE(r.report->records, 200u);
+      EXPECT_GT(r.report->checkpoints_checked, 0u);
+    }
+  }
+  // An edit in the first (closed) segment while the log is written: named by seq.
+  const std::vector<RecordPos> pos = Positions(dir.path());
+  ASSERT_GT(pos.size(), 10u);
+  ASSERT_NE(pos[3].file, internal::ListSegments(dir.path()).value().back().path);
+  std::string bytes = ReadAll(pos[3].file);
+  bytes[pos[3].offset + 120] ^= 1;
+  WriteAll(pos[3].file, bytes);
+  const uint64_t before = watch->runs();
+  ASSERT_TRUE(wait_runs(before + 2));  // one may have read the segment before the edit
+  auto last = watch->last();
+  ASSERT_TRUE(last && last->status.ok() && last->report) << (last ? last->status.ToString() : "");
+  EXPECT_FALSE(last->intact());
+  ASSERT_EQ(last->report->problems.size(), 1u);
+  EXPECT_EQ(last->report->problems[0].seq, pos[3].seq);
+  EXPECT_NE(last->report->problems[0].message.find("record edited"), std::string::npos);
+  stop = true;
+  writer.join();
+  watch.reset();
+
+  // No period: nothing runs until asked; a store's checkpoints that cannot be read are the
+  // run's error, and the log is verified all the same.
+  wo.every = absl::InfiniteDuration();
+  wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(absl::UnavailableError("store down")); };
+  LogWatch asked(wo, nullptr);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(asked.runs(), 0u);
+  EXPECT_FALSE(asked.running());
+  ASSERT_TRUE(asked.RunNow());
+  for (int i = 0; i < 1000 && asked.runs() < 1; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(asked.runs(), 1u);
+  last = asked.last();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(last->status)) << last->status;
+  ASSERT_TRUE(last->report.has_value());
+  EXPECT_EQ(last->report->problems.size(), 1u);  // the edit, still there
+  EXPECT_FALSE(last->intact());
+  ASSERT_TRUE((*log)->Close().ok());
 }
 
 class TamperTest : public ::testing::Test {

@@ -297,8 +297,10 @@ std::vector<Checkpoint> ReadCheckpoints(const std::string& dir) {
 }
 
 absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& options) {
-  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  // Checkpoints first: a log being written may gain checkpoints (and the segments of their
+  // records) meanwhile, and each checkpoint read then names a record the listing holds.
   internal::CheckpointFile cpfile = internal::ReadCheckpointFile(dir);
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
   if (segments.empty() && !cpfile.exists)
     return absl::InvalidArgumentError(absl::StrCat(dir, ": not a decision log (no segments)"));
   int threads = options.threads > 0
@@ -355,6 +357,8 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   }
 
   for (size_t si = 0; si < segments.size(); ++si) {
+    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
+      return absl::CancelledError(absl::StrCat(dir, ": verify cancelled"));
     const auto& seg = segments[si];
     const bool newest = si + 1 == segments.size();
     std::string name = BaseName(seg.path);

@@ -1,0 +1,115 @@
+#include "eargate/store/log_watch.h"
+
+#include <chrono>
+#include <utility>
+
+#include "eargate/core/thread.h"
+
+namespace eargate::store {
+
+LogWatch::LogWatch(Options options, Listener listener)
+    : options_(std::move(options)), listener_(std::move(listener)) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+LogWatch::~LogWatch() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cancel_ = true;
+  cv_.notify_all();
+  thread_.join();
+}
+
+bool LogWatch::RunNow() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (running_ || asked_ || stop_) return false;
+    asked_ = true;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+bool LogWatch::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_ || asked_;
+}
+
+uint64_t LogWatch::runs() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return runs_;
+}
+
+std::optional<LogWatch::Run> LogWatch::last() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_;
+}
+
+LogWatch::Run LogWatch::RunOnce() const {
+  Run run;
+  run.started = absl::Now();
+  VerifyOptions opt;
+  opt.threads = 1;
+  opt.cancel = &cancel_;
+  opt.extra_checkpoints_name = options_.extra_checkpoints_name;
+  auto verify = [&]() -> absl::StatusOr<VerifyReport> {
+    absl::Status extra_status;
+    if (options_.extra_checkpoints) {
+      auto extra = options_.extra_checkpoints();
+      if (extra.ok()) {
+        opt.extra_checkpoints = std::move(*extra);
+      } else {
+        extra_status = extra.status();
+      }
+    }
+    auto report = VerifyLog(options_.dir, opt);
+    if (report.ok() && !extra_status.ok()) run.status = extra_status;
+    return report;
+  };
+  auto report = verify();
+  if (report.ok() && !report->intact()) {
+    // Once more: what a concurrent rotation or retention pass made look wrong is gone now.
+    run.status = absl::OkStatus();
+    report = verify();
+  }
+  if (report.ok()) {
+    run.report = std::move(*report);
+  } else {
+    run.status = report.status();
+  }
+  run.finished = absl::Now();
+  return run;
+}
+
+void LogWatch::Loop() {
+  core::SetThreadName("eg-verify");
+  (void)core::LowerThreadPriority();  // best effort: a run then merely competes with serving
+  absl::Time next = options_.every == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                               : absl::Now() + options_.first_after;
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    auto due = [&] { return stop_ || asked_ || absl::Now() >= next; };
+    if (next == absl::InfiniteFuture()) {
+      cv_.wait(lock, due);
+    } else {
+      cv_.wait_until(lock, absl::ToChronoTime(next), due);
+    }
+    if (stop_) return;
+    if (!asked_ && absl::Now() < next) continue;
+    asked_ = false;
+    running_ = true;
+    lock.unlock();
+    Run run = RunOnce();
+    if (cancel_) return;
+    if (listener_) listener_(run);
+    lock.lock();
+    running_ = false;
+    ++runs_;
+    last_ = std::move(run);
+    if (options_.every != absl::InfiniteDuration()) next = absl::Now() + options_.every;
+  }
+}
+
+}  // namespace eargate::store

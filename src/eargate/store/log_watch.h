@@ -1,0 +1,82 @@
+// The decision log verified again and again in the background (doc/audit_log_format.md §8):
+// the gateway's own watch over its history between an auditor's runs of `eargate audit verify`.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "eargate/store/decision_log.h"
+#include "eargate/store/log_reader.h"
+
+namespace eargate::store {
+
+// Runs VerifyLog over a log that may be written meanwhile, on a thread of its own at the lowest
+// CPU priority (SCHED_IDLE) with one hashing thread: serving decisions comes first. Checkpoints
+// are read before the segments, so that each names a record the scan will find; a run that
+// finds problems is repeated once at once, and only problems found twice are reported (a
+// retention pass deleting old segments during the first run is not tampering; an edit stays).
+class LogWatch {
+ public:
+  struct Options {
+    std::string dir;
+    // The first run this long after Start, then one every `every`; every == InfiniteDuration:
+    // only runs asked for with RunNow.
+    absl::Duration first_after = absl::Minutes(1);
+    absl::Duration every = absl::Hours(24);
+    // Checkpoints kept elsewhere (the store's, for this node), read before each run; an error
+    // is reported as the run's error (the log itself is still verified).
+    std::function<absl::StatusOr<std::vector<Checkpoint>>()> extra_checkpoints;
+    std::string extra_checkpoints_name = "store";
+  };
+  struct Run {
+    absl::Time started, finished;
+    // Why the log could not be verified (no log, an I/O error) or the extra checkpoints could
+    // not be read; with a report when only the latter failed.
+    absl::Status status;
+    std::optional<VerifyReport> report;
+    bool intact() const { return status.ok() && report && report->intact(); }
+  };
+  // Called on the watch's thread after each run (logging).
+  using Listener = std::function<void(const Run&)>;
+
+  LogWatch(Options options, Listener listener);
+  // Stops the thread: a run in progress stops at its next segment (and is not reported).
+  ~LogWatch();
+  LogWatch(const LogWatch&) = delete;
+  LogWatch& operator=(const LogWatch&) = delete;
+
+  // Starts a run now unless one is running; returns whether it started one.
+  bool RunNow();
+  bool running() const;
+  uint64_t runs() const;  // finished
+  std::optional<Run> last() const;
+
+ private:
+  void Loop();
+  Run RunOnce() const;
+
+  const Options options_;
+  const Listener listener_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;       // guarded by mu_
+  std::atomic<bool> cancel_{false};  // stop_, for a run in progress
+  bool asked_ = false;      // guarded by mu_: RunNow
+  bool running_ = false;    // guarded by mu_
+  uint64_t runs_ = 0;       // guarded by mu_
+  std::optional<Run> last_;  // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace eargate::store
