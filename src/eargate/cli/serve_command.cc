@@ -3,6 +3,7 @@
 // geo-IP database, trusting loopback as a proxy, with no upstream.
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "eargate/cli/command.h"
 #include "eargate/core/strings.h"
@@ -28,6 +29,7 @@ struct ServeFlags {
   std::string audit_dir;
   std::string store;
   std::string audit_durability;
+  std::optional<uint32_t> audit_verify_interval_minutes;
   uint32_t threads = 0;
   bool threads_set = false;
 };
@@ -80,6 +82,8 @@ int RunServe(const ServeFlags& f) {
     if (f.people.empty()) config.people.clear();  // the registry comes from the store
   }
   if (!f.audit_durability.empty()) config.audit.durability = f.audit_durability;
+  if (f.audit_verify_interval_minutes)
+    config.audit.verify_interval_minutes = *f.audit_verify_interval_minutes;
   if (!f.trusted_proxies.empty()) config.trusted_proxies = f.trusted_proxies;
   if (f.threads_set) config.threads = f.threads;
   if (!f.log_level.empty()) {
@@ -145,6 +149,10 @@ EG_REGISTER_COMMAND(serve, [](CLI::App& app) {
   sub->add_option("--audit-durability", flags->audit_durability,
                   "sync (answer after the record is on disk; default) | async")
       ->check(CLI::IsMember({"sync", "async"}));
+  sub->add_option("--audit-verify-interval-minutes", flags->audit_verify_interval_minutes,
+                  "verify the whole decision log in the background a minute after start and then "
+                  "this often (default 1440: daily); 0: only when asked (POST /admin/v1/audit/verify)")
+      ->check(CLI::Range(0, 525600));
   sub->add_option("--log-level", flags->log_level, "debug | info | warn | error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   sub->add_option_function<uint32_t>(

@@ -561,6 +561,7 @@ class AdminHandlers {
     l.Time("started", absl::ToUnixSeconds(run->started))
         .Time("finished", absl::ToUnixSeconds(run->finished))
         .Num("seconds", absl::ToDoubleSeconds(run->finished - run->started))
+        .Num("paused_seconds", absl::ToDoubleSeconds(run->paused))
         .Bool("intact", run->intact())
         .StrOrNull("error", std::string(run->status.message()));
     if (const store::VerifyReport* rep = run->report ? &*run->report : nullptr) {

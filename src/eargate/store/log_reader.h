@@ -6,7 +6,6 @@
 // Thread-safety: free functions without shared state.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -93,9 +92,9 @@ struct VerifyOptions {
   std::vector<Checkpoint> extra_checkpoints;
   std::string extra_checkpoints_name = "store";
   int threads = 0;  // hashing threads; 0: one per core
-  // Checked before each segment: once true, VerifyLog returns Cancelled (a stopping gateway's
-  // background run, src/eargate/store/log_watch.h).
-  const std::atomic<bool>* cancel = nullptr;
+  // Called before each segment (a background run paces itself here, src/eargate/store/
+  // log_watch.h); false: VerifyLog returns Cancelled.
+  std::function<bool()> before_segment;
 };
 
 // Verifies the whole log. A tampered log is an OK status with problems in the report; an

@@ -22,7 +22,9 @@
 namespace eargate::store {
 
 // Runs VerifyLog over a log that may be written meanwhile, on a thread of its own at the lowest
-// CPU priority (SCHED_IDLE) with one hashing thread: serving decisions comes first. Checkpoints
+// CPU priority (SCHED_IDLE) with one hashing thread, pausing after each segment
+// (Options::pace): serving decisions, and the records' syncs on the same disk, come first.
+// Checkpoints
 // are read before the segments, so that each names a record the scan will find; a run that
 // finds problems is repeated once at once, and only problems found twice are reported (a
 // retention pass deleting old segments during the first run is not tampering; an edit stays).
@@ -38,9 +40,13 @@ class LogWatch {
     // is reported as the run's error (the log itself is still verified).
     std::function<absl::StatusOr<std::vector<Checkpoint>>()> extra_checkpoints;
     std::string extra_checkpoints_name = "store";
+    // After each segment, a pause `pace` times as long as the segment took: the run keeps the
+    // disk and a core busy a 1 / (1 + pace) share of its time at most. 0: no pause.
+    double pace = 3;
   };
   struct Run {
     absl::Time started, finished;
+    absl::Duration paused;  // of that, the pauses after segments (Options::pace)
     // Why the log could not be verified (no log, an I/O error) or the extra checkpoints could
     // not be read; with a report when only the latter failed.
     absl::Status status;
@@ -64,7 +70,7 @@ class LogWatch {
 
  private:
   void Loop();
-  Run RunOnce() const;
+  Run RunOnce();
 
   const Options options_;
   const Listener listener_;

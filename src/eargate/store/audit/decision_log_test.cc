@@ -1361,8 +1361,9 @@ TEST(DecisionLogTest, FailedWriteStopsTheLogUntilReopened) {
 TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   TempDir dir;
   LogOptions opt;
-  opt.max_segment_bytes = 16 << 10;  // a rotation every ~40 records
+  opt.max_segment_bytes = 32 << 10;  // a rotation every ~80 records
   opt.checkpoint_every = 10;
+  opt.direct_io = false;  // the page cache keeps the runs quick
   auto log = DecisionLog::Open(dir.path(), opt);
   ASSERT_TRUE(log.ok()) << log.status();
   AppendN(**log, 1, 200);
@@ -1372,15 +1373,24 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
     while (!stop) {
       AppendN(**log, written + 1, 5);
       written += 5;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   });
+  struct Joined {
+    std::atomic<bool>& stop;
+    std::thread& t;
+    ~Joined() {
+      stop = true;
+      if (t.joinable()) t.join();
+    }
+  } joined{stop, writer};
   std::vector<LogWatch::Run> runs;
   std::mutex mu;
   LogWatch::Options wo;
   wo.dir = dir.path();
   wo.first_after = absl::ZeroDuration();
   wo.every = absl::Milliseconds(20);
+  wo.pace = 0;  // here: as many runs as can be
   wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(std::vector<Checkpoint>{}); };
   auto watch = std::make_unique<LogWatch>(wo, [&](const LogWatch::Run& r) {
     std::lock_guard<std::mutex> lock(mu);
@@ -1419,10 +1429,15 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   stop = true;
   writer.join();
   watch.reset();
+  AppendN(**log, written + 1, 2000);  // more segments for the paced run below
+  ASSERT_TRUE((*log)->Flush().ok());
+  ASSERT_GT(internal::ListSegments(dir.path()).value().size(), 10u);
 
   // No period: nothing runs until asked; a store's checkpoints that cannot be read are the
-  // run's error, and the log is verified all the same.
+  // run's error, and the log is verified all the same. Paced: after each segment a pause of
+  // three times as long as it took.
   wo.every = absl::InfiniteDuration();
+  wo.pace = 3;
   wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(absl::UnavailableError("store down")); };
   LogWatch asked(wo, nullptr);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -1433,6 +1448,8 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   ASSERT_EQ(asked.runs(), 1u);
   last = asked.last();
   ASSERT_TRUE(last.has_value());
+  EXPECT_GT(last->paused, absl::ZeroDuration());  // after each of its segments but the last
+  EXPECT_LT(last->paused, last->finished - last->started);
   EXPECT_TRUE(absl::IsUnavailable(last->status)) << last->status;
   ASSERT_TRUE(last->report.has_value());
   EXPECT_EQ(last->report->problems.size(), 1u);  // the edit, still there

@@ -357,7 +357,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   }
 
   for (size_t si = 0; si < segments.size(); ++si) {
-    if (options.cancel != nullptr && options.cancel->load(std::memory_order_relaxed))
+    if (options.before_segment && !options.before_segment())
       return absl::CancelledError(absl::StrCat(dir, ": verify cancelled"));
     const auto& seg = segments[si];
     const bool newest = si + 1 == segments.size();

@@ -47,12 +47,23 @@ std::optional<LogWatch::Run> LogWatch::last() const {
   return last_;
 }
 
-LogWatch::Run LogWatch::RunOnce() const {
+LogWatch::Run LogWatch::RunOnce() {
   Run run;
   run.started = absl::Now();
   VerifyOptions opt;
   opt.threads = 1;
-  opt.cancel = &cancel_;
+  absl::Time segment_start = absl::Now();
+  opt.before_segment = [&] {
+    const absl::Duration took = absl::Now() - segment_start;
+    if (options_.pace > 0 && took > absl::ZeroDuration()) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait_for(lock, absl::ToChronoNanoseconds(took * options_.pace), [&] { return stop_; });
+    }
+    const absl::Time now = absl::Now();
+    run.paused += now - segment_start - took;
+    segment_start = now;
+    return !cancel_.load();
+  };
   opt.extra_checkpoints_name = options_.extra_checkpoints_name;
   auto verify = [&]() -> absl::StatusOr<VerifyReport> {
     absl::Status extra_status;
@@ -85,7 +96,10 @@ LogWatch::Run LogWatch::RunOnce() const {
 
 void LogWatch::Loop() {
   core::SetThreadName("eg-verify");
-  (void)core::LowerThreadPriority();  // best effort: a run then merely competes with serving
+  // Best effort: without it a run merely competes with serving. (Not the idle I/O class:
+  // mq-deadline holds idle-class reads back up to 10 s each while other I/O is queued, so
+  // under steady load a run took minutes per segment; the pauses bound its disk share.)
+  (void)core::LowerThreadPriority();
   absl::Time next = options_.every == absl::InfiniteDuration() ? absl::InfiniteFuture()
                                                                : absl::Now() + options_.first_after;
   std::unique_lock<std::mutex> lock(mu_);
