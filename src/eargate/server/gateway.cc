@@ -193,6 +193,15 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
     Log(LogLevel::kWarn, StrCat("audit: background verification: ", std::string(run.status.message())));
 }
 
+// A connection to the store (store.url); an error names the setting.
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Config& config, const core::Clock* clock) {
+  store::StoreOptions options;
+  options.clock = clock;
+  auto st = store::Store::Open(config.store.url, options);
+  if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
+  return st;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, Metrics* metrics,
@@ -244,10 +253,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
       // Every checkpoint of the chain head goes to the store too, apart from the log's own
       // file (doc/audit_log_format.md §5): `eargate audit verify --store` and the background
       // verifier check the log against it.
-      store::StoreOptions store_options;
-      store_options.clock = clock;
-      auto cps = store::Store::Open(config.store.url, store_options);
-      if (!cps.ok()) return absl::Status(cps.status().code(), StrCat("store.url: ", std::string(cps.status().message())));
+      auto cps = OpenStore(config, clock);
+      if (!cps.ok()) return cps.status();
       gw->checkpoint_store_ = std::move(*cps);
       opts.checkpoint_sink = gw->checkpoint_store_->CheckpointSinkFor(gw->node_);
     }
@@ -270,13 +277,11 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }
   if (!config.store.url.empty()) {
-    store::StoreOptions store_options;
-    store_options.clock = clock;
-    auto st = store::Store::Open(config.store.url, store_options);
-    if (!st.ok()) return absl::Status(st.status().code(), StrCat("store.url: ", std::string(st.status().message())));
+    auto st = OpenStore(config, clock);
+    if (!st.ok()) return st.status();
     gw->store_ = std::move(*st);
-    auto fast = store::Store::Open(config.store.url, store_options);
-    if (!fast.ok()) return absl::Status(fast.status().code(), StrCat("store.url: ", std::string(fast.status().message())));
+    auto fast = OpenStore(config, clock);
+    if (!fast.ok()) return fast.status();
     gw->revocation_store_ = std::move(*fast);
     Log(LogLevel::kInfo, StrCat("store: ", gw->store_->backend(), " schema version ",
                                 gw->store_->schema_version()));

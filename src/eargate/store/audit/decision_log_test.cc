@@ -644,6 +644,28 @@ void WriteClosedLog(const std::string& dir, int n) {
   ASSERT_TRUE((*log)->Close().ok());
 }
 
+// 64 KiB segments, zero-filled ahead (written with O_DIRECT when `direct`).
+LogOptions ZeroFilledOptions(bool direct) {
+  LogOptions opt;
+  opt.max_segment_bytes = 64 << 10;
+  opt.direct_io = direct;
+  return opt;
+}
+
+// A log in `dir` appended to until its segment in use is a zero-filled one (*n: the records
+// appended); null (with a failure) if it never gets there.
+std::unique_ptr<DecisionLog> OpenOnZeroFilledSegment(const std::string& dir, const LogOptions& opt,
+                                                     uint64_t* n) {
+  auto log = DecisionLog::Open(dir, opt);
+  EXPECT_TRUE(log.ok()) << log.status();
+  if (!log.ok()) return nullptr;
+  if (AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 1, n, 20) < 1) {
+    ADD_FAILURE() << "never used a zero-filled segment";
+    return nullptr;
+  }
+  return std::move(*log);
+}
+
 // Test that a reader's mapping of the live segment stays readable through a rotation (the
 // shipper and the admin API's search read the log in the process that writes it): the
 // rotation must not cut the file under the mapping, where reading its old end would fault
@@ -652,13 +674,10 @@ TEST(DecisionLogTest, RotationLeavesAMappedSegmentReadable) {
   for (bool direct : {true, false}) {
     SCOPED_TRACE(direct ? "O_DIRECT" : "page cache");
     TempDir dir;
-    LogOptions opt;
-    opt.max_segment_bytes = 64 << 10;
-    opt.direct_io = direct;
-    auto log = DecisionLog::Open(dir.path(), opt);
-    ASSERT_TRUE(log.ok()) << log.status();
+    const LogOptions opt = ZeroFilledOptions(direct);
     uint64_t n = 0;
-    ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 1, &n, 20), 1u);
+    auto log = OpenOnZeroFilledSegment(dir.path(), opt, &n);
+    ASSERT_NE(log, nullptr);
     const internal::SegmentFile live = internal::ListSegments(dir.path()).value().back();
     auto mapped = internal::MappedFile::Open(live.path, /*populate=*/false);
     ASSERT_TRUE(mapped.ok()) << mapped.status();
@@ -666,24 +685,24 @@ TEST(DecisionLogTest, RotationLeavesAMappedSegmentReadable) {
     // Small records until 5-8 KiB of the segment are left, then one of 9 KiB that does not
     // fit: the rotation leaves more than a page of zeros after the records.
     auto left = [&] {
-      EXPECT_TRUE((*log)->Flush().ok());
+      EXPECT_TRUE(log->Flush().ok());
       return mapped->size() - internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
     };
-    const uint64_t opened = (*log)->stats().segments_opened;
-    while (left() > (8u << 10)) AppendN(**log, ++n, 1);
-    ASSERT_EQ((*log)->stats().segments_opened, opened);
+    const uint64_t opened = log->stats().segments_opened;
+    while (left() > (8u << 10)) AppendN(*log, ++n, 1);
+    ASSERT_EQ(log->stats().segments_opened, opened);
     ASSERT_GT(left(), 5u << 10);
     const std::string big = absl::StrCat("{\"pad\":\"", std::string(9 << 10, 'x'), "\"}");
-    ASSERT_TRUE((*log)->Append(Entry(n + 1, "d-big", big)).ok());
+    ASSERT_TRUE(log->Append(Entry(n + 1, "d-big", big)).ok());
     ++n;
-    ASSERT_EQ((*log)->stats().segments_opened, opened + 1);
-    ASSERT_TRUE((*log)->Flush().ok());
+    ASSERT_EQ(log->stats().segments_opened, opened + 1);
+    ASSERT_TRUE(log->Flush().ok());
     // Every byte of the old mapping, end included: the records, then zeros.
     const size_t end = internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
     EXPECT_GT(end, internal::kSegmentHeaderSize);
     EXPECT_TRUE(internal::AllZero(mapped->data() + end, mapped->size() - end));
     EXPECT_EQ(fs::file_size(live.path), opt.max_segment_bytes);
-    ASSERT_TRUE((*log)->Close().ok());
+    ASSERT_TRUE(log->Close().ok());
     auto report = VerifyLog(dir.path());
     ASSERT_TRUE(report.ok()) << report.status();
     EXPECT_TRUE(report->intact());
@@ -700,24 +719,21 @@ TEST(DecisionLogTest, CloseAndReopenLeaveAMappedSegmentReadable) {
   for (bool direct : {true, false}) {
     SCOPED_TRACE(direct ? "O_DIRECT" : "page cache");
     TempDir dir;
-    LogOptions opt;
-    opt.max_segment_bytes = 64 << 10;
-    opt.direct_io = direct;
-    auto log = DecisionLog::Open(dir.path(), opt);
-    ASSERT_TRUE(log.ok()) << log.status();
+    const LogOptions opt = ZeroFilledOptions(direct);
     uint64_t n = 0;
-    ASSERT_GE(AppendUntil(**log, &DecisionLog::Stats::segments_preallocated, 1, &n, 20), 1u);
-    AppendN(**log, n + 1, 5);  // a few records into the zero-filled segment
+    auto log = OpenOnZeroFilledSegment(dir.path(), opt, &n);
+    ASSERT_NE(log, nullptr);
+    AppendN(*log, n + 1, 5);  // a few records into the zero-filled segment
     n += 5;
-    ASSERT_TRUE((*log)->Flush().ok());
+    ASSERT_TRUE(log->Flush().ok());
     const internal::SegmentFile live = internal::ListSegments(dir.path()).value().back();
     auto mapped = internal::MappedFile::Open(live.path, /*populate=*/false);
     ASSERT_TRUE(mapped.ok()) << mapped.status();
     ASSERT_EQ(mapped->size(), opt.max_segment_bytes);  // zero-filled, mapped whole
     const size_t end = internal::EndWithoutZeros(mapped->data(), 0, mapped->size());
     ASSERT_LT(end, mapped->size() / 2);
-    ASSERT_TRUE((*log)->Close().ok());
-    log->reset();
+    ASSERT_TRUE(log->Close().ok());
+    log.reset();
     // Every byte of the mapping, its end included: the records, then zeros.
     EXPECT_TRUE(internal::AllZero(mapped->data() + end, mapped->size() - end));
     auto reopened = DecisionLog::Open(dir.path(), opt);
