@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
-import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, curl, metric } from './lib.mjs';
+import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, curl, metric, waitFor, keys, ips } from './lib.mjs';
 
 const harness = path.join(sourceDir, 'tests/support/pg_harness.sh');
 
@@ -18,7 +18,7 @@ function run(cmd, args) {
   });
 }
 
-let pg, gw;
+let pg, gw, auditDir;
 const tokens = {};
 
 async function mint(name, role, extra = []) {
@@ -35,7 +35,8 @@ before(async () => {
   assert.equal((await run(eargateBin, ['people', 'import', '--store', pg.url, samplePeople])).code, 0);
   for (const role of ['viewer', 'analyst', 'officer', 'admin']) tokens[role] = await mint(`it-${role}`, role);
   const d = tmpDir('eargate-admin-');
-  gw = await startGateway({ people: '', store: { url: pg.url }, audit: { dir: path.join(d, 'audit') } }, d);
+  auditDir = path.join(d, 'audit');
+  gw = await startGateway({ people: '', store: { url: pg.url }, audit: { dir: auditDir } }, d);
 });
 
 after(async () => {
@@ -126,4 +127,53 @@ test('unknown roles and bad bodies get 400 naming the field; nothing is created'
   // Admin requests are counted under their own endpoint.
   assert.ok(await metric(gw.base, 'eargate_http_requests_total{endpoint="admin",code="401"}') >= 5);
   assert.ok(await metric(gw.base, 'eargate_http_requests_total{endpoint="admin",code="403"}') >= 5);
+});
+
+test('the decision log is verified on request, against its checkpoints in PostgreSQL too; an edit is named, and /metrics shows it', async () => {
+  // 1,100 decisions: the checkpoint taken at every 1,000th record goes to the file and the store.
+  for (let i = 0; i < 1100; i++) {
+    const r = await request(gw.base, '/v1/authz', {
+      headers: { Authorization: `Bearer ${keys.us}`, 'X-Forwarded-For': ips.us, 'X-Eargate-Item': 'mythos-5' },
+    });
+    assert.equal(r.status, 200, r.text);
+  }
+  const stored = async () => Number((await run('psql', [pg.url, '-tAc', 'SELECT count(*) FROM audit_checkpoints'])).stdout.trim());
+  assert.ok(await waitFor(async () => (await stored()) > 0), 'no checkpoint reached the store');
+
+  const verified = async (runs) => {
+    const started = await call('POST', '/admin/v1/audit/verify', { token: tokens.analyst });
+    assert.equal(started.status, 202, started.text);
+    return waitFor(async () => {
+      const r = await call('GET', '/admin/v1/audit/verify', { token: tokens.viewer });
+      assert.equal(r.status, 200, r.text);
+      return r.json.runs >= runs && !r.json.running ? r.json : null;
+    });
+  };
+  let v = await verified(1);
+  assert.equal(v.last.intact, true, JSON.stringify(v.last));
+  assert.equal(v.last.error, null);
+  assert.ok(v.last.records >= 1100, JSON.stringify(v.last));
+  assert.ok(v.last.checkpoints_checked >= 2, JSON.stringify(v.last));  // the file's and the store's
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_last_intact'), 1);
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_runs_total'), 1);
+
+  // One byte of a decision in the segment, edited in place.
+  const seg = path.join(auditDir, 'audit-0000000000000001.seg');
+  const bytes = fs.readFileSync(seg);
+  const at = bytes.indexOf('mythos-5');
+  assert.ok(at > 0);
+  const fd = fs.openSync(seg, 'r+');
+  fs.writeSync(fd, Buffer.from('6'), 0, 1, at + 7);
+  fs.closeSync(fd);
+  v = await verified(2);
+  assert.equal(v.last.intact, false);
+  assert.equal(v.last.problems_total, 1, JSON.stringify(v.last.problems));
+  assert.equal(v.last.problems[0].segment, 'audit-0000000000000001.seg');
+  assert.match(v.last.problems[0].message, /record edited/);
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_last_intact'), 0);
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_last_problems'), 1);
+  // The CLI agrees, seq for seq.
+  const cli = await run(eargateBin, ['audit', 'verify', '--dir', auditDir]);
+  assert.equal(cli.code, 1, cli.stdout + cli.stderr);
+  assert.ok(cli.stdout.includes(`TAMPERED ${v.last.problems[0].text}`), cli.stdout);
 });
