@@ -129,7 +129,7 @@ test('unknown roles and bad bodies get 400 naming the field; nothing is created'
   assert.ok(await metric(gw.base, 'eargate_http_requests_total{endpoint="admin",code="403"}') >= 5);
 });
 
-test('the decision log is verified on request, against its checkpoints in PostgreSQL too; an edit is named, and /metrics shows it', async () => {
+test('the decision log is verified on request, against its checkpoints in PostgreSQL too, and the copy of its records there; an edit of either is named, and /metrics shows it', async () => {
   // 1,100 decisions: the checkpoint taken at every 1,000th record goes to the file and the store.
   for (let i = 0; i < 1100; i++) {
     const r = await request(gw.base, '/v1/authz', {
@@ -157,6 +157,23 @@ test('the decision log is verified on request, against its checkpoints in Postgr
   assert.equal(await metric(gw.base, 'eargate_audit_verify_last_intact'), 1);
   assert.equal(await metric(gw.base, 'eargate_audit_verify_runs_total'), 1);
 
+  // The copy fleet search reads (shipped every second): compared row by row, then one row
+  // edited in PostgreSQL is named while the log stays intact.
+  const last = await metric(gw.base, 'eargate_audit_last_seq');
+  assert.ok(await waitFor(async () => (await metric(gw.base, 'eargate_audit_shipped_seq')) >= last));
+  v = await verified(2);
+  assert.equal(v.last.intact, true, JSON.stringify(v.last));
+  assert.equal(v.last.store_copy.faithful, true, JSON.stringify(v.last.store_copy));
+  assert.ok(v.last.store_copy.rows_checked >= 1100, JSON.stringify(v.last.store_copy));
+  const edited = await run('psql', [pg.url, '-v', 'ON_ERROR_STOP=1', '-c', "UPDATE decision_records SET outcome = 'deny' WHERE seq = 500"]);
+  assert.equal(edited.code, 0, edited.stderr);
+  v = await verified(3);
+  assert.equal(v.last.intact, false);
+  assert.equal(v.last.problems_total, 0, JSON.stringify(v.last.problems));
+  assert.deepEqual(v.last.store_copy.differences, ['seq 500: outcome differs from the log']);
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_last_copy_differences'), 1);
+  assert.equal(await metric(gw.base, 'eargate_audit_verify_last_intact'), 0);
+
   // One byte of a decision in the segment, edited in place.
   const seg = path.join(auditDir, 'audit-0000000000000001.seg');
   const bytes = fs.readFileSync(seg);
@@ -165,7 +182,7 @@ test('the decision log is verified on request, against its checkpoints in Postgr
   const fd = fs.openSync(seg, 'r+');
   fs.writeSync(fd, Buffer.from('6'), 0, 1, at + 7);
   fs.closeSync(fd);
-  v = await verified(2);
+  v = await verified(4);
   assert.equal(v.last.intact, false);
   assert.equal(v.last.problems_total, 1, JSON.stringify(v.last.problems));
   assert.equal(v.last.problems[0].segment, 'audit-0000000000000001.seg');

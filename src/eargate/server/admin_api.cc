@@ -593,6 +593,29 @@ class AdminHandlers {
       notes += ']';
       l.Raw("problems", problems).Raw("notes", notes);
     }
+    if (run->copy) {
+      std::string differences = "[";
+      for (size_t i = 0; i < run->copy->differences.size(); ++i) {
+        if (i > 0) differences += ',';
+        core::AppendJsonString(run->copy->differences[i], &differences);
+      }
+      differences += ']';
+      std::string copy;
+      Obj(&copy)
+          .Bool("faithful", run->copy->faithful())
+          .Int("rows_checked", static_cast<int64_t>(run->copy->rows_checked))
+          .Int("last_shipped", static_cast<int64_t>(run->copy->last_shipped))
+          .Int("differing", static_cast<int64_t>(run->copy->differing))
+          .Raw("differences", differences)
+          .Close();
+      l.Raw("store_copy", copy);
+    } else if (!run->copy_status.ok()) {
+      std::string copy;
+      Obj(&copy).Str("error", std::string(run->copy_status.message())).Close();
+      l.Raw("store_copy", copy);
+    } else {
+      l.Raw("store_copy", "null");
+    }
     l.Close();
     o.Raw("last", last).Close();
     return 200;

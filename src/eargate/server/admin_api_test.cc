@@ -18,6 +18,7 @@
 #include "eargate/core/sha256.h"
 #include "eargate/core/strings.h"
 #include "eargate/server/gateway.h"
+#include "eargate/store/internal/sql_db.h"
 #include "eargate/store/log_reader.h"
 #include "eargate/store/record_shipper.h"
 #include "gtest/gtest.h"
@@ -498,6 +499,26 @@ TEST_F(AdminApiTest, VerifiesTheLogAgainstTheStoresCheckpoints) {
   EXPECT_NE(body.find(core::StrCat(R"("checkpoints_checked":)", in_file + stored->size(), ",")), std::string::npos)
       << body;
   EXPECT_NE(body.find(R"("problems_total":0,"problems":[])"), std::string::npos) << body;
+  // Nothing shipped yet: the store's copy holds no row of this node, none differs.
+  EXPECT_NE(body.find(R"("store_copy":{"faithful":true,"rows_checked":0,"last_shipped":0,"differing":0)"),
+            std::string::npos)
+      << body;
+
+  // The copy fleet search reads, shipped and then edited in the store: named, the log intact.
+  auto shipper = store::RecordShipper::Open(config_.store.url, node);
+  ASSERT_TRUE(shipper.ok()) << shipper.status();
+  ASSERT_TRUE((*shipper)->ShipOnce(config_.audit.dir).ok());
+  // Edited the way an intruder would: in SQL, past the store's API (the store's own SQL access).
+  auto db = store::internal::OpenSqlite(dir_ + "/eargate.db");
+  ASSERT_TRUE(db.ok()) << db.status();
+  ASSERT_TRUE((*db)->Exec("UPDATE decision_records SET person = 'cust-9' WHERE seq = 2").ok());
+  body = verify(1);
+  EXPECT_NE(body.find(R"("intact":false,"error":null)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("problems_total":0,"problems":[])"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("faithful":false,"rows_checked":)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("differing":1,"differences":["seq 2: person differs from the log"])"), std::string::npos)
+      << body;
+  ASSERT_TRUE((*db)->Exec("UPDATE decision_records SET person = 'cust-7' WHERE seq = 2").ok());
 
   // An edit of the first record (the person's creation) in the segment, in place.
   const std::string seg = config_.audit.dir + "/audit-0000000000000001.seg";
@@ -513,7 +534,7 @@ TEST_F(AdminApiTest, VerifiesTheLogAgainstTheStoresCheckpoints) {
     f.seekp(static_cast<std::streamoff>(at));
     f.put('J');
   }
-  body = verify(1);
+  body = verify(2);
   EXPECT_NE(body.find(R"("intact":false,"error":null)"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("problems_total":1,)"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("segment":"audit-0000000000000001.seg")"), std::string::npos) << body;

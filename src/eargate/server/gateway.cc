@@ -177,6 +177,18 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
   constexpr size_t kNamed = 20;
   for (size_t i = 0; i < r.problems.size() && i < kNamed; ++i)
     Log(LogLevel::kError, StrCat("audit: TAMPERED ", store::FormatProblem(r.problems[i])));
+  if (run.copy) {
+    for (size_t i = 0; i < run.copy->differences.size() && i < kNamed; ++i)
+      Log(LogLevel::kError, StrCat("audit: TAMPERED store copy ", run.copy->differences[i]));
+    Log(run.copy->faithful() ? LogLevel::kInfo : LogLevel::kError,
+        StrCat("audit: the store's copy of this node's records: ",
+               run.copy->faithful() ? "faithful: " : "differs: ", run.copy->rows_checked,
+               " rows compared with the log, shipped up to seq ", run.copy->last_shipped,
+               run.copy->faithful() ? "" : StrCat(", ", run.copy->differing, " differences")));
+  } else if (!run.copy_status.ok()) {
+    Log(LogLevel::kWarn, StrCat("audit: the store's copy of this node's records could not be compared: ",
+                                std::string(run.copy_status.message())));
+  }
   const std::string what =
       StrCat(r.records, " records in ", r.segments, " segments, last seq ", r.last_seq, ", ",
              r.checkpoints_checked, " checkpoints checked, ",
@@ -271,6 +283,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
     if (store::Store* cs = gw->checkpoint_store_.get()) {
       watch.extra_checkpoints = [cs, node = gw->node_] { return cs->ListCheckpoints(node); };
       watch.extra_checkpoints_name = StrCat("store checkpoints (node ", gw->node_, ")");
+      // The records this node shipped, which fleet search reads: compared with the log.
+      watch.check_copy = [url = config.store.url, node = gw->node_,
+                          dir = config.audit.dir]() -> absl::StatusOr<store::RecordShipper::CopyReport> {
+        auto shipper = store::RecordShipper::Open(url, node);
+        if (!shipper.ok()) return shipper.status();
+        return (*shipper)->CheckCopy(dir);
+      };
     }
     gw->log_watch_ = std::make_unique<store::LogWatch>(std::move(watch), LogVerifyRun);
   } else {

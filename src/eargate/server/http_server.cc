@@ -592,11 +592,13 @@ struct HttpServer::Impl {
         f.verify_runs = watch->runs();
         if (auto run = watch->last(); run && run->report) {
           f.verified = true;
-          f.verify_intact = run->report->intact();
+          f.verify_intact = run->intact();
           f.verify_problems = run->report->problems.size();
           f.verify_records = run->report->records;
           f.verify_finished_unix = absl::ToUnixSeconds(run->finished);
           f.verify_seconds = absl::ToDoubleSeconds(run->finished - run->started);
+          f.verify_copy_checked = run->copy.has_value();
+          f.verify_copy_differences = run->copy ? run->copy->differing : 0;
         }
       }
       Metrics::RenderDecisionLog(f, &body);

@@ -323,8 +323,9 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
          f.verify_runs);
   if (f.verified) {
     family("eargate_audit_verify_last_intact", "gauge",
-           "1 if the last background verification found the log intact, 0 if it found records "
-           "edited, removed or reordered (GET /admin/v1/audit/verify names them).",
+           "1 if the last background verification found the log intact (and the store's copy of its "
+           "records faithful), 0 if it found records edited, removed or reordered (GET "
+           "/admin/v1/audit/verify names them).",
            f.verify_intact ? 1 : 0);
     family("eargate_audit_verify_last_problems", "gauge",
            "Problems (tampering or damage) the last background verification found.", f.verify_problems);
@@ -334,6 +335,12 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
            "When the last background verification finished (Unix time).", f.verify_finished_unix);
     family("eargate_audit_verify_last_duration_seconds", "gauge",
            "How long the last background verification took.", f.verify_seconds);
+    if (f.verify_copy_checked) {
+      family("eargate_audit_verify_last_copy_differences", "gauge",
+             "Rows of this node's records in the store (fleet search's copy) that the last "
+             "background verification found edited, deleted or added.",
+             f.verify_copy_differences);
+    }
   }
 }
 

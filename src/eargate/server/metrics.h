@@ -161,6 +161,8 @@ class Metrics {
     uint64_t verify_records = 0;
     int64_t verify_finished_unix = 0;
     double verify_seconds = 0;
+    bool verify_copy_checked = false;     // the store's copy compared (a store is configured)
+    uint64_t verify_copy_differences = 0;
   };
   static void RenderDecisionLog(const DecisionLogFigures& f, std::string* out);
 

@@ -75,6 +75,8 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.verify_records = 1234;
   f.verify_finished_unix = 1780000000;
   f.verify_seconds = 1.5;
+  f.verify_copy_checked = true;
+  f.verify_copy_differences = 4;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
   for (const char* want : {
@@ -104,6 +106,7 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "eargate_audit_verify_last_records 1234\n",
            "eargate_audit_verify_last_finished_timestamp_seconds 1780000000\n",
            "eargate_audit_verify_last_duration_seconds 1.5\n",
+           "# TYPE eargate_audit_verify_last_copy_differences gauge\neargate_audit_verify_last_copy_differences 4\n",
        }) {
     EXPECT_NE(text.find(want), std::string::npos) << want << "\n" << text;
   }

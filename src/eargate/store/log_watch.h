@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "eargate/store/decision_log.h"
 #include "eargate/store/log_reader.h"
+#include "eargate/store/record_shipper.h"
 
 namespace eargate::store {
 
@@ -40,6 +41,9 @@ class LogWatch {
     // is reported as the run's error (the log itself is still verified).
     std::function<absl::StatusOr<std::vector<Checkpoint>>()> extra_checkpoints;
     std::string extra_checkpoints_name = "store";
+    // The store's copy of the log's records (RecordShipper::CheckCopy for this node), compared
+    // with the log after it was verified; unset: not compared.
+    std::function<absl::StatusOr<RecordShipper::CopyReport>()> check_copy;
     // After each segment, a pause `pace` times as long as the segment took: the run keeps the
     // disk and a core busy a 1 / (1 + pace) share of its time at most. 0: no pause.
     double pace = 3;
@@ -51,7 +55,12 @@ class LogWatch {
     // not be read; with a report when only the latter failed.
     absl::Status status;
     std::optional<VerifyReport> report;
-    bool intact() const { return status.ok() && report && report->intact(); }
+    // The store's copy (Options::check_copy): its report, or why it could not be compared.
+    std::optional<RecordShipper::CopyReport> copy;
+    absl::Status copy_status;
+    // Nothing edited found: the log verified without problems, and the store's copy (when
+    // compared) faithful. (An error beside the report, or a copy not compared, is no finding.)
+    bool intact() const { return report && report->intact() && (!copy || copy->faithful()); }
   };
   // Called on the watch's thread after each run (logging).
   using Listener = std::function<void(const Run&)>;

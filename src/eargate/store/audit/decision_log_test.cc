@@ -1408,6 +1408,11 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   wo.every = absl::Milliseconds(20);
   wo.pace = 0;  // here: as many runs as can be
   wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(std::vector<Checkpoint>{}); };
+  wo.check_copy = [] {
+    RecordShipper::CopyReport copy;
+    copy.rows_checked = 42;
+    return absl::StatusOr<RecordShipper::CopyReport>(copy);
+  };
   auto watch = std::make_unique<LogWatch>(wo, [&](const LogWatch::Run& r) {
     std::lock_guard<std::mutex> lock(mu);
     runs.push_back(r);
@@ -1425,6 +1430,8 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
                               << (r.report && !r.report->problems.empty() ? FormatProblem(r.report->problems[0]) : "");
       EXPECT_GE(r.report->records, 200u);
       EXPECT_GT(r.report->checkpoints_checked, 0u);
+      ASSERT_TRUE(r.copy.has_value());
+      EXPECT_EQ(r.copy->rows_checked, 42u);
     }
   }
   // An edit in the first (closed) segment while the log is written: named by seq.
@@ -1455,6 +1462,9 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   wo.every = absl::InfiniteDuration();
   wo.pace = 3;
   wo.extra_checkpoints = [] { return absl::StatusOr<std::vector<Checkpoint>>(absl::UnavailableError("store down")); };
+  wo.check_copy = [] {
+    return absl::StatusOr<RecordShipper::CopyReport>(absl::UnavailableError("store still down"));
+  };
   LogWatch asked(wo, nullptr);
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   EXPECT_EQ(asked.runs(), 0u);
@@ -1470,6 +1480,8 @@ TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   ASSERT_TRUE(last->report.has_value());
   EXPECT_EQ(last->report->problems.size(), 1u);  // the edit, still there
   EXPECT_FALSE(last->intact());
+  EXPECT_FALSE(last->copy.has_value());
+  EXPECT_TRUE(absl::IsUnavailable(last->copy_status)) << last->copy_status;
   ASSERT_TRUE((*log)->Close().ok());
 }
 

@@ -90,6 +90,14 @@ LogWatch::Run LogWatch::RunOnce() {
   } else {
     run.status = report.status();
   }
+  if (run.report && options_.check_copy && !cancel_) {
+    auto copy = options_.check_copy();
+    if (copy.ok()) {
+      run.copy = std::move(*copy);
+    } else {
+      run.copy_status = copy.status();
+    }
+  }
   run.finished = absl::Now();
   return run;
 }
