@@ -131,6 +131,13 @@ std::string DispositionJson(const store::ScreeningDisposition& d,
   return s;
 }
 
+// A JSON string.
+std::string JsonStr(const std::string& s) {
+  std::string out;
+  core::AppendJsonString(s, &out);
+  return out;
+}
+
 template <typename T, typename F>
 std::string JsonArray(const std::vector<T>& v, F f) {
   std::string s = "[";
@@ -572,34 +579,22 @@ class AdminHandlers {
           .Int("checkpoints_checked", static_cast<int64_t>(rep->checkpoints_checked))
           .Int("problems_total", static_cast<int64_t>(rep->problems.size()));
       constexpr size_t kMaxProblems = 1000;  // the whole report: `eargate audit verify`
-      std::string problems = "[";
-      for (size_t i = 0; i < rep->problems.size() && i < kMaxProblems; ++i) {
-        const store::VerifyProblem& p = rep->problems[i];
-        if (i > 0) problems += ',';
-        Obj(&problems)
-            .StrOrNull("segment", p.segment_file)
-            .Int("offset", static_cast<int64_t>(p.offset))
-            .Int("seq", static_cast<int64_t>(p.seq))
-            .Str("message", p.message)
-            .Str("text", store::FormatProblem(p))
-            .Close();
-      }
-      problems += ']';
-      std::string notes = "[";
-      for (size_t i = 0; i < rep->notes.size(); ++i) {
-        if (i > 0) notes += ',';
-        core::AppendJsonString(rep->notes[i], &notes);
-      }
-      notes += ']';
-      l.Raw("problems", problems).Raw("notes", notes);
+      const std::vector<store::VerifyProblem> shown(
+          rep->problems.begin(), rep->problems.begin() + std::min(rep->problems.size(), kMaxProblems));
+      l.Raw("problems", JsonArray(shown, [](const store::VerifyProblem& p) {
+         std::string o;
+         Obj(&o)
+             .StrOrNull("segment", p.segment_file)
+             .Int("offset", static_cast<int64_t>(p.offset))
+             .Int("seq", static_cast<int64_t>(p.seq))
+             .Str("message", p.message)
+             .Str("text", store::FormatProblem(p))
+             .Close();
+         return o;
+       })).Raw("notes", JsonArray(rep->notes, JsonStr));
     }
     if (run->copy) {
-      std::string differences = "[";
-      for (size_t i = 0; i < run->copy->differences.size(); ++i) {
-        if (i > 0) differences += ',';
-        core::AppendJsonString(run->copy->differences[i], &differences);
-      }
-      differences += ']';
+      const std::string differences = JsonArray(run->copy->differences, JsonStr);
       std::string copy;
       Obj(&copy)
           .Bool("faithful", run->copy->faithful())
