@@ -173,6 +173,13 @@ test('the decision log is verified on request, against its checkpoints in Postgr
   assert.deepEqual(v.last.store_copy.differences, ['seq 500: outcome differs from the log']);
   assert.equal(await metric(gw.base, 'eargate_audit_verify_last_copy_differences'), 1);
   assert.equal(await metric(gw.base, 'eargate_audit_verify_last_intact'), 0);
+  // The fleet's view, from the store: this node's last run.
+  const fleet = await call('GET', '/admin/v1/audit/verify?scope=fleet', { token: tokens.viewer });
+  assert.equal(fleet.status, 200, fleet.text);
+  assert.equal(fleet.json.nodes.length, 1, fleet.text);
+  assert.equal(fleet.json.nodes[0].intact, false);
+  assert.equal(fleet.json.nodes[0].copy_differences, 1);
+  assert.deepEqual(fleet.json.nodes[0].findings, ['store copy seq 500: outcome differs from the log']);
 
   // One byte of a decision in the segment, edited in place.
   const seg = path.join(auditDir, 'audit-0000000000000001.seg');

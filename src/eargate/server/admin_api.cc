@@ -551,9 +551,33 @@ class AdminHandlers {
 
   // --- The decision log's background verification (store::LogWatch)
 
-  // GET /admin/v1/audit/verify: whether one runs, and what the last one found.
+  // GET /admin/v1/audit/verify: whether one runs, and what the last one found; scope=fleet:
+  // every node's last verification, as each stored it.
   int GetVerify(const Request& r, std::string* out) {
-    r.AllowQuery({});
+    r.AllowQuery({"scope"});
+    if (OneOf(r, "scope", {"node", "fleet"}) == "fleet") {
+      std::vector<store::Store::Verification> nodes = Must(st_.ListVerifications());
+      Obj(out)
+          .Str("scope", "fleet")
+          .Raw("nodes", JsonArray(nodes, [](const store::Store::Verification& v) {
+             std::string o;
+             Obj(&o)
+                 .Str("node", v.node)
+                 .Time("started", v.started_at)
+                 .Time("finished", v.finished_at)
+                 .Bool("intact", v.intact)
+                 .Int("records", static_cast<int64_t>(v.records))
+                 .Int("last_seq", static_cast<int64_t>(v.last_seq))
+                 .Int("problems", static_cast<int64_t>(v.problems))
+                 .Raw("copy_differences", v.copy_differences ? std::to_string(*v.copy_differences) : "null")
+                 .StrOrNull("error", v.error)
+                 .Raw("findings", JsonArray(v.findings, JsonStr))
+                 .Close();
+             return o;
+           }))
+          .Close();
+      return 200;
+    }
     store::LogWatch& watch = Watch();
     const std::optional<store::LogWatch::Run> run = watch.last();
     Obj o(out);

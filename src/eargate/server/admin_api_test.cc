@@ -503,6 +503,16 @@ TEST_F(AdminApiTest, VerifiesTheLogAgainstTheStoresCheckpoints) {
   EXPECT_NE(body.find(R"("store_copy":{"faithful":true,"rows_checked":0,"last_shipped":0,"differing":0)"),
             std::string::npos)
       << body;
+  // The fleet's view: each node's last run, as it stored it.
+  Reply fleet = Call("vera", "GET", "/admin/v1/audit/verify?scope=fleet");
+  ASSERT_EQ(fleet.status, 200) << fleet.body;
+  EXPECT_NE(fleet.body.find(core::StrCat(R"({"scope":"fleet","nodes":[{"node":")", node, R"(",)")), std::string::npos)
+      << fleet.body;
+  EXPECT_NE(fleet.body.find(R"("intact":true,)"), std::string::npos) << fleet.body;
+  EXPECT_NE(fleet.body.find(R"("copy_differences":0,"error":null,"findings":[]}]})"), std::string::npos) << fleet.body;
+  Reply bad = Call("vera", "GET", "/admin/v1/audit/verify?scope=all");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.message().find("scope"), std::string::npos) << bad.body;
 
   // The copy fleet search reads, shipped and then edited in the store: named, the log intact.
   auto shipper = store::RecordShipper::Open(config_.store.url, node);
@@ -518,6 +528,11 @@ TEST_F(AdminApiTest, VerifiesTheLogAgainstTheStoresCheckpoints) {
   EXPECT_NE(body.find(R"("faithful":false,"rows_checked":)"), std::string::npos) << body;
   EXPECT_NE(body.find(R"("differing":1,"differences":["seq 2: person differs from the log"])"), std::string::npos)
       << body;
+  fleet = Call("vera", "GET", "/admin/v1/audit/verify?scope=fleet");
+  EXPECT_NE(fleet.body.find(R"("intact":false,)"), std::string::npos) << fleet.body;
+  EXPECT_NE(fleet.body.find(R"("problems":0,"copy_differences":1,"error":null,"findings":["store copy seq 2: person differs from the log"]})"),
+            std::string::npos)
+      << fleet.body;
   ASSERT_TRUE((*db)->Exec("UPDATE decision_records SET person = 'cust-7' WHERE seq = 2").ok());
 
   // An edit of the first record (the person's creation) in the segment, in place.

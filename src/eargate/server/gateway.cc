@@ -205,6 +205,33 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
     Log(LogLevel::kWarn, StrCat("audit: background verification: ", std::string(run.status.message())));
 }
 
+// The run's summary in the store (audit_verifications), for the fleet's view of it.
+void RecordVerification(store::Store* st, const std::string& node, const store::LogWatch::Run& run) {
+  store::Store::Verification v;
+  v.node = node;
+  v.started_at = absl::ToUnixSeconds(run.started);
+  v.finished_at = absl::ToUnixSeconds(run.finished);
+  v.intact = run.intact();
+  if (run.report) {
+    v.records = run.report->records;
+    v.last_seq = run.report->last_seq;
+    v.problems = run.report->problems.size();
+  }
+  constexpr size_t kFindings = 20;
+  for (size_t i = 0; run.report && i < run.report->problems.size() && v.findings.size() < kFindings; ++i)
+    v.findings.push_back(store::FormatProblem(run.report->problems[i]));
+  if (run.copy) {
+    v.copy_differences = run.copy->differing;
+    for (size_t i = 0; i < run.copy->differences.size() && v.findings.size() < kFindings; ++i)
+      v.findings.push_back(StrCat("store copy ", run.copy->differences[i]));
+  }
+  if (!run.status.ok()) v.error = std::string(run.status.message());
+  if (!run.copy_status.ok())
+    v.error = StrCat(v.error, v.error.empty() ? "" : "; ", "store copy: ", std::string(run.copy_status.message()));
+  if (absl::Status s = st->RecordVerification(v); !s.ok())
+    Log(LogLevel::kWarn, StrCat("audit: the verification's summary could not be stored: ", std::string(s.message())));
+}
+
 // A connection to the store (store.url); an error names the setting.
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore(const Config& config, const core::Clock* clock) {
   store::StoreOptions options;
@@ -291,7 +318,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         return (*shipper)->CheckCopy(dir);
       };
     }
-    gw->log_watch_ = std::make_unique<store::LogWatch>(std::move(watch), LogVerifyRun);
+    store::Store* cs = gw->checkpoint_store_.get();
+    gw->log_watch_ = std::make_unique<store::LogWatch>(
+        std::move(watch), [cs, node = gw->node_](const store::LogWatch::Run& run) {
+          LogVerifyRun(run);
+          if (cs != nullptr) RecordVerification(cs, node, run);
+        });
   } else {
     Log(LogLevel::kWarn, "no decision log (audit.dir): decisions are not recorded");
   }

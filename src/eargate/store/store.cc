@@ -804,6 +804,56 @@ absl::StatusOr<std::vector<Checkpoint>> Store::ListCheckpoints(std::string_view 
   return out;
 }
 
+absl::Status Store::RecordVerification(const Verification& v) {
+  std::string findings;
+  for (const std::string& f : v.findings) absl::StrAppend(&findings, f, "\n");
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->db
+      ->Exec(
+          "INSERT INTO audit_verifications (node, started_at, finished_at, intact, records, "
+          "last_seq, problems, copy_differences, error, findings) "
+          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (node) DO UPDATE SET "
+          "started_at = excluded.started_at, finished_at = excluded.finished_at, "
+          "intact = excluded.intact, records = excluded.records, last_seq = excluded.last_seq, "
+          "problems = excluded.problems, copy_differences = excluded.copy_differences, "
+          "error = excluded.error, findings = excluded.findings",
+          {Text(v.node), int64_t{v.started_at}, int64_t{v.finished_at}, int64_t{v.intact ? 1 : 0},
+           static_cast<int64_t>(v.records), static_cast<int64_t>(v.last_seq),
+           static_cast<int64_t>(v.problems),
+           v.copy_differences ? SqlValue(static_cast<int64_t>(*v.copy_differences)) : SqlValue(nullptr),
+           v.error.empty() ? SqlValue(nullptr) : Text(v.error), Text(findings)})
+      .status();
+}
+
+absl::StatusOr<std::vector<Store::Verification>> Store::ListVerifications() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  EG_ASSIGN_OR_RETURN(
+      auto rows,
+      impl_->db->Query("SELECT node, started_at, finished_at, intact, records, last_seq, problems, "
+                       "copy_differences, error, findings FROM audit_verifications ORDER BY node"));
+  std::vector<Verification> out;
+  for (const auto& r : rows) {
+    Verification v;
+    v.node = Str(r[0]);
+    v.started_at = Int(r[1]);
+    v.finished_at = Int(r[2]);
+    v.intact = Int(r[3]) != 0;
+    v.records = static_cast<uint64_t>(Int(r[4]));
+    v.last_seq = static_cast<uint64_t>(Int(r[5]));
+    v.problems = static_cast<uint64_t>(Int(r[6]));
+    if (r[7]) v.copy_differences = static_cast<uint64_t>(Int(r[7]));
+    v.error = Str(r[8]);
+    const std::string findings = Str(r[9]);
+    for (size_t at = 0, end; at < findings.size(); at = end + 1) {
+      end = findings.find('\n', at);
+      if (end == std::string::npos) end = findings.size();
+      if (end > at) v.findings.push_back(findings.substr(at, end - at));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 CheckpointSink* Store::CheckpointSinkFor(std::string node) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   impl_->sinks.push_back(std::make_unique<StoreCheckpointSink>(this, std::move(node)));

@@ -176,6 +176,21 @@ class Store {
   // A CheckpointSink writing to this store for `node`; lives as long as the store.
   CheckpointSink* CheckpointSinkFor(std::string node);
 
+  // --- Each node's last verification of its log (table audit_verifications, migration 5)
+  struct Verification {
+    std::string node;
+    core::Timestamp started_at = 0, finished_at = 0;
+    bool intact = false;  // nothing edited found (the log, and the store's copy if compared)
+    uint64_t records = 0, last_seq = 0, problems = 0;
+    std::optional<uint64_t> copy_differences;  // nullopt: the copy was not compared
+    std::string error;                         // why part of the run could not be done
+    std::vector<std::string> findings;         // the first problems and copy differences
+  };
+  // Replaces the node's row.
+  absl::Status RecordVerification(const Verification& v);
+  // Every node's, by node.
+  absl::StatusOr<std::vector<Verification>> ListVerifications();
+
  private:
   struct Impl;
   explicit Store(std::unique_ptr<Impl> impl);

@@ -251,6 +251,46 @@ TEST_P(RegistryTest, LogCheckpointsInStore) {
   EXPECT_EQ(report->checkpoints_checked, 8u);
 }
 
+// Test that each node's last verification is kept, one row per node, replaced by the next,
+// with the copy's figure absent when it was not compared.
+TEST_P(RegistryTest, LastVerificationPerNode) {
+  Store::Verification a;
+  a.node = "node-a";
+  a.started_at = 1780000000;
+  a.finished_at = 1780000060;
+  a.intact = true;
+  a.records = 1234;
+  a.last_seq = 1234;
+  ASSERT_TRUE(store().RecordVerification(a).ok());
+  Store::Verification b = a;
+  b.node = "node-b";
+  b.intact = false;
+  b.problems = 2;
+  b.copy_differences = 1;
+  b.error = "store checkpoints: unavailable";
+  b.findings = {"audit-0000000000000001.seg offset 90 seq 1: record edited", "store copy seq 7: outcome differs"};
+  ASSERT_TRUE(store().RecordVerification(b).ok());
+  a.finished_at = 1780086460;  // the next day's run replaces the row
+  a.records = 2000;
+  ASSERT_TRUE(store().RecordVerification(a).ok());
+  auto all = store().ListVerifications();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].node, "node-a");
+  EXPECT_EQ((*all)[0].finished_at, 1780086460);
+  EXPECT_EQ((*all)[0].records, 2000u);
+  EXPECT_TRUE((*all)[0].intact);
+  EXPECT_FALSE((*all)[0].copy_differences.has_value());
+  EXPECT_TRUE((*all)[0].error.empty());
+  EXPECT_TRUE((*all)[0].findings.empty());
+  EXPECT_EQ((*all)[1].node, "node-b");
+  EXPECT_FALSE((*all)[1].intact);
+  EXPECT_EQ((*all)[1].problems, 2u);
+  EXPECT_EQ((*all)[1].copy_differences, std::optional<uint64_t>(1));
+  EXPECT_EQ((*all)[1].error, b.error);
+  EXPECT_EQ((*all)[1].findings, b.findings);
+}
+
 // Test that a key revoked through one node's store reaches a watcher on another connection
 // (the fleet's change propagation), and that the other node then refuses the key.
 TEST_P(RegistryTest, WatcherSeesRevocation) {
