@@ -579,7 +579,7 @@ class AdminHandlers {
       return 200;
     }
     store::LogWatch& watch = Watch();
-    const std::optional<store::LogWatch::Run> run = watch.last();
+    const std::shared_ptr<const store::LogWatch::Run> run = watch.last();
     Obj o(out);
     o.Bool("running", watch.running()).Int("runs", static_cast<int64_t>(watch.runs()));
     o.Int("interval_minutes", gw_->config().audit.verify_interval_minutes);

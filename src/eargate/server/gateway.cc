@@ -166,6 +166,9 @@ void Gateway::ShipLoop(std::string node) {
 
 namespace {
 
+// A run's findings named one by one, in the operator's log and in the store's summary.
+constexpr size_t kNamedFindings = 20;
+
 // What a background verification of the decision log found, for the operator's log.
 void LogVerifyRun(const store::LogWatch::Run& run) {
   if (!run.report) {
@@ -174,12 +177,9 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
     return;
   }
   const store::VerifyReport& r = *run.report;
-  constexpr size_t kNamed = 20;
-  for (size_t i = 0; i < r.problems.size() && i < kNamed; ++i)
-    Log(LogLevel::kError, StrCat("audit: TAMPERED ", store::FormatProblem(r.problems[i])));
+  for (const std::string& finding : run.Findings(kNamedFindings))
+    Log(LogLevel::kError, StrCat("audit: TAMPERED ", finding));
   if (run.copy) {
-    for (size_t i = 0; i < run.copy->differences.size() && i < kNamed; ++i)
-      Log(LogLevel::kError, StrCat("audit: TAMPERED store copy ", run.copy->differences[i]));
     Log(run.copy->faithful() ? LogLevel::kInfo : LogLevel::kError,
         StrCat("audit: the store's copy of this node's records: ",
                run.copy->faithful() ? "faithful: " : "differs: ", run.copy->rows_checked,
@@ -198,7 +198,7 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
     Log(LogLevel::kInfo, StrCat("audit: background verification: intact: ", what));
   } else {
     Log(LogLevel::kError, StrCat("audit: background verification: TAMPERED: ", r.problems.size(),
-                                 " problems", r.problems.size() > kNamed ? " (the first 20 named above)" : "",
+                                 " problems", r.problems.size() > kNamedFindings ? " (the first 20 named above)" : "",
                                  "; ", what, "; run `eargate audit verify` for the whole report"));
   }
   if (!run.status.ok())
@@ -217,14 +217,8 @@ void RecordVerification(store::Store* st, const std::string& node, const store::
     v.last_seq = run.report->last_seq;
     v.problems = run.report->problems.size();
   }
-  constexpr size_t kFindings = 20;
-  for (size_t i = 0; run.report && i < run.report->problems.size() && v.findings.size() < kFindings; ++i)
-    v.findings.push_back(store::FormatProblem(run.report->problems[i]));
-  if (run.copy) {
-    v.copy_differences = run.copy->differing;
-    for (size_t i = 0; i < run.copy->differences.size() && v.findings.size() < kFindings; ++i)
-      v.findings.push_back(StrCat("store copy ", run.copy->differences[i]));
-  }
+  v.findings = run.Findings(kNamedFindings);
+  if (run.copy) v.copy_differences = run.copy->differing;
   if (!run.status.ok()) v.error = std::string(run.status.message());
   if (!run.copy_status.ok())
     v.error = StrCat(v.error, v.error.empty() ? "" : "; ", "store copy: ", std::string(run.copy_status.message()));

@@ -61,6 +61,9 @@ class LogWatch {
     // Nothing edited found: the log verified without problems, and the store's copy (when
     // compared) faithful. (An error beside the report, or a copy not compared, is no finding.)
     bool intact() const { return report && report->intact() && (!copy || copy->faithful()); }
+    // What it found, for people: the log's problems (FormatProblem), then the copy's
+    // differences ("store copy seq 7: ..."), at most `max` of them.
+    std::vector<std::string> Findings(size_t max) const;
   };
   // Called on the watch's thread after each run (logging).
   using Listener = std::function<void(const Run&)>;
@@ -75,7 +78,9 @@ class LogWatch {
   bool RunNow();
   bool running() const;
   uint64_t runs() const;  // finished
-  std::optional<Run> last() const;
+  // The last run's result, shared (null before the first): /metrics reads it on every scrape,
+  // and a report of a badly damaged log can hold many problems.
+  std::shared_ptr<const Run> last() const;
 
  private:
   void Loop();
@@ -90,7 +95,7 @@ class LogWatch {
   bool asked_ = false;      // guarded by mu_: RunNow
   bool running_ = false;    // guarded by mu_
   uint64_t runs_ = 0;       // guarded by mu_
-  std::optional<Run> last_;  // guarded by mu_
+  std::shared_ptr<const Run> last_;  // guarded by mu_
   std::thread thread_;
 };
 

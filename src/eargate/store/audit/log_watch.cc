@@ -7,6 +7,15 @@
 
 namespace eargate::store {
 
+std::vector<std::string> LogWatch::Run::Findings(size_t max) const {
+  std::vector<std::string> out;
+  for (size_t i = 0; report && i < report->problems.size() && out.size() < max; ++i)
+    out.push_back(FormatProblem(report->problems[i]));
+  for (size_t i = 0; copy && i < copy->differences.size() && out.size() < max; ++i)
+    out.push_back("store copy " + copy->differences[i]);
+  return out;
+}
+
 LogWatch::LogWatch(Options options, Listener listener)
     : options_(std::move(options)), listener_(std::move(listener)) {
   thread_ = std::thread([this] { Loop(); });
@@ -42,7 +51,7 @@ uint64_t LogWatch::runs() const {
   return runs_;
 }
 
-std::optional<LogWatch::Run> LogWatch::last() const {
+std::shared_ptr<const LogWatch::Run> LogWatch::last() const {
   std::lock_guard<std::mutex> lock(mu_);
   return last_;
 }
@@ -129,7 +138,7 @@ void LogWatch::Loop() {
     lock.lock();
     running_ = false;
     ++runs_;
-    last_ = std::move(run);
+    last_ = std::make_shared<const Run>(std::move(run));
     if (options_.every != absl::InfiniteDuration()) next = absl::Now() + options_.every;
   }
 }
