@@ -1544,6 +1544,39 @@ TEST_F(TamperTest, Swap) {
                        " seq 5: out of order: it comes after seq 6 (records reordered)")}));
 }
 
+// Test that a copy of a record inserted later in the log is named as a duplicate, and only it.
+TEST_F(TamperTest, Duplicate) {
+  std::string copy = bytes_.substr(pos_[4].offset, pos_[4].size);  // seq 5
+  bytes_.insert(pos_[6].offset, copy);                              // after seq 6
+  WriteAll(seg_, bytes_);
+  EXPECT_EQ(Problems(dir_.path()),
+            std::vector<std::string>{
+                absl::StrCat(fs::path(seg_).filename().string(), " offset ", pos_[6].offset,
+                             " seq 5: appears more than once (duplicated or inserted)")});
+}
+
+// Test that a record moved ahead past a deleted one is named with both: of the records it
+// jumped, which are missing and which come later.
+TEST_F(TamperTest, MovedAheadPastADeletedRecord) {
+  std::string eighth = bytes_.substr(pos_[7].offset, pos_[7].size);
+  std::string moved = bytes_.substr(0, pos_[4].offset) + eighth +     // 1..4, 8
+                      bytes_.substr(pos_[4].offset, pos_[4].size) +  // 5
+                      bytes_.substr(pos_[6].offset, pos_[6].size) +  // 7 (6 deleted)
+                      bytes_.substr(pos_[8].offset);                 // 9, 10
+  WriteAll(seg_, moved);
+  const std::string file = fs::path(seg_).filename().string();
+  const uint64_t at5 = pos_[4].offset + eighth.size();
+  EXPECT_EQ(Problems(dir_.path()),
+            (std::vector<std::string>{
+                absl::StrCat(file, " offset ", pos_[4].offset,
+                             " seq 8: out of order: of records seq 5..7 before it, 1 are missing "
+                             "(removed) and the rest come later (reordered)"),
+                absl::StrCat(file, " offset ", at5,
+                             " seq 5: out of order: it comes after seq 8 (records reordered)"),
+                absl::StrCat(file, " offset ", at5 + pos_[4].size,
+                             " seq 7: out of order: it comes after seq 8 (records reordered)")}));
+}
+
 // Test that an edit with the record's own hash recomputed breaks the next record's link, and
 // that a whole rewritten chain is caught by a checkpoint kept apart.
 TEST_F(TamperTest, RewrittenRecordAndChain) {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "eargate/core/status.h"
@@ -31,6 +32,41 @@ std::string BaseName(const std::string& path) {
 std::string Range(uint64_t lo, uint64_t hi) {
   return lo == hi ? absl::StrCat("record seq ", lo) : absl::StrCat("records seq ", lo, "..", hi);
 }
+
+// How many of a stream of seqs (in any order) fall in each of a set of ranges, in memory in
+// proportion to the ranges: the ranges' ends cut the seqs into intervals, each counted.
+class RangeCounter {
+ public:
+  void AddRange(uint64_t lo, uint64_t hi) {
+    cuts_.push_back(lo);
+    cuts_.push_back(static_cast<unsigned __int128>(hi) + 1);
+  }
+  // After the last AddRange, before the first Count.
+  void Seal() {
+    std::sort(cuts_.begin(), cuts_.end());
+    cuts_.erase(std::unique(cuts_.begin(), cuts_.end()), cuts_.end());
+    counts_.assign(cuts_.size() + 1, 0);
+  }
+  void Count(uint64_t seq) {
+    // Interval k is [cuts_[k-1], cuts_[k]); counts_[k] its seqs.
+    ++counts_[std::upper_bound(cuts_.begin(), cuts_.end(), seq) - cuts_.begin()];
+  }
+  // After the last Count: the counts become running totals.
+  void Sum() {
+    for (size_t k = 1; k < counts_.size(); ++k) counts_[k] += counts_[k - 1];
+  }
+  // Seqs counted in [lo, hi], a range added before Seal. REQUIRES: Sum.
+  uint64_t In(uint64_t lo, uint64_t hi) const {
+    auto from = std::lower_bound(cuts_.begin(), cuts_.end(), lo) - cuts_.begin();
+    auto to = std::lower_bound(cuts_.begin(), cuts_.end(), static_cast<unsigned __int128>(hi) + 1) -
+              cuts_.begin();
+    return counts_[to] - counts_[from];
+  }
+
+ private:
+  std::vector<unsigned __int128> cuts_;  // hi + 1 may pass UINT64_MAX
+  std::vector<uint64_t> counts_;
+};
 
 // What the parallel pass learns of each framed record.
 struct RecInfo {
@@ -332,7 +368,8 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   };
   std::vector<Anomaly> anomalies;
   std::vector<DeferredLink> deferred;
-  std::vector<uint64_t> all_seqs;
+  // Segments whose records the pass does not verify (older than the retention anchor).
+  std::unordered_set<uint64_t> unverified_segments;
   bool have_prev = false;
   uint64_t prev_seq = 0, max_seen = 0;
   core::Sha256Digest prev_hash{}, head{};
@@ -365,6 +402,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
     if (anchor && seg.number <= anchor->checkpoint.segment && !newest) {
       report.notes.push_back(absl::StrCat(name, ": older than the retention anchor (a prune cut "
                                           "short; opening the log finishes it); not verified"));
+      unverified_segments.insert(seg.number);
       continue;
     }
     if (seg.number != expected_segment) {
@@ -411,7 +449,6 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       }
     }
     std::vector<RecInfo> infos = CheckRecords(file, frames.records, threads);
-    all_seqs.reserve(all_seqs.size() + frames.records.size());
     for (size_t j = 0; j < frames.records.size(); ++j) {
       const auto& ref = frames.records[j];
       const RecInfo& r = infos[j];
@@ -434,7 +471,6 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
               "prev_hash differs from the segment header's (record replaced)");
         }
       }
-      all_seqs.push_back(r.seq);
       if (auto it = wanted.find(r.seq); it != wanted.end() && wanted_found.insert(r.seq).second)
         it->second = r.hash;
       if (r.seq == max_seen + 1) {
@@ -469,17 +505,41 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   report.last_seq = max_seen;
   report.head = head;
 
+  // A log that is in order (every record the one after the one before it) is proved by the
+  // pass above, in memory that does not grow with its records (its checkpoints aside, one per
+  // LogOptions::checkpoint_every records). Anything else (an anomaly, or a
+  // record whose predecessor is not the record before it) takes a second pass over every
+  // record, which counts the records in the ranges the anomalies need and finds the hashes
+  // of the predecessors the deferred links need: memory in proportion to the problems, not
+  // to the records (a daily verify of five years of records runs in the gateway).
+  std::unordered_map<uint64_t, core::Sha256Digest> need;
+  std::unordered_set<uint64_t> got;
+  RangeCounter counter;
+  if (!anomalies.empty() || !deferred.empty()) {
+    for (const auto& a : anomalies) {
+      if (a.seq > a.max_before + 1) counter.AddRange(a.max_before + 1, a.seq - 1);
+      else counter.AddRange(a.seq, a.seq);
+    }
+    counter.Seal();
+    for (const auto& d : deferred)
+      if (d.seq > 1) need.emplace(d.seq - 1, core::Sha256Digest{});
+    RecordFilter all;
+    EG_RETURN_IF_ERROR(ScanLog(dir, all, [&](const LogRecord& r) {
+      // Only the records the pass above read (not those of segments older than the anchor,
+      // nor records appended to a live log since: their seqs are past every range).
+      if (!unverified_segments.count(r.segment)) counter.Count(r.seq);
+      if (auto it = need.find(r.seq); it != need.end() && got.insert(r.seq).second)
+        it->second = r.hash;
+      return true;
+    }));
+    counter.Sum();
+  }
+
   // Order: name each removal, reordering and duplicate.
-  std::vector<uint64_t> sorted = all_seqs;
-  std::sort(sorted.begin(), sorted.end());
-  auto count_in = [&](uint64_t lo, uint64_t hi) {
-    return static_cast<uint64_t>(std::upper_bound(sorted.begin(), sorted.end(), hi) -
-                                 std::lower_bound(sorted.begin(), sorted.end(), lo));
-  };
   for (const auto& a : anomalies) {
     if (a.seq > a.max_before + 1) {
       uint64_t lo = a.max_before + 1, hi = a.seq - 1;
-      uint64_t present = count_in(lo, hi);
+      uint64_t present = counter.In(lo, hi);
       if (present == 0) {
         add(a.segment, a.file, a.offset, a.seq,
             absl::StrCat(Range(lo, hi), " missing before it (removed)"));
@@ -491,7 +551,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
             absl::StrCat("out of order: of ", Range(lo, hi), " before it, ", hi - lo + 1 - present,
                          " are missing (removed) and the rest come later (reordered)"));
       }
-    } else if (count_in(a.seq, a.seq) > 1) {
+    } else if (counter.In(a.seq, a.seq) > 1) {
       add(a.segment, a.file, a.offset, a.seq, "appears more than once (duplicated or inserted)");
     } else {
       add(a.segment, a.file, a.offset, a.seq,
@@ -500,16 +560,6 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   }
   // Links of records whose predecessor is not the record before them in the file.
   if (!deferred.empty()) {
-    std::unordered_map<uint64_t, core::Sha256Digest> need;
-    for (const auto& d : deferred)
-      if (d.seq > 1) need.emplace(d.seq - 1, core::Sha256Digest{});
-    std::unordered_set<uint64_t> got;
-    RecordFilter all;
-    EG_RETURN_IF_ERROR(ScanLog(dir, all, [&](const LogRecord& r) {
-      if (auto it = need.find(r.seq); it != need.end() && got.insert(r.seq).second)
-        it->second = r.hash;
-      return true;
-    }));
     for (const auto& d : deferred) {
       if (d.seq == 1) {
         if (d.prev != zero)
