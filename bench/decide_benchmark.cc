@@ -140,7 +140,7 @@ void BM_Batch_ParseDecideWrite(benchmark::State& state) {
     const auto& l = lines[i++ & 4095];
     if (!parser.Parse(l, 0, &r).ok()) std::abort();
     decide::Decide(*policy, r, &d);
-    wire::AppendDecisionJson(*policy, r, d, wire::NewDecisionId(), &out);
+    wire::AppendDecisionJson(*policy, r, d, wire::NewDecisionId(r.at), &out);
     if (out.size() > (1 << 20)) out.clear();
   }
   state.counters["lines_per_s"] =

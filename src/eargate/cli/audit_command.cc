@@ -102,7 +102,7 @@ int Dump(const AuditFlags& f, bool is_search) {
     }
     ++n;
     return !(is_search && f.limit > 0 && n >= f.limit);
-  });
+  }, /*stats=*/nullptr);
   out->write(buf.data(), static_cast<std::streamsize>(buf.size()));
   out->flush();
   if (!s.ok()) {

@@ -119,7 +119,7 @@ void DecideChunk(const rules::PolicySnapshot& policy, const wire::PersonLookup* 
       continue;
     }
     decide::Decide(policy, req, &decision);
-    std::string id = wire::NewDecisionId();
+    std::string id = wire::NewDecisionId(req.at);
     wire::AppendDecisionJson(policy, req, decision, id, &c->out);
     c->out.push_back('\n');
     if (record) {
@@ -261,7 +261,7 @@ int RunDecide(const DecideOptions& o) {
       return kExitBadInput;
     }
     decide::Decide(*policy, req, &decision);
-    std::string id = wire::NewDecisionId();
+    std::string id = wire::NewDecisionId(req.at);
     std::string out;
     wire::AppendDecisionJson(*policy, req, decision, id, &out);
     if (log) {

@@ -931,7 +931,7 @@ class AdminHandlers {
                      std::string_view target, std::string_view before, std::string_view after,
                      std::string_view error = {}) {
     store::DecisionLog* log = gw_->audit_log();
-    if (!log) return wire::NewDecisionId();
+    if (!log) return wire::NewDecisionId(gw_->clock()->Now());
     store::ChangeActor who{r.who.name, std::string(store::Name(r.who.role)), r.who.token_sha256};
     auto id = store::AppendAdminChange(*log, who, {what, person, target, before, after, error},
                                        gw_->clock()->Now());

@@ -875,7 +875,7 @@ Access Gateway::Authorize(const ServingState& state, const Caller& caller, std::
   for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
   a.outcome = decision.outcome;
   a.reason = wire::DecisionReason(*state.policy, request, decision);
-  a.decision_id = wire::NewDecisionId();
+  a.decision_id = wire::NewDecisionId(request.at);
   a.at = request.at;
   if (audit_ && a.status == Access::Status::kDecided) {
     if (record_storage != nullptr) {
@@ -939,7 +939,7 @@ int Gateway::Decide(std::string_view body, std::string* out) {
                  : -1;
   metrics_->CountDecision(decision.outcome, slot, took);
   for (const decide::Finding& f : decision.findings) metrics_->CountFinding(f.source);
-  const std::string id = wire::NewDecisionId();
+  const std::string id = wire::NewDecisionId(request.at);
   wire::AppendDecisionJson(*state->policy, request, decision, id, out);
   if (audit_) {
     Access a;

@@ -50,7 +50,7 @@ std::string AdminChangePayload(const ChangeActor& who, const AdminChange& c,
 
 absl::StatusOr<std::string> AppendAdminChange(DecisionLog& log, const ChangeActor& who,
                                               const AdminChange& c, core::Timestamp at) {
-  std::string id = wire::NewDecisionId();
+  std::string id = wire::NewDecisionId(at);
   std::string payload = AdminChangePayload(who, c, id, at);
   LogEntry e;
   e.decision_id = id;

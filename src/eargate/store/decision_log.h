@@ -75,12 +75,21 @@ struct LogRecord {
   }
 };
 
+// The earliest and latest record time of a segment (doc/audit_log_format.md §5).
+struct TimeRange {
+  core::Timestamp first = 0, last = 0;
+  bool operator==(const TimeRange&) const = default;
+};
+
 // A copy of the chain head after record `seq`.
 struct Checkpoint {
   uint64_t seq = 0;
   core::Sha256Digest head{};
   uint64_t segment = 0;
   core::Timestamp at = 0;
+  // The checkpoint a rotation takes when it closes `segment` (seq is its last record): the
+  // segment's record times, by which searches skip segments outside a time window.
+  std::optional<TimeRange> segment_times;
 };
 
 // Where checkpoints go besides <dir>/checkpoints.jsonl (the store: table audit_checkpoints).

@@ -30,17 +30,28 @@ struct RecordFilter {
   bool Matches(const LogRecord& r) const;
 };
 
+// What a scan read: segments read, and segments left unread because the record times of
+// their rotation's checkpoint are outside the filter's time window (or the second its decision
+// id names, doc/audit_log_format.md §7).
+struct ScanStats {
+  uint64_t segments_read = 0, segments_skipped = 0;
+};
+
 // Calls fn(record) for each readable record matching `filter`, in log order; fn returns false
 // to stop. Damaged bytes are skipped (verify reports them). NotFound when dir is no directory,
-// InvalidArgument when it holds no segments.
+// InvalidArgument when it holds no segments. With a time window (from, to) or a decision id
+// that names its time (a UUID version 7), closed segments whose record times all fall outside
+// it are not read.
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
-                     const std::function<bool(const LogRecord&)>& fn);
+                     const std::function<bool(const LogRecord&)>& fn, ScanStats* stats = nullptr);
 
 // Like ScanLog, but newest first: segments from the newest back, each segment's records from
 // its last back. Record times are not guaranteed to grow with seq (a clock stepped back), so
-// a scan with `from` still reads to the oldest segment unless fn stops it.
+// a scan with `from` reads every segment whose time range (or, lacking one, whose records)
+// may hold a match, unless fn stops it.
 absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filter,
-                                const std::function<bool(const LogRecord&)>& fn);
+                                const std::function<bool(const LogRecord&)>& fn,
+                                ScanStats* stats = nullptr);
 
 // Like ScanLog, but skips whole segments that hold only records before `from_seq` (read from
 // the next segment's header), so a reader that resumes does not rescan the log.

@@ -1,5 +1,6 @@
 #include "eargate/wire/decision_json.h"
 
+#include <chrono>
 #include <random>
 
 #include "eargate/core/json.h"
@@ -342,14 +343,18 @@ void AppendDecisionJson(const rules::PolicySnapshot& p, const core::Request& r, 
   o->append("\"}");
 }
 
-std::string NewDecisionId() {
+std::string NewDecisionId(core::Timestamp at) {
   thread_local std::mt19937_64 rng([] {
     std::random_device rd;
     return (static_cast<uint64_t>(rd()) << 32) ^ rd();
   }());
-  uint64_t hi = rng(), lo = rng();
-  hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const uint64_t ms = at > 0 ? static_cast<uint64_t>(at) * 1000 + static_cast<uint64_t>(now_ms % 1000) : 0;
+  // unix_ts_ms (48 bits), version 7, rand_a (12 bits); variant 10, rand_b (62 bits).
+  uint64_t hi = ((ms & 0xFFFFFFFFFFFFULL) << 16) | 0x7000ULL | (rng() & 0x0FFFULL);
+  uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
   char s[37];
   static constexpr char kHex[] = "0123456789abcdef";
   int pos = 0;

@@ -36,7 +36,9 @@ std::string DecisionReason(const rules::PolicySnapshot& policy, const core::Requ
 std::string FindingText(const rules::PolicySnapshot& policy, const core::Request& request,
                         const decide::Decision& decision, const decide::Finding& finding);
 
-// A random decision id (UUID v4 text). Thread-safe.
-std::string NewDecisionId();
+// A new decision id: a UUID version 7 (RFC 9562) whose time is the decision's, `at` (its
+// milliseconds from the system clock), the rest random: ids sort by time, and a search by
+// id reads only the log segments of that second (doc/audit_log_format.md §7). Thread-safe.
+std::string NewDecisionId(core::Timestamp at);
 
 }  // namespace eargate::wire

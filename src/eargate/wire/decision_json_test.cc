@@ -75,12 +75,20 @@ TEST(DecisionJsonTest, EscapesHostileStrings) {
   EXPECT_EQ(doc["reason"].get_string().value(), "unknown item 'no \"such\" model\n'");
 }
 
-TEST(DecisionJsonTest, DecisionIdsAreUuids) {
-  std::string a = NewDecisionId(), b = NewDecisionId();
+// Test that decision ids are UUIDs version 7 (RFC 9562) that begin with the decision's time
+// in milliseconds, its second exactly, and differ in their random bits.
+TEST(DecisionJsonTest, DecisionIdsAreUuidsVersion7WithTheDecisionsTime) {
+  const core::Timestamp at = 1781352000;  // 2026-06-13T12:00:00Z
+  std::string a = NewDecisionId(at), b = NewDecisionId(at);
   EXPECT_NE(a, b);
   ASSERT_EQ(a.size(), 36u);
-  EXPECT_EQ(a[14], '4');
-  EXPECT_EQ(a[8], '-');
+  for (size_t i : {8, 13, 18, 23}) EXPECT_EQ(a[i], '-') << a;
+  EXPECT_EQ(a[14], '7') << a;                                          // version
+  EXPECT_NE(std::string_view("89ab").find(a[19]), std::string::npos) << a;  // variant 10
+  const uint64_t ms = std::stoull(a.substr(0, 8) + a.substr(9, 4), nullptr, 16);
+  EXPECT_EQ(ms / 1000, static_cast<uint64_t>(at)) << a;
+  // Ids of later decisions sort after (the second is in the leading bits).
+  EXPECT_LT(NewDecisionId(at), NewDecisionId(at + 1));
 }
 
 }  // namespace

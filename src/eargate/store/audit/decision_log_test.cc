@@ -33,6 +33,7 @@
 #include "eargate/store/internal/segment_io.h"
 #include "eargate/store/log_reader.h"
 #include "eargate/store/log_watch.h"
+#include "eargate/wire/decision_json.h"
 #include "gtest/gtest.h"
 
 namespace eargate::store {
@@ -190,6 +191,158 @@ TEST(DecisionLogTest, AppendsAndReadsBack) {
 
 // Test that a newest-first scan returns the same records as a scan in log order, reversed,
 // across segments, and that a decision id finds its one record.
+// Test that each rotation's checkpoint carries the closed segment's record times (earliest
+// and latest, also across a reopening, and with a record out of time order), that searches by
+// time and by a version-7 decision id read only the segments that may hold a match and find
+// exactly what a scan of every segment finds, and that verify names a range edited in the
+// checkpoint file.
+TEST(DecisionLogTest, SegmentTimesLetSearchesSkipSegments) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;  // a few records a segment
+  const core::Timestamp base = 1781352000;
+  auto append = [](DecisionLog& log, uint64_t i, core::Timestamp time, const std::string& id) {
+    LogEntry e = Entry(i, id, Payload(i));
+    e.time = time;
+    ASSERT_TRUE(log.Append(e).ok());
+  };
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    AppendN(**log, 1, 120);  // times base+1 .. base+120
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);  // resumes the newest segment
+    ASSERT_TRUE(log.ok()) << log.status();
+    append(**log, 121, base + 121, "d-121");
+    append(**log, 122, base + 5, "d-122");  // a clock stepped back
+    for (uint64_t i = 123; i <= 200; ++i) append(**log, i, base + i, wire::NewDecisionId(base + i));
+    append(**log, 201, base + 130, wire::NewDecisionId(base + 999));  // an id of another time
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  // What each segment holds, read record by record.
+  std::map<uint64_t, TimeRange> actual;
+  std::map<uint64_t, std::set<uint64_t>> seqs_of;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                auto [it, fresh] = actual.try_emplace(r.segment, TimeRange{r.time, r.time});
+                it->second.first = std::min(it->second.first, r.time);
+                it->second.last = std::max(it->second.last, r.time);
+                seqs_of[r.segment].insert(r.seq);
+                return true;
+              }).ok());
+  const uint64_t newest = internal::ListSegments(dir.path()).value().back().number;
+  ASSERT_GT(actual.size(), 8u);
+  const auto times = internal::ReadSegmentTimes(dir.path());
+  bool resumed = false, stepped_back = false;
+  for (const auto& [segment, range] : actual) {
+    if (segment == newest) {
+      EXPECT_FALSE(times.count(segment)) << "the open segment has no range yet";
+      continue;
+    }
+    ASSERT_TRUE(times.count(segment)) << "segment " << segment;
+    EXPECT_EQ(times.at(segment), range) << "segment " << segment;
+    resumed = resumed || (seqs_of[segment].count(120) && seqs_of[segment].count(121));
+    stepped_back = stepped_back || seqs_of[segment].count(122);
+  }
+  ASSERT_TRUE(resumed) << "no closed segment holds records from before and after the reopening";
+  ASSERT_TRUE(stepped_back) << "record 122 (a time stepped back) is not in a closed segment";
+
+  // A search reads fewer segments and finds what a scan of every record finds.
+  auto search = [&](const RecordFilter& f, bool newest_first, ScanStats* stats) {
+    std::vector<uint64_t> out;
+    auto fn = [&](const LogRecord& r) {
+      out.push_back(r.seq);
+      return true;
+    };
+    EXPECT_TRUE((newest_first ? ScanLogNewestFirst(dir.path(), f, fn, stats)
+                              : ScanLog(dir.path(), f, fn, stats))
+                    .ok());
+    return out;
+  };
+  auto every = [&](const RecordFilter& f) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                  if (f.Matches(r)) out.push_back(r.seq);
+                  return true;
+                }).ok());
+    return out;
+  };
+  RecordFilter window;
+  window.from = base + 50;
+  window.to = base + 60;
+  ScanStats stats;
+  EXPECT_EQ(search(window, false, &stats), every(window));
+  EXPECT_EQ(every(window).size(), 11u);
+  EXPECT_GT(stats.segments_skipped, 0u);
+  EXPECT_EQ(stats.segments_read + stats.segments_skipped, actual.size());
+  const uint64_t read_for_window = stats.segments_read;
+  EXPECT_LT(read_for_window, actual.size() / 2);
+  std::vector<uint64_t> backwards = every(window);
+  std::reverse(backwards.begin(), backwards.end());
+  EXPECT_EQ(search(window, true, &stats), backwards);
+  EXPECT_EQ(stats.segments_read, read_for_window);
+  // The second the clock stepped back to: record 5 and record 122, segments far apart.
+  RecordFilter fifth;
+  fifth.from = fifth.to = base + 5;
+  EXPECT_EQ(search(fifth, false, &stats), (std::vector<uint64_t>{5, 122}));
+  // Only `to`: the segments before it.
+  RecordFilter early;
+  early.to = base + 10;
+  EXPECT_EQ(search(early, false, &stats), every(early));
+
+  // A version-7 id names its second: the segments of that second only.
+  RecordFilter by_id;
+  by_id.decision_id = wire::NewDecisionId(base + 150);  // not in the log: a fresh random id
+  EXPECT_TRUE(search(by_id, false, &stats).empty());
+  EXPECT_EQ(stats.segments_read, actual.size()) << "nothing found: every segment read";
+  std::string id150;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                if (r.seq == 150) id150 = std::string(r.decision_id);
+                return r.seq < 150;
+              }).ok());
+  by_id.decision_id = id150;
+  EXPECT_EQ(search(by_id, false, &stats), std::vector<uint64_t>{150});
+  EXPECT_LE(stats.segments_read, 2u);  // the newest (no range) and that of second 150
+  EXPECT_EQ(search(by_id, true, &stats), std::vector<uint64_t>{150});
+  EXPECT_LE(stats.segments_read, 2u);
+  // An id whose time is not its record's is found all the same (every segment read).
+  std::string id201;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                if (r.seq == 201) id201 = std::string(r.decision_id);
+                return true;
+              }).ok());
+  by_id.decision_id = id201;
+  EXPECT_EQ(search(by_id, false, &stats), std::vector<uint64_t>{201});
+  // Ids of other forms (version 4, "d-77") name no time: every segment.
+  RecordFilter old_id;
+  old_id.decision_id = "d-77";
+  EXPECT_EQ(search(old_id, false, &stats), std::vector<uint64_t>{77});
+  EXPECT_EQ(stats.segments_read, actual.size());
+
+  // Verify: intact; then a range edited in the checkpoint file is named.
+  EXPECT_EQ(Problems(dir.path()), std::vector<std::string>{});
+  const std::string cp_path = (fs::path(dir.path()) / internal::kCheckpointFile).string();
+  std::string cp = ReadAll(cp_path);
+  const std::string said = absl::StrCat("\"last_time\":\"", core::FormatTime(times.at(2).last), "\"");
+  const size_t at = cp.find(said);
+  ASSERT_NE(at, std::string::npos) << cp;
+  const int line = static_cast<int>(std::count(cp.begin(), cp.begin() + static_cast<ptrdiff_t>(at), '\n')) + 1;
+  cp.replace(at, said.size(), absl::StrCat("\"last_time\":\"", core::FormatTime(times.at(2).last - 3), "\""));
+  WriteAll(cp_path, cp);
+  EXPECT_EQ(Problems(dir.path()),
+            std::vector<std::string>{absl::StrCat(
+                internal::kCheckpointFile, " line ", line, ": segment 2 holds records of ",
+                core::FormatTime(times.at(2).first), "..", core::FormatTime(times.at(2).last),
+                ", the line says ", core::FormatTime(times.at(2).first), "..",
+                core::FormatTime(times.at(2).last - 3),
+                " (edited: a search by time would skip its records)")});
+  // Without the checkpoint file a search reads every segment, and finds the same.
+  fs::remove(cp_path);
+  EXPECT_EQ(search(window, false, &stats), every(window));
+  EXPECT_EQ(stats.segments_read, actual.size());
+}
+
 TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {
   TempDir dir;
   LogOptions opt;
@@ -203,13 +356,13 @@ TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {
   ASSERT_GT(internal::ListSegments(dir.path()).value().size(), 3u);
   // The seqs a scan delivers, up to `max`.
   using Scan = absl::Status (*)(const std::string&, const RecordFilter&,
-                                const std::function<bool(const LogRecord&)>&);
+                                const std::function<bool(const LogRecord&)>&, ScanStats*);
   auto seqs = [&](Scan scan, const RecordFilter& filter, size_t max = 1000) {
     std::vector<uint64_t> out;
     EXPECT_TRUE(scan(dir.path(), filter, [&](const LogRecord& r) {
                   out.push_back(r.seq);
                   return out.size() < max;
-                }).ok());
+                }, nullptr).ok());
     return out;
   };
   RecordFilter f;
@@ -1621,7 +1774,7 @@ TEST_F(TamperTest, RewrittenRecordAndChain) {
 // Test that removing the newest records is caught by the checkpoint file.
 TEST_F(TamperTest, TruncatedTailAgainstCheckpoint) {
   WriteAll((fs::path(dir_.path()) / internal::kCheckpointFile).string(),
-           internal::FormatCheckpointLine({10, {}, 1, 0}));
+           internal::FormatCheckpointLine({10, {}, 1, 0, std::nullopt}));
   bytes_.resize(pos_[8].offset);
   WriteAll(seg_, bytes_);
   auto problems = Problems(dir_.path());

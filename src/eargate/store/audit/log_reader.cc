@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "eargate/core/status.h"
+#include "eargate/core/time.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/person_json.h"
 #include "eargate/store/internal/segment_io.h"
@@ -73,6 +74,7 @@ struct RecInfo {
   bool decoded = false;
   bool hash_ok = false;
   uint64_t seq = 0;
+  core::Timestamp time = 0;
   core::Sha256Digest prev{};
   core::Sha256Digest hash{};
 };
@@ -91,6 +93,7 @@ std::vector<RecInfo> CheckRecords(const internal::MappedFile& file,
       if (!info.decoded) continue;
       info.hash_ok = internal::StoredHashMatches(p, records[i].size, sha);
       info.seq = r.seq;
+      info.time = r.time;
       info.prev = r.prev_hash;
       info.hash = r.hash;
     }
@@ -175,39 +178,110 @@ absl::StatusOr<bool> ScanSegment(const internal::SegmentFile& seg, bool newest_f
   }
   return true;
 }
+
+// The second a decision id names: a UUID version 7 (wire::NewDecisionId) begins with its
+// Unix time in milliseconds (RFC 9562 §5.7). None for other ids (version 4, before
+// 2026-11-28).
+std::optional<core::Timestamp> DecisionIdTime(std::string_view id) {
+  if (id.size() != 36 || id[8] != '-' || id[13] != '-' || id[14] != '7' || id[18] != '-' ||
+      id[23] != '-')
+    return std::nullopt;
+  uint64_t ms = 0;
+  for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12}) {
+    const char c = id[i];
+    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (v < 0) return std::nullopt;
+    ms = ms * 16 + static_cast<uint64_t>(v);
+  }
+  return static_cast<core::Timestamp>(ms / 1000);
+}
+
+// Which segments a scan need not read (doc/audit_log_format.md §7): a closed segment's
+// record times are in its rotation's checkpoint, and one whose times all fall outside the
+// filter's window holds no match. A decision id that names its second narrows it further;
+// that is a guess (an id can be minted elsewhere), so a scan that finds nothing reads the
+// segments the guess left out after all.
+struct SegmentSkip {
+  std::unordered_map<uint64_t, TimeRange> times;  // read only for a window or an id's time
+  std::optional<core::Timestamp> from, to, id_time;
+
+  explicit SegmentSkip(const std::string& dir, const RecordFilter& filter)
+      : from(filter.from), to(filter.to), id_time(DecisionIdTime(filter.decision_id)) {
+    if (from || to || id_time) times = internal::ReadSegmentTimes(dir);
+  }
+  bool Outside(uint64_t segment, bool by_id) const {
+    auto it = times.find(segment);
+    if (it == times.end()) return false;
+    const TimeRange& t = it->second;
+    if (by_id) return id_time && (t.last < *id_time || t.first > *id_time);
+    return (from && t.last < *from) || (to && t.first > *to);
+  }
+};
+
+// ScanLog, ScanLogFrom and ScanLogNewestFirst.
+absl::Status Scan(const std::string& dir, bool newest_first, uint64_t from_seq,
+                  const RecordFilter& filter, const std::function<bool(const LogRecord&)>& fn,
+                  ScanStats* stats) {
+  EG_ASSIGN_OR_RETURN(auto segments, SegmentsToScan(dir));
+  const SegmentSkip skip(dir, filter);
+  FastSha256 sha;
+  ScanStats counts;
+  bool matched = false;
+  const std::function<bool(const LogRecord&)> on_match = [&](const LogRecord& r) {
+    matched = true;
+    return fn(r);
+  };
+  std::vector<size_t> guessed_out;  // left out by the decision id's time only
+  bool more = true;
+  const size_t n = segments.size();
+  for (size_t k = 0; k < n && more; ++k) {
+    const size_t si = newest_first ? n - 1 - k : k;
+    const internal::SegmentFile& seg = segments[si];
+    if (!newest_first && from_seq > 1 && si + 1 < n) {
+      uint64_t next_first = FirstSeqOf(segments[si + 1].path, sha);
+      if (next_first != 0 && next_first <= from_seq) continue;  // all of it is before from_seq
+    }
+    // All of it after max_seq (0: an unreadable header; read it).
+    if (newest_first && filter.max_seq != 0 && FirstSeqOf(seg.path, sha) > filter.max_seq) continue;
+    if (skip.Outside(seg.number, false)) {
+      ++counts.segments_skipped;
+      continue;
+    }
+    if (skip.Outside(seg.number, true)) {
+      guessed_out.push_back(si);
+      continue;
+    }
+    ++counts.segments_read;
+    EG_ASSIGN_OR_RETURN(more, ScanSegment(seg, newest_first, filter, sha, on_match));
+  }
+  if (!matched) {
+    for (size_t si : guessed_out) {
+      ++counts.segments_read;
+      EG_ASSIGN_OR_RETURN(bool go_on, ScanSegment(segments[si], newest_first, filter, sha, on_match));
+      if (!go_on) break;
+    }
+  } else {
+    counts.segments_skipped += guessed_out.size();
+  }
+  if (stats != nullptr) *stats = counts;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status ScanLog(const std::string& dir, const RecordFilter& filter,
-                     const std::function<bool(const LogRecord&)>& fn) {
-  return ScanLogFrom(dir, filter.min_seq, filter, fn);
+                     const std::function<bool(const LogRecord&)>& fn, ScanStats* stats) {
+  return Scan(dir, /*newest_first=*/false, filter.min_seq, filter, fn, stats);
 }
 
 absl::Status ScanLogFrom(const std::string& dir, uint64_t from_seq, const RecordFilter& filter,
                          const std::function<bool(const LogRecord&)>& fn) {
-  EG_ASSIGN_OR_RETURN(auto segments, SegmentsToScan(dir));
-  FastSha256 sha;
-  for (size_t si = 0; si < segments.size(); ++si) {
-    if (from_seq > 1 && si + 1 < segments.size()) {
-      uint64_t next_first = FirstSeqOf(segments[si + 1].path, sha);
-      if (next_first != 0 && next_first <= from_seq) continue;  // all of it is before from_seq
-    }
-    EG_ASSIGN_OR_RETURN(bool more, ScanSegment(segments[si], false, filter, sha, fn));
-    if (!more) break;
-  }
-  return absl::OkStatus();
+  return Scan(dir, /*newest_first=*/false, from_seq, filter, fn, nullptr);
 }
 
 absl::Status ScanLogNewestFirst(const std::string& dir, const RecordFilter& filter,
-                                const std::function<bool(const LogRecord&)>& fn) {
-  EG_ASSIGN_OR_RETURN(auto segments, SegmentsToScan(dir));
-  FastSha256 sha;
-  for (auto seg = segments.rbegin(); seg != segments.rend(); ++seg) {
-    // All of it after max_seq (0: an unreadable header; read it).
-    if (filter.max_seq != 0 && FirstSeqOf(seg->path, sha) > filter.max_seq) continue;
-    EG_ASSIGN_OR_RETURN(bool more, ScanSegment(*seg, true, filter, sha, fn));
-    if (!more) break;
-  }
-  return absl::OkStatus();
+                                const std::function<bool(const LogRecord&)>& fn, ScanStats* stats) {
+  return Scan(dir, /*newest_first=*/true, 0, filter, fn, stats);
 }
 
 absl::Status ScanLogAfter(const std::string& dir, const LogPosition& after,
@@ -370,6 +444,8 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
   std::vector<DeferredLink> deferred;
   // Segments whose records the pass does not verify (older than the retention anchor).
   std::unordered_set<uint64_t> unverified_segments;
+  // The record times of each segment read, for the rotations' checkpoints (§5).
+  std::unordered_map<uint64_t, TimeRange> segment_times;
   bool have_prev = false;
   uint64_t prev_seq = 0, max_seen = 0;
   core::Sha256Digest prev_hash{}, head{};
@@ -457,6 +533,11 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
         continue;
       }
       ++report.records;
+      auto [times, fresh] = segment_times.try_emplace(seg.number, TimeRange{r.time, r.time});
+      if (!fresh) {
+        times->second.first = std::min(times->second.first, r.time);
+        times->second.last = std::max(times->second.last, r.time);
+      }
       if (!r.hash_ok) {
         add(seg.number, name, ref.offset, r.seq,
             "contents do not match the stored hash (record edited)");
@@ -610,8 +691,22 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
                        c.seq, " was rewritten)"));
     }
   };
-  for (const auto& c : cpfile.checkpoints)
+  for (const auto& c : cpfile.checkpoints) {
     check(c.checkpoint, absl::StrCat(internal::kCheckpointFile, " line ", c.line));
+    // A rotation's time range must be its segment's: searches skip segments by it.
+    if (!c.checkpoint.segment_times) continue;
+    auto it = segment_times.find(c.checkpoint.segment);
+    if (it == segment_times.end()) continue;  // a segment not read (missing, pruned: reported)
+    const TimeRange& said = *c.checkpoint.segment_times;
+    if (said != it->second) {
+      add(UINT64_MAX, "", 0, 0,
+          absl::StrCat(internal::kCheckpointFile, " line ", c.line, ": segment ",
+                       c.checkpoint.segment, " holds records of ", core::FormatTime(it->second.first),
+                       "..", core::FormatTime(it->second.last), ", the line says ",
+                       core::FormatTime(said.first), "..", core::FormatTime(said.last),
+                       " (edited: a search by time would skip its records)"));
+    }
+  }
   for (const auto& [line, msg] : cpfile.bad_lines)
     add(UINT64_MAX, "", 0, 0, absl::StrCat(internal::kCheckpointFile, " line ", line, ": ", msg));
   for (const auto& c : options.extra_checkpoints) check(c, options.extra_checkpoints_name);

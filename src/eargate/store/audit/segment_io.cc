@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <optional>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "eargate/core/csv.h"
@@ -173,52 +175,101 @@ bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out) {
 }
 
 std::string FormatCheckpointLine(const Checkpoint& c) {
-  return absl::StrCat("{\"seq\":", c.seq, ",\"head\":\"", core::HexEncode(c.head),
-                      "\",\"segment\":", c.segment, ",\"at\":\"", core::FormatTime(c.at), "\"}\n");
+  std::string line = absl::StrCat("{\"seq\":", c.seq, ",\"head\":\"", core::HexEncode(c.head),
+                                  "\",\"segment\":", c.segment, ",\"at\":\"", core::FormatTime(c.at), "\"");
+  if (c.segment_times) {
+    absl::StrAppend(&line, ",\"first_time\":\"", core::FormatTime(c.segment_times->first),
+                    "\",\"last_time\":\"", core::FormatTime(c.segment_times->last), "\"");
+  }
+  line += "}\n";
+  return line;
 }
 
-CheckpointFile ReadCheckpointFile(const std::string& dir) {
-  CheckpointFile out;
-  std::string path = dir + "/" + kCheckpointFile;
-  auto text = core::ReadFile(path);
-  if (!text.ok()) return out;
-  out.exists = true;
-  simdjson::dom::parser parser;
+namespace {
+
+// Parses one line of the checkpoint file; an error message when it is not a checkpoint.
+std::optional<std::string> ParseCheckpointLine(std::string_view line, simdjson::dom::parser& parser,
+                                               Checkpoint* c, bool* pruned) {
+  simdjson::dom::element el;
+  std::string_view head, at;
+  int64_t seq = 0, segment = 0;
+  if (parser.parse(line.data(), line.size()).get(el) != simdjson::SUCCESS ||
+      el["seq"].get_int64().get(seq) != simdjson::SUCCESS ||
+      el["head"].get_string().get(head) != simdjson::SUCCESS ||
+      el["segment"].get_int64().get(segment) != simdjson::SUCCESS ||
+      el["at"].get_string().get(at) != simdjson::SUCCESS || seq <= 0 ||
+      !ParseHexDigest(head, &c->head)) {
+    return "unreadable checkpoint";
+  }
+  c->seq = static_cast<uint64_t>(seq);
+  c->segment = static_cast<uint64_t>(segment);
+  c->at = core::ParseTime(at).value_or(0);
+  // A rotation's checkpoint: the closed segment's record times (both or neither).
+  std::string_view first, last;
+  const bool has_first = el["first_time"].get_string().get(first) == simdjson::SUCCESS;
+  const bool has_last = el["last_time"].get_string().get(last) == simdjson::SUCCESS;
+  if (has_first || has_last) {
+    if (!has_first || !has_last) return "unreadable segment time range";
+    const std::optional<core::Timestamp> f = core::ParseTime(first), l = core::ParseTime(last);
+    if (!f || !l || *f > *l) return "unreadable segment time range";
+    c->segment_times = TimeRange{*f, *l};
+  }
+  if (el["pruned"].get_bool().get(*pruned) != simdjson::SUCCESS) *pruned = false;
+  return std::nullopt;
+}
+
+// Calls fn(line number, line) for each complete line of the checkpoint file (a line without
+// its newline is a write cut by a crash); false when there is no file.
+template <typename Fn>
+bool ForEachCheckpointLine(const std::string& dir, Fn fn) {
+  auto text = core::ReadFile(dir + "/" + kCheckpointFile);
+  if (!text.ok()) return false;
   int line_no = 0;
   size_t start = 0;
   const std::string& t = *text;
   while (start < t.size()) {
     size_t nl = t.find('\n', start);
-    bool complete = nl != std::string::npos;
-    if (!complete) nl = t.size();
+    if (nl == std::string::npos) break;
     std::string_view line(t.data() + start, nl - start);
     ++line_no;
     start = nl + 1;
-    if (line.empty()) continue;
-    if (!complete) {
-      // A line without its newline is a checkpoint write cut by a crash.
-      continue;
-    }
-    simdjson::dom::element el;
-    Checkpoint c;
-    std::string_view head, at;
-    int64_t seq = 0, segment = 0;
-    if (parser.parse(line.data(), line.size()).get(el) != simdjson::SUCCESS ||
-        el["seq"].get_int64().get(seq) != simdjson::SUCCESS ||
-        el["head"].get_string().get(head) != simdjson::SUCCESS ||
-        el["segment"].get_int64().get(segment) != simdjson::SUCCESS ||
-        el["at"].get_string().get(at) != simdjson::SUCCESS || seq <= 0 ||
-        !ParseHexDigest(head, &c.head)) {
-      out.bad_lines.push_back({line_no, "unreadable checkpoint"});
-      continue;
-    }
-    c.seq = static_cast<uint64_t>(seq);
-    c.segment = static_cast<uint64_t>(segment);
-    c.at = core::ParseTime(at).value_or(0);
-    bool pruned = false;
-    if (el["pruned"].get_bool().get(pruned) != simdjson::SUCCESS) pruned = false;
-    out.checkpoints.push_back({line_no, c, pruned});
+    if (!line.empty()) fn(line_no, line);
   }
+  return true;
+}
+
+}  // namespace
+
+CheckpointFile ReadCheckpointFile(const std::string& dir) {
+  CheckpointFile out;
+  simdjson::dom::parser parser;
+  out.exists = ForEachCheckpointLine(dir, [&](int line_no, std::string_view line) {
+    Checkpoint c;
+    bool pruned = false;
+    if (auto bad = ParseCheckpointLine(line, parser, &c, &pruned)) {
+      out.bad_lines.push_back({line_no, std::move(*bad)});
+    } else {
+      out.checkpoints.push_back({line_no, c, pruned});
+    }
+  });
+  return out;
+}
+
+std::unordered_map<uint64_t, TimeRange> ReadSegmentTimes(const std::string& dir) {
+  std::unordered_map<uint64_t, TimeRange> out;
+  simdjson::dom::parser parser;
+  ForEachCheckpointLine(dir, [&](int, std::string_view line) {
+    if (line.find("\"first_time\"") == std::string_view::npos) return;  // most lines: no parse
+    Checkpoint c;
+    bool pruned = false;
+    if (ParseCheckpointLine(line, parser, &c, &pruned) || !c.segment_times) return;
+    // Two lines for one segment (not written so, but readers are lenient): their union.
+    auto [it, fresh] = out.emplace(c.segment, *c.segment_times);
+    if (!fresh) {
+      it->second.first = std::min(it->second.first, c.segment_times->first);
+      it->second.last = std::max(it->second.last, c.segment_times->last);
+    }
+  });
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -95,6 +96,9 @@ struct CheckpointFile {
 };
 CheckpointFile ReadCheckpointFile(const std::string& dir);
 std::string FormatCheckpointLine(const Checkpoint& c);  // with trailing newline
+// The record times of closed segments, by segment number, from the rotations' checkpoints in
+// the checkpoint file (doc/audit_log_format.md §5); segments without one are absent.
+std::unordered_map<uint64_t, TimeRange> ReadSegmentTimes(const std::string& dir);
 
 bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out);
 
