@@ -601,6 +601,8 @@ class AdminHandlers {
           .Int("last_seq", static_cast<int64_t>(rep->last_seq))
           .Str("head", core::StrCat("sha256:", core::HexEncode(rep->head)))
           .Int("checkpoints_checked", static_cast<int64_t>(rep->checkpoints_checked))
+          .Int("indexes_checked", static_cast<int64_t>(rep->indexes_checked))
+          .Int("indexes_written", static_cast<int64_t>(rep->indexes_written))
           .Int("problems_total", static_cast<int64_t>(rep->problems.size()));
       constexpr size_t kMaxProblems = 1000;  // the whole report: `eargate audit verify`
       const std::vector<store::VerifyProblem> shown(

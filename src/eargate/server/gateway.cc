@@ -191,7 +191,8 @@ void LogVerifyRun(const store::LogWatch::Run& run) {
   }
   const std::string what =
       StrCat(r.records, " records in ", r.segments, " segments, last seq ", r.last_seq, ", ",
-             r.checkpoints_checked, " checkpoints checked, ",
+             r.checkpoints_checked, " checkpoints checked, ", r.indexes_checked,
+             " segment indexes checked, ", r.indexes_written, " written, ",
              absl::FormatDuration(absl::Trunc(run.finished - run.started, absl::Milliseconds(1))),
              " (paused ", absl::FormatDuration(absl::Trunc(run.paused, absl::Milliseconds(1))), ")");
   if (r.intact()) {

@@ -91,6 +91,8 @@ struct VerifyReport {
   uint64_t records = 0;
   uint64_t bytes = 0;
   uint64_t checkpoints_checked = 0;
+  uint64_t indexes_checked = 0;  // closed segments' search indexes compared with their records
+  uint64_t indexes_written = 0;  // VerifyOptions::write_indexes
   uint64_t last_seq = 0;
   core::Sha256Digest head{};
   std::vector<VerifyProblem> problems;  // tampering or damage: each names where
@@ -103,6 +105,10 @@ struct VerifyOptions {
   std::vector<Checkpoint> extra_checkpoints;
   std::string extra_checkpoints_name = "store";
   int threads = 0;  // hashing threads; 0: one per core
+  // Write the search index (doc/audit_log_format.md §10) of each closed segment verified
+  // without a problem that has no valid one (the gateway's background verification; `eargate
+  // audit verify --index`). Indexes present are checked either way.
+  bool write_indexes = false;
   // Called before each segment (a background run paces itself here, src/eargate/store/
   // log_watch.h); false: VerifyLog returns Cancelled.
   std::function<bool()> before_segment;

@@ -30,6 +30,8 @@
 #include "eargate/core/csv.h"
 #include "eargate/store/internal/direct_writer.h"
 #include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/retention.h"
+#include "eargate/store/internal/segment_index.h"
 #include "eargate/store/internal/segment_io.h"
 #include "eargate/store/log_reader.h"
 #include "eargate/store/log_watch.h"
@@ -202,7 +204,8 @@ TEST(DecisionLogTest, SegmentTimesLetSearchesSkipSegments) {
   opt.max_segment_bytes = 4096;  // a few records a segment
   const core::Timestamp base = 1781352000;
   auto append = [](DecisionLog& log, uint64_t i, core::Timestamp time, const std::string& id) {
-    LogEntry e = Entry(i, id, Payload(i));
+    const std::string payload = Payload(i);  // the entry views it
+    LogEntry e = Entry(i, id, payload);
     e.time = time;
     ASSERT_TRUE(log.Append(e).ok());
   };
@@ -341,6 +344,162 @@ TEST(DecisionLogTest, SegmentTimesLetSearchesSkipSegments) {
   fs::remove(cp_path);
   EXPECT_EQ(search(window, false, &stats), every(window));
   EXPECT_EQ(stats.segments_read, actual.size());
+}
+
+// Test that a segment index answers "maybe" for every key added (no false negatives), "no"
+// for nearly all others at a segment's number of keys, and survives encoding; damaged or
+// foreign bytes are no index.
+TEST(SegmentIndexTest, BloomFilterAndEncoding) {
+  internal::SegmentIndex index;
+  index.segment = 7;
+  index.size = 67108864;
+  index.first_seq = 1234;
+  for (int i = 0; i < 20000; ++i) {
+    index.AddPerson(absl::StrCat("person-", i));
+    index.AddItem(absl::StrCat("item-", i % 50));
+  }
+  int false_positives = 0;
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_TRUE(index.MayHavePerson(absl::StrCat("person-", i)));
+    false_positives += index.MayHavePerson(absl::StrCat("other-", i));
+  }
+  EXPECT_LT(false_positives, 200);  // < 1 % (about 0.06 % expected at 20 k keys)
+  EXPECT_TRUE(index.MayHaveItem("item-49"));
+  EXPECT_FALSE(index.MayHaveItem("person-1") && index.MayHaveItem("person-2") &&
+               index.MayHaveItem("person-3"));  // kinds apart: a person is not an item
+  internal::FastSha256 sha;
+  std::string bytes = index.Encode(sha);
+  ASSERT_EQ(bytes.size(), internal::SegmentIndex::kEncodedSize);
+  auto back = internal::SegmentIndex::Decode(bytes, sha);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_TRUE(back->SameKeys(index));
+  EXPECT_EQ(back->segment, 7u);
+  EXPECT_EQ(back->size, 67108864u);
+  EXPECT_EQ(back->first_seq, 1234u);
+  bytes[100] ^= 1;
+  EXPECT_FALSE(internal::SegmentIndex::Decode(bytes, sha).has_value());
+  EXPECT_FALSE(internal::SegmentIndex::Decode(bytes.substr(1), sha).has_value());
+}
+
+// Test that verify --index writes each closed segment's index, that a search for a person or
+// an item then reads only the segments that may hold them and finds what a scan of every
+// record finds, that verify checks the indexes (a forged one is named; one describing another
+// file is noted and not used), and that retention deletes a pruned segment's index.
+TEST(DecisionLogTest, SegmentIndexesLetSearchesByPersonSkipSegments) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  {
+    auto log = DecisionLog::Open(dir.path(), opt);
+    ASSERT_TRUE(log.ok()) << log.status();
+    for (uint64_t i = 1; i <= 300; ++i) {
+      const std::string id = absl::StrCat("d-", i), payload = Payload(i);  // the entry views them
+      LogEntry e = Entry(i, id, payload);
+      if (i == 150) e.person_id = "rare-person";
+      if (i == 151) e.item = "rare-item";
+      ASSERT_TRUE((*log)->Append(e).ok());
+    }
+    ASSERT_TRUE((*log)->Close().ok());
+  }
+  const auto segments = internal::ListSegments(dir.path()).value();
+  const uint64_t closed = segments.size() - 1;
+  ASSERT_GT(closed, 8u);
+  auto search = [&](const RecordFilter& f, ScanStats* stats) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE(ScanLog(dir.path(), f, [&](const LogRecord& r) {
+                  out.push_back(r.seq);
+                  return true;
+                }, stats).ok());
+    return out;
+  };
+  RecordFilter rare, rare_item, common;
+  rare.person = "rare-person";
+  rare_item.item = "rare-item";
+  common.person = "cust-1";
+  ScanStats stats;
+  EXPECT_EQ(search(rare, &stats), std::vector<uint64_t>{150});
+  EXPECT_EQ(stats.segments_read, segments.size());  // no index yet: every segment
+
+  VerifyOptions write;
+  write.write_indexes = true;
+  auto report = VerifyLog(dir.path(), write);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->indexes_written, closed);  // not the newest, still open
+  EXPECT_FALSE(fs::exists(fs::path(dir.path()) / internal::IndexFileName(segments.back().number)));
+
+  EXPECT_EQ(search(rare, &stats), std::vector<uint64_t>{150});
+  EXPECT_LE(stats.segments_read, 2u);  // its segment and the newest
+  EXPECT_EQ(search(rare_item, &stats), std::vector<uint64_t>{151});
+  EXPECT_LE(stats.segments_read, 2u);
+  std::vector<uint64_t> odd;
+  for (uint64_t i = 1; i <= 300; i += 2)
+    odd.push_back(i);
+  EXPECT_EQ(search(common, &stats), odd);  // cust-1: odd seqs (150 was even)
+  EXPECT_EQ(stats.segments_read, segments.size());
+  RecordFilter nobody;
+  nobody.person = "nobody";
+  EXPECT_TRUE(search(nobody, &stats).empty());
+  EXPECT_EQ(stats.segments_read, 1u);  // the newest only
+
+  // Checked by every verify.
+  report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->indexes_checked, closed);
+  EXPECT_EQ(report->indexes_written, 0u);
+
+  // A forged index of the rare person's segment (without them, its hash recomputed): searches
+  // would miss the record, and verify names it.
+  uint64_t rare_segment = 0;
+  ASSERT_TRUE(ScanLog(dir.path(), rare, [&](const LogRecord& r) {
+                rare_segment = r.segment;
+                return false;
+              }).ok());
+  const internal::SegmentFile& seg = segments[rare_segment - segments.front().number];
+  internal::FastSha256 sha;
+  internal::IndexRead genuine = internal::ReadSegmentIndex(seg, sha);
+  ASSERT_EQ(genuine.state, internal::IndexRead::kValid);
+  internal::SegmentIndex forged;
+  forged.segment = genuine.index->segment;
+  forged.size = genuine.index->size;
+  forged.first_seq = genuine.index->first_seq;
+  ASSERT_TRUE(ScanLog(dir.path(), {}, [&](const LogRecord& r) {
+                if (r.segment == rare_segment && r.person_id != "rare-person") {
+                  forged.AddPerson(r.person_id);
+                  forged.AddItem(r.item);
+                }
+                return true;
+              }).ok());
+  ASSERT_TRUE(internal::WriteSegmentIndex(dir.path(), forged, sha).ok());
+  EXPECT_TRUE(search(rare, &stats).empty());
+  EXPECT_EQ(Problems(dir.path()),
+            std::vector<std::string>{absl::StrCat(
+                internal::IndexFileName(rare_segment), ": its people and items differ from those of ",
+                fs::path(seg.path).filename().string(),
+                "'s records (edited: a search by person or item would skip them)")});
+
+  // An index of another file (the segment's size in it changed): noted, not used.
+  internal::SegmentIndex other = *genuine.index;
+  other.size += 1;
+  ASSERT_TRUE(internal::WriteSegmentIndex(dir.path(), other, sha).ok());
+  EXPECT_EQ(search(rare, &stats), std::vector<uint64_t>{150});
+  report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact());
+  bool noted = false;
+  for (const auto& n : report->notes)
+    noted = noted || n.find(internal::IndexFileName(rare_segment) + ": describes another segment file") == 0;
+  EXPECT_TRUE(noted);
+
+  // Retention deletes the index with its segment.
+  const std::string first_index = (fs::path(dir.path()) / internal::IndexFileName(segments[0].number)).string();
+  ASSERT_TRUE(fs::exists(first_index));
+  auto pruned = internal::PruneSegments(dir.path(), 1781352000 + 100, segments.back().number, 1781352000 + 400);
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  ASSERT_GT(pruned->segments, 0u);
+  EXPECT_FALSE(fs::exists(first_index));
+  EXPECT_FALSE(fs::exists(segments[0].path));
 }
 
 TEST(DecisionLogTest, ScansNewestFirstAndByDecisionId) {

@@ -19,6 +19,7 @@
 #include "eargate/core/time.h"
 #include "eargate/store/internal/log_format.h"
 #include "eargate/store/internal/person_json.h"
+#include "eargate/store/internal/segment_index.h"
 #include "eargate/store/internal/segment_io.h"
 
 namespace eargate::store {
@@ -79,11 +80,24 @@ struct RecInfo {
   core::Sha256Digest hash{};
 };
 
-// Decodes and hashes every framed record of a segment, in parallel.
+// Adds a record's person and item to a segment's index, but not the same ones as the record
+// before it (most records follow one of the same person or item: their bits are set).
+struct IndexKeys {
+  internal::SegmentIndex index;
+  std::string_view person, item;
+  void Add(const LogRecord& r) {
+    if (!r.person_id.empty() && r.person_id != person) index.AddPerson(person = r.person_id);
+    if (!r.item.empty() && r.item != item) index.AddItem(item = r.item);
+  }
+};
+
+// Decodes and hashes every framed record of a segment, in parallel; with `keys`, also adds
+// the records' people and items to it.
 std::vector<RecInfo> CheckRecords(const internal::MappedFile& file,
-                                  const std::vector<internal::RecordRef>& records, int threads) {
+                                  const std::vector<internal::RecordRef>& records, int threads,
+                                  internal::SegmentIndex* keys) {
   std::vector<RecInfo> out(records.size());
-  auto work = [&](size_t begin, size_t end) {
+  auto work = [&](size_t begin, size_t end, IndexKeys* part) {
     FastSha256 sha;
     for (size_t i = begin; i < end; ++i) {
       const char* p = file.data() + records[i].offset;
@@ -96,21 +110,27 @@ std::vector<RecInfo> CheckRecords(const internal::MappedFile& file,
       info.time = r.time;
       info.prev = r.prev_hash;
       info.hash = r.hash;
+      if (part != nullptr) part->Add(r);
     }
   };
   size_t n = records.size();
   if (threads <= 1 || n < 512) {
-    work(0, n);
+    IndexKeys part;
+    work(0, n, keys != nullptr ? &part : nullptr);
+    if (keys != nullptr) keys->Merge(part.index);
     return out;
   }
   std::vector<std::thread> pool;
   size_t step = (n + threads - 1) / threads;
+  std::vector<IndexKeys> parts(keys != nullptr ? static_cast<size_t>(threads) : 0);
+  auto part = [&](int t) { return keys != nullptr ? &parts[static_cast<size_t>(t)] : nullptr; };
   for (int t = 1; t < threads; ++t) {
     size_t b = std::min(n, step * t), e = std::min(n, step * (t + 1));
-    if (b < e) pool.emplace_back(work, b, e);
+    if (b < e) pool.emplace_back(work, b, e, part(t));
   }
-  work(0, std::min(n, step));
+  work(0, std::min(n, step), part(0));
   for (auto& th : pool) th.join();
+  for (const IndexKeys& p : parts) keys->Merge(p.index);
   return out;
 }
 
@@ -218,6 +238,16 @@ struct SegmentSkip {
   }
 };
 
+// Whether a closed segment's search index (§10) shows it holds no record of the filter's
+// person or item (a Bloom filter: no false "no").
+bool IndexRulesOut(const internal::SegmentFile& seg, const RecordFilter& filter, FastSha256& sha) {
+  if (filter.person.empty() && filter.item.empty()) return false;
+  const internal::IndexRead index = internal::ReadSegmentIndex(seg, sha);
+  if (index.state != internal::IndexRead::kValid) return false;
+  return (!filter.person.empty() && !index.index->MayHavePerson(filter.person)) ||
+         (!filter.item.empty() && !index.index->MayHaveItem(filter.item));
+}
+
 // ScanLog, ScanLogFrom and ScanLogNewestFirst.
 absl::Status Scan(const std::string& dir, bool newest_first, uint64_t from_seq,
                   const RecordFilter& filter, const std::function<bool(const LogRecord&)>& fn,
@@ -243,7 +273,7 @@ absl::Status Scan(const std::string& dir, bool newest_first, uint64_t from_seq,
     }
     // All of it after max_seq (0: an unreadable header; read it).
     if (newest_first && filter.max_seq != 0 && FirstSeqOf(seg.path, sha) > filter.max_seq) continue;
-    if (skip.Outside(seg.number, false)) {
+    if (skip.Outside(seg.number, false) || (si + 1 < n && IndexRulesOut(seg, filter, sha))) {
       ++counts.segments_skipped;
       continue;
     }
@@ -481,6 +511,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       unverified_segments.insert(seg.number);
       continue;
     }
+    const size_t problems_before = problems.size();  // an index is written only without any
     if (seg.number != expected_segment) {
       add(seg.number, name, 0, 0,
           seg.number > expected_segment ? absl::StrCat("segments ", expected_segment, "..",
@@ -524,7 +555,18 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
                          " do not frame a record (damaged or edited)"));
       }
     }
-    std::vector<RecInfo> infos = CheckRecords(file, frames.records, threads);
+    // A closed segment's search index (§10): checked against its records, written when asked.
+    const bool closed = !newest && frames.header_ok;
+    internal::IndexRead index;
+    if (closed) index = internal::ReadSegmentIndex(seg, sha);
+    std::optional<internal::SegmentIndex> built;
+    if (closed && (index.state == internal::IndexRead::kValid || options.write_indexes)) {
+      built.emplace();
+      built->segment = seg.number;
+      built->size = file.size();
+      built->first_seq = frames.header.first_seq;
+    }
+    std::vector<RecInfo> infos = CheckRecords(file, frames.records, threads, built ? &*built : nullptr);
     for (size_t j = 0; j < frames.records.size(); ++j) {
       const auto& ref = frames.records[j];
       const RecInfo& r = infos[j];
@@ -581,6 +623,22 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       have_prev = true;
       prev_seq = r.seq;
       prev_hash = r.hash;
+    }
+    const std::string index_name = internal::IndexFileName(seg.number);
+    if (index.state == internal::IndexRead::kInvalid)
+      report.notes.push_back(absl::StrCat(index_name, ": ", index.why, "; searches do not use it"));
+    if (built && index.state == internal::IndexRead::kValid) {
+      ++report.indexes_checked;
+      if (!index.index->SameKeys(*built))
+        add(seg.number, "", 0, 0,
+            absl::StrCat(index_name, ": its people and items differ from those of ", name,
+                         "'s records (edited: a search by person or item would skip them)"));
+    } else if (built && problems.size() == problems_before && !infos.empty()) {
+      if (absl::Status w = internal::WriteSegmentIndex(dir, *built, sha); w.ok()) {
+        ++report.indexes_written;
+      } else {
+        report.notes.push_back(absl::StrCat(index_name, ": not written: ", w.message()));
+      }
     }
   }
   report.last_seq = max_seen;

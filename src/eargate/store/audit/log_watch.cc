@@ -61,6 +61,7 @@ LogWatch::Run LogWatch::RunOnce() {
   run.started = absl::Now();
   VerifyOptions opt;
   opt.threads = 1;
+  opt.write_indexes = true;  // closed segments get their search index (doc §10)
   absl::Time segment_start = absl::Now();
   opt.before_segment = [&] {
     const absl::Duration took = absl::Now() - segment_start;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "eargate/core/status.h"
 #include "eargate/store/internal/log_format.h"
+#include "eargate/store/internal/segment_index.h"
 #include "eargate/store/internal/segment_io.h"
 
 namespace eargate::store::internal {
@@ -122,6 +123,8 @@ absl::StatusOr<PruneResult> PruneSegments(const std::string& dir, core::Timestam
   for (const SegmentFile* s : doomed) {
     if (::unlink(s->path.c_str()) != 0 && errno != ENOENT) return Errno("unlink", s->path);
     ++result.segments;
+    // Its search index (§10) goes with it; a leftover would only be ignored.
+    (void)::unlink((dir + "/" + IndexFileName(s->number)).c_str());
   }
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

@@ -87,6 +87,19 @@ absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(absl::StrCat(std::string(what), " ", path, ": ", std::strerror(errno)));
 }
 
+absl::Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return absl::OkStatus();
+}
+
 size_t EndWithoutZeros(const char* data, size_t begin, size_t end) {
   while (end - begin >= sizeof kZeros && AllZero(data + end - sizeof kZeros, sizeof kZeros))
     end -= sizeof kZeros;

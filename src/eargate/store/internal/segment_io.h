@@ -18,6 +18,8 @@ namespace eargate::store::internal {
 
 // InternalError "<what> <path>: <strerror(errno)>", for a failed system call on a log file.
 absl::Status Errno(std::string_view what, const std::string& path);
+// Writes all n bytes at the file position (EINTR retried).
+absl::Status WriteAll(int fd, const char* p, size_t n, const std::string& path);
 
 // A read-only mapping of a whole file (empty files map to nothing). Move-only.
 class MappedFile {
