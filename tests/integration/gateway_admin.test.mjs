@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
+import http from 'node:http';
 import { eargateBin, sourceDir, samplePeople, startGateway, stop, request, tmpDir, curl, metric, waitFor, keys, ips } from './lib.mjs';
 
 const harness = path.join(sourceDir, 'tests/support/pg_harness.sh');
@@ -200,4 +201,76 @@ test('the decision log is verified on request, against its checkpoints in Postgr
   const cli = await run(eargateBin, ['audit', 'verify', '--dir', auditDir]);
   assert.equal(cli.code, 1, cli.stdout + cli.stderr);
   assert.ok(cli.stdout.includes(`TAMPERED ${v.last.problems[0].text}`), cli.stdout);
+});
+
+// Last: its gateway is a second node of the store (the test above counts the fleet's nodes).
+test('a node search reads only the segments that may match: a time window and a decision id (UUID version 7) by the segments\' time ranges, a person by the indexes the background verification writes', async () => {
+  const d = tmpDir('eargate-segments-');
+  const dir = path.join(d, 'audit');
+  const g = await startGateway({ people: '', store: { url: pg.url }, audit: { dir, segment_mib: 1 } }, d);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  try {
+    const authz = (key) => request(g.base, '/v1/authz', {
+      agent, headers: { Authorization: `Bearer ${key}`, 'X-Forwarded-For': ips.us, 'X-Eargate-Item': 'mythos-5' },
+    });
+    // 6,400 decisions of ~700 bytes, in four seconds apart: several 1-MiB segments of
+    // different times; one decision of another person midway.
+    let firstId, rareId;
+    for (let i = 0; i < 6400; i += 100) {
+      if (i > 0 && i % 1600 === 0) await new Promise((r) => setTimeout(r, 1100));
+      const batch = await Promise.all(Array.from({ length: 100 }, () => authz(keys.us)));
+      for (const r of batch) assert.equal(r.status, 200, r.text);
+      if (i === 0) firstId = batch[0].headers['x-eargate-decision-id'];
+      if (i === 3200) rareId = (await authz(keys.gb)).headers['x-eargate-decision-id'];  // a 403: no person header
+    }
+    assert.match(firstId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const segments = fs.readdirSync(dir).filter((f) => f.endsWith('.seg')).length;
+    assert.ok(segments >= 4, `${segments} segments`);
+    const search = async (query) => {
+      const r = await request(g.base, `/admin/v1/decisions?${query}`, { headers: { Authorization: `Bearer ${tokens.viewer}` } });
+      assert.equal(r.status, 200, r.text);
+      return r.json;
+    };
+
+    // By decision id: the segment of its second (and the newest, which has no range yet).
+    let found = await search(`decision_id=${firstId}&limit=10`);
+    assert.equal(found.records.length, 1, JSON.stringify(found));
+    assert.equal(found.records[0].decision_id, firstId);
+    assert.ok(found.segments.read <= 3 && found.segments.skipped >= segments - 3, JSON.stringify(found.segments));
+    found = await search(`decision_id=${rareId}`);
+    assert.equal(found.records.length, 1, JSON.stringify(found));
+    const rare = found.records[0].person;
+    assert.equal(rare, 'cust-gb-1');
+    // A window after every record: only the newest segment is read.
+    found = await search('from=2099-01-01T00:00:00Z');
+    assert.deepEqual(found.records, []);
+    assert.deepEqual(found.segments, { read: 1, skipped: segments - 1 });
+
+    // By person: every segment until the background verification (here on request) writes
+    // each closed segment's index; then the rare person's segment and the newest.
+    found = await search(`person=${rare}`);
+    assert.equal(found.records.length, 1, JSON.stringify(found));
+    assert.equal(found.segments.read, segments);
+    const started = await request(g.base, '/admin/v1/audit/verify', { method: 'POST', headers: { Authorization: `Bearer ${tokens.analyst}` } });
+    assert.equal(started.status, 202, started.text);
+    const v = await waitFor(async () => {
+      const r = await request(g.base, '/admin/v1/audit/verify', { headers: { Authorization: `Bearer ${tokens.viewer}` } });
+      return r.json.runs >= 1 && !r.json.running ? r.json : null;
+    });
+    assert.equal(v.last.intact, true, JSON.stringify(v.last));
+    assert.ok(v.last.indexes_written >= segments - 1, JSON.stringify(v.last));
+    found = await search(`person=${rare}`);
+    assert.equal(found.records.length, 1, JSON.stringify(found));
+    assert.ok(found.segments.read <= 2, JSON.stringify(found.segments));
+    found = await search('person=nobody-at-all');
+    assert.deepEqual(found.records, []);
+    assert.ok(found.segments.read <= 1 + Math.ceil(segments / 10), JSON.stringify(found.segments));  // Bloom: ~1 % false positives
+    // The CLI reads the same indexes.
+    const cli = await run(eargateBin, ['audit', 'search', '--dir', dir, '--person', rare]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal(cli.stdout.trim().split('\n').length, 1, cli.stdout);
+  } finally {
+    agent.destroy();
+    await stop(g.child);
+  }
 });

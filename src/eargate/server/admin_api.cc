@@ -736,6 +736,7 @@ class AdminHandlers {
       items.pop_back();  // newline
       return true;
     };
+    store::ScanStats read;  // node scope
     if (scope == "fleet") {
       store::ShippedFilter f;
       f.records = filter;
@@ -772,7 +773,8 @@ class AdminHandlers {
           next = StrCat(rec.seq);
         });
       };
-      absl::Status s = newest ? store::ScanLogNewestFirst(dir, filter, fn) : store::ScanLog(dir, filter, fn);
+      absl::Status s = newest ? store::ScanLogNewestFirst(dir, filter, fn, &read)
+                              : store::ScanLog(dir, filter, fn, &read);
       // InvalidArgument: no segment yet (nothing decided): no records.
       if (!s.ok() && s.code() != absl::StatusCode::kInvalidArgument) StoreFailed(s);
     }
@@ -780,6 +782,16 @@ class AdminHandlers {
     Obj o(out);
     o.Str("scope", scope).Raw("records", items).Bool("truncated", truncated);
     if (truncated) o.Str("next", next);
+    if (scope != "fleet") {
+      // What the search read of the log: segments whose time range, or search index, ruled
+      // them out were not (doc/audit_log_format.md §7, §10).
+      std::string segments;
+      Obj(&segments)
+          .Int("read", static_cast<int64_t>(read.segments_read))
+          .Int("skipped", static_cast<int64_t>(read.segments_skipped))
+          .Close();
+      o.Raw("segments", segments);
+    }
     o.Close();
     return 200;
   }
