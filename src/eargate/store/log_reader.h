@@ -118,6 +118,21 @@ struct VerifyOptions {
 // error status means there is nothing to verify (NotFound, InvalidArgument) or I/O failed.
 absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& options = {});
 
+// Writes the search index (doc/audit_log_format.md §10) of each closed segment that has no valid
+// one, from its records as they are (not verified: VerifyLog checks indexes against verified
+// records), between the daily verifications of a gateway (LogWatch::Options::index_every), so
+// that segments closed since are not read whole by searches for long. A segment whose framing
+// is damaged gets none (verify names the damage).
+struct IndexOptions {
+  std::function<bool()> before_segment;  // as VerifyOptions::before_segment
+};
+struct IndexReport {
+  uint64_t written = 0;  // indexes written
+  uint64_t present = 0;  // closed segments that had a valid one
+  uint64_t damaged = 0;  // closed segments left without one (damaged framing or header)
+};
+absl::StatusOr<IndexReport> IndexLog(const std::string& dir, const IndexOptions& options = {});
+
 // The export forms (doc/audit_log_format.md §7): one JSON object per line with the payload
 // under "record", or CSV with the payload as one JSON field.
 void AppendRecordJson(const LogRecord& r, std::string* out);  // with newline

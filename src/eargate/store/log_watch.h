@@ -47,6 +47,9 @@ class LogWatch {
     // After each segment, a pause `pace` times as long as the segment took: the run keeps the
     // disk and a core busy a 1 / (1 + pace) share of its time at most. 0: no pause.
     double pace = 3;
+    // Between runs, this often, the search indexes of segments closed since (IndexLog, paced
+    // the same way); a run writes those it finds missing as well. InfiniteDuration: only runs.
+    absl::Duration index_every = absl::Hours(1);
   };
   struct Run {
     absl::Time started, finished;
@@ -78,6 +81,9 @@ class LogWatch {
   bool RunNow();
   bool running() const;
   uint64_t runs() const;  // finished
+  // Index passes finished (Options::index_every), and the indexes they wrote.
+  uint64_t index_passes() const;
+  uint64_t indexes_written() const;
   // The last run's result, shared (null before the first): /metrics reads it on every scrape,
   // and a report of a badly damaged log can hold many problems.
   std::shared_ptr<const Run> last() const;
@@ -85,6 +91,8 @@ class LogWatch {
  private:
   void Loop();
   Run RunOnce();
+  // A pause after each segment (Options::pace), false when stopping; `paused` sums them.
+  bool Pace(absl::Time* segment_start, absl::Duration* paused);
 
   const Options options_;
   const Listener listener_;
@@ -95,6 +103,7 @@ class LogWatch {
   bool asked_ = false;      // guarded by mu_: RunNow
   bool running_ = false;    // guarded by mu_
   uint64_t runs_ = 0;       // guarded by mu_
+  uint64_t index_passes_ = 0, indexes_written_ = 0;  // guarded by mu_
   std::shared_ptr<const Run> last_;  // guarded by mu_
   std::thread thread_;
 };

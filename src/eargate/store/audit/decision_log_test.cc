@@ -1686,6 +1686,64 @@ TEST(DecisionLogTest, FailedWriteStopsTheLogUntilReopened) {
 // Test the background verifier against a log being written meanwhile (rotations, checkpoints):
 // every run intact while nobody edits; an edited record in a closed segment is named by the
 // next run (twice found, so reported), and a watch without a period runs only when asked.
+// Test that between verifications the watch writes the search indexes of segments closed since
+// (IndexLog), on a log being written: each closed segment gets one, the open one none, a
+// damaged segment none; a later verify finds them all right.
+TEST(LogWatchTest, WritesSearchIndexesBetweenRuns) {
+  TempDir dir;
+  LogOptions opt;
+  opt.max_segment_bytes = 4096;
+  auto log = DecisionLog::Open(dir.path(), opt);
+  ASSERT_TRUE(log.ok()) << log.status();
+  AppendN(**log, 1, 100);
+  ASSERT_TRUE((*log)->Flush().ok());
+  auto indexed = [&] {
+    size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir.path())) n += e.path().extension() == ".idx";
+    return n;
+  };
+  auto closed = [&] { return internal::ListSegments(dir.path()).value().size() - 1; };
+  ASSERT_GT(closed(), 3u);
+  LogWatch::Options wo;
+  wo.dir = dir.path();
+  wo.every = absl::InfiniteDuration();  // no verification runs here
+  wo.index_every = absl::Milliseconds(20);
+  wo.pace = 0;
+  LogWatch watch(wo, nullptr);
+  auto wait_for = [](const std::function<bool()>& done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  };
+  ASSERT_TRUE(wait_for([&] { return indexed() == closed(); })) << indexed() << " of " << closed();
+  EXPECT_EQ(watch.runs(), 0u);
+  EXPECT_GE(watch.index_passes(), 1u);
+  // More segments close: the next passes index them.
+  const size_t before = closed();
+  AppendN(**log, 101, 100);
+  ASSERT_TRUE((*log)->Flush().ok());
+  ASSERT_GT(closed(), before);
+  ASSERT_TRUE(wait_for([&] { return indexed() == closed(); })) << indexed() << " of " << closed();
+  EXPECT_TRUE(wait_for([&] { return watch.indexes_written() == closed(); })) << watch.indexes_written();
+  ASSERT_TRUE((*log)->Close().ok());
+  auto report = VerifyLog(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_TRUE(report->intact());
+  EXPECT_EQ(report->indexes_checked, closed());
+
+  // A segment whose framing is damaged gets no index (verify names the damage).
+  const auto segments = internal::ListSegments(dir.path()).value();
+  fs::remove(fs::path(dir.path()) / internal::IndexFileName(segments[1].number));
+  std::string bytes = ReadAll(segments[1].path);
+  bytes[internal::kSegmentHeaderSize + 1] ^= 0x55;  // the first record's magic
+  WriteAll(segments[1].path, bytes);
+  auto pass = IndexLog(dir.path());
+  ASSERT_TRUE(pass.ok()) << pass.status();
+  EXPECT_EQ(pass->written, 0u);
+  EXPECT_EQ(pass->damaged, 1u);
+  EXPECT_EQ(pass->present, closed() - 1);
+  EXPECT_FALSE(fs::exists(fs::path(dir.path()) / internal::IndexFileName(segments[1].number)));
+}
+
 TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {
   TempDir dir;
   LogOptions opt;

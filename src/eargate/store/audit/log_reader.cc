@@ -436,6 +436,45 @@ std::vector<Checkpoint> ReadCheckpoints(const std::string& dir) {
   return out;
 }
 
+absl::StatusOr<IndexReport> IndexLog(const std::string& dir, const IndexOptions& options) {
+  EG_ASSIGN_OR_RETURN(auto segments, internal::ListSegments(dir));
+  IndexReport report;
+  FastSha256 sha;
+  for (size_t si = 0; si + 1 < segments.size(); ++si) {  // not the newest: it may still grow
+    const internal::SegmentFile& seg = segments[si];
+    if (internal::ReadSegmentIndex(seg, sha).state == internal::IndexRead::kValid) {
+      ++report.present;
+      continue;
+    }
+    if (options.before_segment && !options.before_segment())
+      return absl::CancelledError(absl::StrCat(dir, ": indexing cancelled"));
+    auto file = internal::MappedFile::Open(seg.path);
+    if (!file.ok()) {
+      if (absl::IsNotFound(file.status())) continue;  // pruned meanwhile
+      return file.status();
+    }
+    const internal::SegmentFrames frames = internal::FrameSegment(file->data(), file->size(), sha);
+    if (!frames.header_ok || frames.header.segment != seg.number || !frames.damaged.empty() ||
+        frames.records.empty()) {
+      ++report.damaged;
+      continue;
+    }
+    internal::SegmentIndex index;
+    index.segment = seg.number;
+    index.size = file->size();
+    index.first_seq = frames.header.first_seq;
+    IndexKeys keys;
+    for (const internal::RecordRef& ref : frames.records) {
+      LogRecord r;
+      if (internal::DecodeRecord(file->data() + ref.offset, ref.size, &r)) keys.Add(r);
+    }
+    index.Merge(keys.index);
+    EG_RETURN_IF_ERROR(internal::WriteSegmentIndex(dir, index, sha));
+    ++report.written;
+  }
+  return report;
+}
+
 absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptions& options) {
   // Checkpoints first: a log being written may gain checkpoints (and the segments of their
   // records) meanwhile, and each checkpoint read then names a record the listing holds.

@@ -56,6 +56,28 @@ std::shared_ptr<const LogWatch::Run> LogWatch::last() const {
   return last_;
 }
 
+uint64_t LogWatch::index_passes() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index_passes_;
+}
+
+uint64_t LogWatch::indexes_written() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return indexes_written_;
+}
+
+bool LogWatch::Pace(absl::Time* segment_start, absl::Duration* paused) {
+  const absl::Duration took = absl::Now() - *segment_start;
+  if (options_.pace > 0 && took > absl::ZeroDuration()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, absl::ToChronoNanoseconds(took * options_.pace), [&] { return stop_; });
+  }
+  const absl::Time now = absl::Now();
+  *paused += now - *segment_start - took;
+  *segment_start = now;
+  return !cancel_.load();
+}
+
 LogWatch::Run LogWatch::RunOnce() {
   Run run;
   run.started = absl::Now();
@@ -63,17 +85,7 @@ LogWatch::Run LogWatch::RunOnce() {
   opt.threads = 1;
   opt.write_indexes = true;  // closed segments get their search index (doc §10)
   absl::Time segment_start = absl::Now();
-  opt.before_segment = [&] {
-    const absl::Duration took = absl::Now() - segment_start;
-    if (options_.pace > 0 && took > absl::ZeroDuration()) {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait_for(lock, absl::ToChronoNanoseconds(took * options_.pace), [&] { return stop_; });
-    }
-    const absl::Time now = absl::Now();
-    run.paused += now - segment_start - took;
-    segment_start = now;
-    return !cancel_.load();
-  };
+  opt.before_segment = [&] { return Pace(&segment_start, &run.paused); };
   opt.extra_checkpoints_name = options_.extra_checkpoints_name;
   auto verify = [&]() -> absl::StatusOr<VerifyReport> {
     absl::Status extra_status;
@@ -120,16 +132,36 @@ void LogWatch::Loop() {
   (void)core::LowerThreadPriority();
   absl::Time next = options_.every == absl::InfiniteDuration() ? absl::InfiniteFuture()
                                                                : absl::Now() + options_.first_after;
+  auto after = [](absl::Duration d) {
+    return d == absl::InfiniteDuration() ? absl::InfiniteFuture() : absl::Now() + d;
+  };
+  absl::Time next_index = after(options_.index_every);
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    auto due = [&] { return stop_ || asked_ || absl::Now() >= next; };
-    if (next == absl::InfiniteFuture()) {
+    const absl::Time wake = std::min(next, next_index);
+    auto due = [&] { return stop_ || asked_ || absl::Now() >= wake; };
+    if (wake == absl::InfiniteFuture()) {
       cv_.wait(lock, due);
     } else {
-      cv_.wait_until(lock, absl::ToChronoTime(next), due);
+      cv_.wait_until(lock, absl::ToChronoTime(wake), due);
     }
     if (stop_) return;
-    if (!asked_ && absl::Now() < next) continue;
+    if (!asked_ && absl::Now() < next) {
+      if (absl::Now() < next_index) continue;
+      // Between runs: the indexes of the segments closed since (a run writes them too).
+      lock.unlock();
+      IndexOptions io;
+      absl::Time segment_start = absl::Now();
+      absl::Duration paused;
+      io.before_segment = [&] { return Pace(&segment_start, &paused); };
+      auto indexed = IndexLog(options_.dir, io);
+      if (cancel_) return;
+      lock.lock();
+      ++index_passes_;
+      if (indexed.ok()) indexes_written_ += indexed->written;
+      next_index = after(options_.index_every);
+      continue;
+    }
     asked_ = false;
     running_ = true;
     lock.unlock();
