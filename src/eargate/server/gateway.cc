@@ -313,6 +313,14 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Create(const Config& config, M
         return (*shipper)->CheckCopy(dir);
       };
     }
+    watch.on_index = [](const absl::StatusOr<store::IndexReport>& r) {
+      if (!r.ok()) {
+        Log(LogLevel::kWarn, StrCat("audit: indexing closed segments for search failed: ",
+                                    std::string(r.status().message())));
+      } else if (r->written > 0) {
+        Log(LogLevel::kInfo, StrCat("audit: indexed ", r->written, " closed segments for search"));
+      }
+    };
     store::Store* cs = gw->checkpoint_store_.get();
     gw->log_watch_ = std::make_unique<store::LogWatch>(
         std::move(watch), [cs, node = gw->node_](const store::LogWatch::Run& run) {

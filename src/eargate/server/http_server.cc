@@ -590,6 +590,9 @@ struct HttpServer::Impl {
       }
       if (const store::LogWatch* watch = gw->log_watch()) {
         f.verify_runs = watch->runs();
+        f.index_passes = watch->index_passes();
+        f.indexes_written = watch->indexes_written();
+        f.index_errors = watch->index_errors();
         if (auto run = watch->last(); run && run->report) {
           f.verified = true;
           f.verify_intact = run->intact();

@@ -318,6 +318,15 @@ void Metrics::RenderDecisionLog(const DecisionLogFigures& f, std::string* out) {
     family("eargate_audit_disk_size_bytes", "gauge", "Size of the decision log's filesystem.",
            f.disk_size_bytes);
   }
+  family("eargate_audit_index_passes_total", "counter",
+         "Hourly passes writing the search indexes of segments closed since (between verifications).",
+         f.index_passes);
+  family("eargate_audit_indexes_written_total", "counter",
+         "Segment search indexes those passes wrote (background verifications write them too).",
+         f.indexes_written);
+  family("eargate_audit_index_errors_total", "counter",
+         "Index passes that failed (an I/O error; searches read those segments whole meanwhile).",
+         f.index_errors);
   family("eargate_audit_verify_runs_total", "counter",
          "Background verifications of the whole log finished (audit.verify_interval_minutes).",
          f.verify_runs);

@@ -163,6 +163,8 @@ class Metrics {
     double verify_seconds = 0;
     bool verify_copy_checked = false;     // the store's copy compared (a store is configured)
     uint64_t verify_copy_differences = 0;
+    // Its index passes between runs (search indexes of closed segments).
+    uint64_t index_passes = 0, indexes_written = 0, index_errors = 0;
   };
   static void RenderDecisionLog(const DecisionLogFigures& f, std::string* out);
 

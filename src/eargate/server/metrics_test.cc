@@ -77,6 +77,9 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
   f.verify_seconds = 1.5;
   f.verify_copy_checked = true;
   f.verify_copy_differences = 4;
+  f.index_passes = 5;
+  f.indexes_written = 6;
+  f.index_errors = 1;
   std::string text;
   Metrics::RenderDecisionLog(f, &text);
   for (const char* want : {
@@ -101,6 +104,9 @@ TEST(MetricsTest, RendersDecisionLogFigures) {
            "# TYPE eargate_audit_disk_free_bytes gauge\neargate_audit_disk_free_bytes 5000000000\n",
            "eargate_audit_disk_size_bytes 8000000000\n",
            "# TYPE eargate_audit_verify_runs_total counter\neargate_audit_verify_runs_total 2\n",
+           "# TYPE eargate_audit_index_passes_total counter\neargate_audit_index_passes_total 5\n",
+           "eargate_audit_indexes_written_total 6\n",
+           "eargate_audit_index_errors_total 1\n",
            "# TYPE eargate_audit_verify_last_intact gauge\neargate_audit_verify_last_intact 0\n",
            "eargate_audit_verify_last_problems 3\n",
            "eargate_audit_verify_last_records 1234\n",

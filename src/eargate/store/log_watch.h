@@ -50,6 +50,8 @@ class LogWatch {
     // Between runs, this often, the search indexes of segments closed since (IndexLog, paced
     // the same way); a run writes those it finds missing as well. InfiniteDuration: only runs.
     absl::Duration index_every = absl::Hours(1);
+    // Called on the watch's thread after each index pass (logging); may be unset.
+    std::function<void(const absl::StatusOr<IndexReport>&)> on_index;
   };
   struct Run {
     absl::Time started, finished;
@@ -81,9 +83,11 @@ class LogWatch {
   bool RunNow();
   bool running() const;
   uint64_t runs() const;  // finished
-  // Index passes finished (Options::index_every), and the indexes they wrote.
+  // Index passes finished (Options::index_every), the indexes they wrote, and the passes that
+  // failed (an I/O error: their segments are read whole by searches until a pass succeeds).
   uint64_t index_passes() const;
   uint64_t indexes_written() const;
+  uint64_t index_errors() const;
   // The last run's result, shared (null before the first): /metrics reads it on every scrape,
   // and a report of a badly damaged log can hold many problems.
   std::shared_ptr<const Run> last() const;
@@ -103,7 +107,7 @@ class LogWatch {
   bool asked_ = false;      // guarded by mu_: RunNow
   bool running_ = false;    // guarded by mu_
   uint64_t runs_ = 0;       // guarded by mu_
-  uint64_t index_passes_ = 0, indexes_written_ = 0;  // guarded by mu_
+  uint64_t index_passes_ = 0, indexes_written_ = 0, index_errors_ = 0;  // guarded by mu_
   std::shared_ptr<const Run> last_;  // guarded by mu_
   std::thread thread_;
 };

@@ -1709,6 +1709,11 @@ TEST(LogWatchTest, WritesSearchIndexesBetweenRuns) {
   wo.every = absl::InfiniteDuration();  // no verification runs here
   wo.index_every = absl::Milliseconds(20);
   wo.pace = 0;
+  std::atomic<int> reported{0}, failed{0};
+  wo.on_index = [&](const absl::StatusOr<IndexReport>& r) {
+    ++reported;
+    if (!r.ok()) ++failed;
+  };
   LogWatch watch(wo, nullptr);
   auto wait_for = [](const std::function<bool()>& done) {
     for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -1742,6 +1747,20 @@ TEST(LogWatchTest, WritesSearchIndexesBetweenRuns) {
   EXPECT_EQ(pass->damaged, 1u);
   EXPECT_EQ(pass->present, closed() - 1);
   EXPECT_FALSE(fs::exists(fs::path(dir.path()) / internal::IndexFileName(segments[1].number)));
+  EXPECT_GT(reported.load(), 0);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(watch.index_errors(), 0u);
+
+  // An index that cannot be written (a directory where its temporary file goes): the pass
+  // fails naming the file, and the watch counts and reports it.
+  const fs::path index2 = fs::path(dir.path()) / internal::IndexFileName(segments[2].number);
+  fs::remove(index2);
+  fs::create_directory(index2.string() + ".tmp");
+  auto blocked = IndexLog(dir.path());
+  EXPECT_FALSE(blocked.ok());
+  EXPECT_NE(blocked.status().message().find(index2.filename().string() + ".tmp"), std::string::npos)
+      << blocked.status();
+  EXPECT_TRUE(wait_for([&] { return watch.index_errors() > 0 && failed.load() > 0; }));
 }
 
 TEST(LogWatchTest, VerifiesAWrittenLogAndNamesAnEdit) {

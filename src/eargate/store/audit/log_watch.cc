@@ -66,6 +66,11 @@ uint64_t LogWatch::indexes_written() const {
   return indexes_written_;
 }
 
+uint64_t LogWatch::index_errors() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return index_errors_;
+}
+
 bool LogWatch::Pace(absl::Time* segment_start, absl::Duration* paused) {
   const absl::Duration took = absl::Now() - *segment_start;
   if (options_.pace > 0 && took > absl::ZeroDuration()) {
@@ -156,9 +161,11 @@ void LogWatch::Loop() {
       io.before_segment = [&] { return Pace(&segment_start, &paused); };
       auto indexed = IndexLog(options_.dir, io);
       if (cancel_) return;
+      if (options_.on_index) options_.on_index(indexed);
       lock.lock();
       ++index_passes_;
       if (indexed.ok()) indexes_written_ += indexed->written;
+      else ++index_errors_;
       next_index = after(options_.index_every);
       continue;
     }
