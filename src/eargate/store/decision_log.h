@@ -27,6 +27,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -79,6 +80,13 @@ struct LogRecord {
 struct TimeRange {
   core::Timestamp first = 0, last = 0;
   bool operator==(const TimeRange&) const = default;
+  // Widens *range (none yet: the range of `other` alone) to take in `other`.
+  static void Include(std::optional<TimeRange>* range, const TimeRange& other) {
+    if (!*range) *range = other;
+    (*range)->first = std::min((*range)->first, other.first);
+    (*range)->last = std::max((*range)->last, other.last);
+  }
+  static void Include(std::optional<TimeRange>* range, core::Timestamp t) { Include(range, {t, t}); }
 };
 
 // A copy of the chain head after record `seq`.

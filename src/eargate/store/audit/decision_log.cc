@@ -532,9 +532,7 @@ absl::Status DecisionLog::Impl::Recover() {
     prev = rec.hash;
     ++expect;
     valid_end = r.offset + r.size;
-    if (!segment_times) segment_times = TimeRange{rec.time, rec.time};
-    segment_times->first = std::min(segment_times->first, rec.time);
-    segment_times->last = std::max(segment_times->last, rec.time);
+    TimeRange::Include(&segment_times, rec.time);
   }
   // Anything after valid_end must be a torn tail: one damaged stretch, or one bad record,
   // reaching the end of the data (then zeros, if the segment was preallocated).
@@ -1130,9 +1128,7 @@ absl::StatusOr<uint64_t> DecisionLog::Impl::AppendLocked(const LogEntry& e, bool
   std::string& buf = ops.back().bytes;
   uint64_t seq = next_seq++;
   head = internal::EncodeRecord(e, seq, head, sha, &buf);
-  if (!segment_times) segment_times = TimeRange{e.time, e.time};
-  segment_times->first = std::min(segment_times->first, e.time);
-  segment_times->last = std::max(segment_times->last, e.time);
+  TimeRange::Include(&segment_times, e.time);
   segment_bytes += size;
   pending_bytes += size;
   ++pending_records;

@@ -208,8 +208,7 @@ std::optional<core::Timestamp> DecisionIdTime(std::string_view id) {
     return std::nullopt;
   uint64_t ms = 0;
   for (size_t i : {0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12}) {
-    const char c = id[i];
-    const int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    const int v = internal::HexNibble(id[i]);
     if (v < 0) return std::nullopt;
     ms = ms * 16 + static_cast<uint64_t>(v);
   }
@@ -551,6 +550,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       continue;
     }
     const size_t problems_before = problems.size();  // an index is written only without any
+    std::optional<TimeRange> times;                   // of the segment's records
     if (seg.number != expected_segment) {
       add(seg.number, name, 0, 0,
           seg.number > expected_segment ? absl::StrCat("segments ", expected_segment, "..",
@@ -614,11 +614,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
         continue;
       }
       ++report.records;
-      auto [times, fresh] = segment_times.try_emplace(seg.number, TimeRange{r.time, r.time});
-      if (!fresh) {
-        times->second.first = std::min(times->second.first, r.time);
-        times->second.last = std::max(times->second.last, r.time);
-      }
+      TimeRange::Include(&times, r.time);
       if (!r.hash_ok) {
         add(seg.number, name, ref.offset, r.seq,
             "contents do not match the stored hash (record edited)");
@@ -663,6 +659,7 @@ absl::StatusOr<VerifyReport> VerifyLog(const std::string& dir, const VerifyOptio
       prev_seq = r.seq;
       prev_hash = r.hash;
     }
+    if (times) segment_times[seg.number] = *times;
     const std::string index_name = internal::IndexFileName(seg.number);
     if (index.state == internal::IndexRead::kInvalid)
       report.notes.push_back(absl::StrCat(index_name, ": ", index.why, "; searches do not use it"));

@@ -172,15 +172,16 @@ SegmentFrames FrameSegment(const char* data, size_t size, FastSha256& sha) {
   return f;
 }
 
+int HexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
 bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out) {
   if (hex.size() != 64) return false;
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
   for (size_t i = 0; i < 32; ++i) {
-    int hi = nib(hex[2 * i]), lo = nib(hex[2 * i + 1]);
+    int hi = HexNibble(hex[2 * i]), lo = HexNibble(hex[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     (*out)[i] = static_cast<uint8_t>(hi * 16 + lo);
   }
@@ -277,11 +278,10 @@ std::unordered_map<uint64_t, TimeRange> ReadSegmentTimes(const std::string& dir)
     bool pruned = false;
     if (ParseCheckpointLine(line, parser, &c, &pruned) || !c.segment_times) return;
     // Two lines for one segment (not written so, but readers are lenient): their union.
-    auto [it, fresh] = out.emplace(c.segment, *c.segment_times);
-    if (!fresh) {
-      it->second.first = std::min(it->second.first, c.segment_times->first);
-      it->second.last = std::max(it->second.last, c.segment_times->last);
-    }
+    std::optional<TimeRange> range;
+    if (auto it = out.find(c.segment); it != out.end()) range = it->second;
+    TimeRange::Include(&range, *c.segment_times);
+    out[c.segment] = *range;
   });
   return out;
 }

@@ -102,6 +102,8 @@ std::string FormatCheckpointLine(const Checkpoint& c);  // with trailing newline
 // the checkpoint file (doc/audit_log_format.md §5); segments without one are absent.
 std::unordered_map<uint64_t, TimeRange> ReadSegmentTimes(const std::string& dir);
 
+// The value of a lower-case hex digit; -1 for anything else.
+int HexNibble(char c);
 bool ParseHexDigest(std::string_view hex, core::Sha256Digest* out);
 
 }  // namespace eargate::store::internal
